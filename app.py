@@ -1,0 +1,77 @@
+"""Pond: the Starlette application and the `pond` command."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+
+import structlog
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from payments.notify import notify_routes
+from schema import build_schema
+from server.graphql_app import CachedCatalog, PondGraphQL
+from server.health import Check, database_check, health_routes
+from server.observability import MetricsExtension, RequestIdMiddleware, metrics_endpoint
+from server.settings import Settings, load_settings
+from server.wiring import describe, runtime, simulators
+from workers.in_process import run_sweeps
+
+log = structlog.get_logger("pond")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    schema = build_schema([MetricsExtension], introspection=not settings.production)
+    graphql = PondGraphQL(schema, graphql_ide=None if settings.production else "graphiql")
+
+    async def deliver(scope: Scope, receive: Receive, send: Send) -> None:
+        await app(scope, receive, send)
+
+    sims = simulators(settings, deliver)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with runtime(settings, sims) as running:
+            app.state.runtime = running
+            app.state.services = running.services
+            sweeping: AbstractAsyncContextManager[None] = nullcontext()
+            if not settings.redis_url:  # the embedded default sweeps in-process; with Redis, `pond worker` does
+                sweeping = run_sweeps(settings, running.services.orders)
+            async with sweeping:
+                log.info("pond ready", url=f"{settings.base_url}/graphql", **describe(settings))
+                yield
+
+    checks: dict[str, Check] = {"database": database_check()}
+    if settings.redis_url:
+
+        async def redis_ready() -> None:
+            await app.state.runtime.redis.ping()
+
+        checks["redis"] = redis_ready
+
+    routes = [
+        Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
+        *health_routes(checks),
+        Route("/metrics", metrics_endpoint),
+        *notify_routes(),
+    ]
+    if sims.wechat is not None:
+        routes.append(Mount("/__sim/wechat", app=sims.wechat))
+    if sims.wechatpay is not None:
+        routes.append(Mount("/__sim/wechatpay", app=sims.wechatpay))
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> RequestIdMiddleware:
+    """The served app: request ids and access logs wrap everything, Starlette's own 500s included."""
+    return RequestIdMiddleware(create_app(settings))
+
+
+def main() -> None:
+    from server.cli import cli
+
+    cli()

@@ -1,0 +1,313 @@
+"""Checkout benchmark: N customers check out one SKU and pay through the WeChat Pay simulator, 32 at a time.
+
+    python bench/checkout.py [--customers 400] [--stock 300] [--concurrency 32] [--product-seconds 5]
+
+One `pond serve` (one uvicorn worker) on PostgreSQL (database `pond_bench_checkout`, dropped and recreated) and
+Redis (keys under the prefix `benchco`), with the demo catalog and the embedded WeChat Pay simulator. One SKU's
+stock is set to --stock, fewer units than customers, so the last buyers are told SOLD_OUT. Every customer logs in
+(`login`, codes `benchN#1`), then --concurrency of them at a time call `checkout` for one unit and, when they get a
+payment, play the user through the simulator's `POST /__sim/wechatpay/__sim/pay`; its notification reaches
+`/payments/wechat/notify` in-process. After every notification is delivered, PostgreSQL and the Redis counter are
+read back. Then wrk drives `product(id)` on the same server for the floor a single request pays.
+
+Prints checkouts/s, p50/p99 of `checkout` and of the notify handler, oversold units (must be 0), stock left (must be
+the start minus the paid units), the `product(id)` rate, CPU used by the client, the server, PostgreSQL and Redis,
+and PASS/BELOW for "checkout p99 < 150 ms at 32 concurrent customers".
+
+The notify handler is timed inside the server: the server is `pond serve` started through `_serve` (in
+`bench/_checkout_server.py`), which adds two timers from outside Pond's code, one around the notify endpoints and one
+around requests carrying the header `x-bench-op` (the server-side half of every client latency). The simulator
+delivers notifications to the inner Starlette app, past `RequestIdMiddleware`, so `/metrics` never sees them.
+`--plain` runs `pond serve` untouched (no server-side timings then). The customers are in `bench/_checkout_load.py`,
+the printed report in `bench/_checkout_report.py`.
+
+Exit status: 0 after a consistent measurement whatever the latency, 1 if units were oversold, the stock, the
+reservations or the Redis counter do not add up, a request failed, or a server failed to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import dataclasses
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `bench` and Pond's modules importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._checkout_load import (
+    Delivery,
+    Tally,
+    graphql,
+    log_in,
+    metrics_notify_count,
+    server_timings,
+    shop,
+    wait_for_notifications,
+)
+from bench._checkout_report import Cpu, report
+from bench._checkout_server import DATABASE, DATABASE_URL, REDIS_PREFIX, REDIS_URL, pond_server
+from bench._harness import (
+    HOST,
+    BenchError,
+    Server,
+    WrkResult,
+    background_cpu,
+    bench_main,
+    delete_redis_keys,
+    lua_post_script,
+    require_wrk,
+    run_wrk,
+    running,
+)
+
+ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock}:…)
+COUNTS_KEY = f"{{{REDIS_PREFIX}:stock}}:counts"
+PRODUCT = """query Product($id: ID!) {
+  product(id: $id) {
+    id title subtitle images description
+    priceRange { min { amount currency } max { amount currency } }
+    category { id name }
+    skus { id specs { name value } price { amount currency } originalPrice { amount currency } available }
+  }
+}"""
+
+
+def global_id(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The database
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    sku_id: int
+    product_id: int
+    warmup_sku_id: int
+
+
+async def prepare_database(stock: int, warmup_units: int) -> Target:
+    """Fresh database, Pond's migrations and demo catalog; one SKU's stock set to `stock`, nothing reserved."""
+    import asyncpg
+
+    from domain.catalog.demo import seed_demo_catalog
+    from domain.db import close_database, migrate_database, open_database
+
+    admin = await asyncpg.connect(ADMIN_URL)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {DATABASE}")
+    finally:
+        await admin.close()
+    await migrate_database(DATABASE_URL)
+    await open_database(DATABASE_URL)
+    try:
+        await seed_demo_catalog()
+    finally:
+        await close_database()
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        rows = await conn.fetch(
+            "SELECT s.id, s.product_id, s.stock FROM catalog_sku s JOIN catalog_product p ON p.id = s.product_id"
+            " WHERE p.published AND p.deleted_at IS NULL AND s.deleted_at IS NULL AND s.price > 0"
+            " ORDER BY p.sort_order, p.id, s.id"
+        )
+        if len(rows) < 2:
+            raise BenchError("the demo catalog has fewer than two SKUs for sale")
+        target = rows[0]
+        warmup = max((r for r in rows if r["product_id"] != target["product_id"]), key=lambda r: r["stock"])
+        if warmup["stock"] < warmup_units:
+            await conn.execute("UPDATE catalog_sku SET stock = $2 WHERE id = $1", warmup["id"], warmup_units)
+        await conn.execute("UPDATE catalog_sku SET stock = $2, reserved = 0 WHERE id = $1", target["id"], stock)
+        return Target(target["id"], target["product_id"], warmup["id"])
+    finally:
+        await conn.close()
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The target SKU as PostgreSQL and the Redis counter see it after the run."""
+
+    stock: int
+    reserved: int
+    units_by_status: dict[str, int]
+    orders_by_status: dict[str, int]
+    reservations: dict[str, int]
+    payments_succeeded: int
+    counter: int | None
+
+
+async def read_back(sku_id: int) -> Ledger:
+    import asyncpg
+    import redis.asyncio as aioredis
+
+    conn = await asyncpg.connect(DATABASE_URL)
+    try:
+        sku = await conn.fetchrow("SELECT stock, reserved FROM catalog_sku WHERE id = $1", sku_id)
+        lines = await conn.fetch(
+            "SELECT o.status, count(DISTINCT o.id) AS orders, sum(l.quantity) AS units FROM orders_order o"
+            " JOIN orders_line l ON l.order_id = o.id WHERE l.sku_id = $1 GROUP BY o.status", sku_id)
+        held = await conn.fetch(
+            "SELECT state, sum(quantity) AS units FROM inventory_reservation WHERE sku_id = $1 GROUP BY state", sku_id)
+        succeeded = await conn.fetchval(
+            "SELECT count(*) FROM orders_payment p WHERE p.status = 'SUCCEEDED' AND p.order_id IN"
+            " (SELECT order_id FROM orders_line WHERE sku_id = $1)", sku_id)
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        counter = await client.hget(COUNTS_KEY, str(sku_id))
+    finally:
+        await client.aclose()
+    return Ledger(stock=sku["stock"], reserved=sku["reserved"],
+                  units_by_status={r["status"]: int(r["units"]) for r in lines},
+                  orders_by_status={r["status"]: int(r["orders"]) for r in lines},
+                  reservations={r["state"]: int(r["units"]) for r in held},
+                  payments_succeeded=int(succeeded), counter=None if counter is None else int(counter))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    target: Target
+    tally: Tally
+    seconds: float
+    cpu: Cpu
+    delivery: Delivery
+    timings: dict[str, list[float]]
+    ledger: Ledger
+    product: WrkResult
+    metrics_notify: float | None
+    server_pid: int
+    warmup_customers: int
+
+
+async def drive(server: Server, target: Target, args: argparse.Namespace, workdir: Path) -> Run:
+    import httpx
+
+    assert server.process is not None
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0) as client:
+        sku, warm_sku = global_id("Sku", target.sku_id), global_id("Sku", target.warmup_sku_id)
+        product_id = global_id("Product", target.product_id)
+        data, _ = await graphql(client, "Product", PRODUCT, {"id": product_id})
+        skus = {s["id"]: s for s in (data["product"] or {}).get("skus", [])}
+        if skus.get(sku, {}).get("available") != args.stock:
+            raise BenchError(f"product {product_id}: SKU {sku} not offered with {args.stock} available: {skus}")
+
+        print(f"  logging in {args.customers + args.warmup} customers", flush=True)
+        customers = [f"bench{i}" for i in range(args.customers)]
+        warm = [f"benchwarm{i}" for i in range(args.warmup)]
+        tokens = await log_in(client, [*warm, *customers], args.concurrency)
+
+        if warm:
+            print(f"  warm-up: {len(warm)} customers buy another SKU and pay", flush=True)
+            warm_tally, _ = await shop(client, {u: tokens[u] for u in warm}, warm_sku, args.concurrency, "warm")
+            if warm_tally.failures or warm_tally.paid != len(warm):
+                raise BenchError(f"warm-up: {warm_tally.paid} paid of {len(warm)}: {dict(warm_tally.failures)}")
+            await wait_for_notifications(client, len(warm), args.notify_timeout)
+        await server_timings(client)  # drop the warm-up's
+
+        print(f"  measured: {args.customers} customers, {args.concurrency} at a time, {args.stock} units in stock",
+              flush=True)
+        busy = background_cpu()
+        before = Cpu.now(server.process.pid)
+        tally, seconds = await shop(client, {u: tokens[u] for u in customers}, sku, args.concurrency, "bench")
+        cpu = Cpu.now(server.process.pid).since(before)
+        cpu = dataclasses.replace(cpu, idle_before=None if busy is None else 1 - busy)
+        delivery = await wait_for_notifications(client, len(warm) + tally.paid, args.notify_timeout)
+        timings = await server_timings(client)
+        ledger = await read_back(target.sku_id)
+
+        print(f"  product(id): {args.product_seconds:g}s with wrk at {args.concurrency} connections, authenticated",
+              flush=True)
+        body = json.dumps({"query": PRODUCT, "variables": {"id": product_id}, "operationName": "Product"},
+                          separators=(",", ":")).encode()
+        token = tokens[customers[0]]
+        reply = await client.post("/graphql", content=body, headers={"content-type": "application/json",
+                                                                      "authorization": f"Bearer {token}"})
+        if reply.status_code != 200 or "errors" in reply.json() or "x-pond-cache" in reply.headers:
+            raise BenchError(f"product(id) with a token: HTTP {reply.status_code} {reply.headers} {reply.text[:200]}")
+    script = lua_post_script(body, workdir, headers={"Authorization": f"Bearer {token}"})
+    busy = background_cpu()
+    threads = min(2, args.concurrency)
+    run_wrk(server.port, "/graphql", script, seconds=1, connections=args.concurrency, threads=threads)
+    product = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
+                      threads=threads)
+    product = dataclasses.replace(product, background_cpu=busy)
+    return Run(args, target, tally, seconds, cpu, delivery, timings, ledger, product,
+               metrics_notify_count(server.port), server.process.pid, len(warm))
+
+
+def run(args: argparse.Namespace) -> int:
+    require_wrk()
+    started = time.perf_counter()
+    delete_redis_keys(REDIS_URL, REDIS_PATTERNS)
+    try:
+        print(f"preparing {DATABASE}: migrations, demo catalog, stock {args.stock}", flush=True)
+        target = asyncio.run(prepare_database(args.stock, args.warmup))
+        with tempfile.TemporaryDirectory(prefix="pond-bench-checkout-") as tmp:
+            workdir = Path(tmp)
+            with running(pond_server(workdir, args)) as server:
+                assert server.process is not None
+                print(f"  server up on port {server.port}, pid {server.process.pid}", flush=True)
+                try:
+                    outcome = _event_loop_run(drive(server, target, args, workdir))
+                except BenchError as exc:
+                    raise BenchError(f"{exc}\n--- server log ---\n{server.log_tail()}") from None
+    finally:
+        delete_redis_keys(REDIS_URL, REDIS_PATTERNS)
+    ok = report(outcome)
+    print(f"\ntotal {time.perf_counter() - started:.0f}s")
+    return 0 if ok else 1
+
+
+def _event_loop_run(coro: Awaitable[Run]) -> Run:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    return uvloop.run(coro)  # type: ignore[arg-type]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=400, help="customers buying one unit each (default 400)")
+    parser.add_argument("--stock", type=int, default=300, help="units of the SKU on sale (default 300)")
+    parser.add_argument("--concurrency", type=int, default=32, help="customers at a time (default 32)")
+    parser.add_argument("--warmup", type=int, default=32, help="customers buying another SKU first (default 32)")
+    parser.add_argument("--product-seconds", type=float, default=5.0, help="wrk on product(id) (default 5)")
+    parser.add_argument("--notify-timeout", type=float, default=30.0, help="wait for notifications (default 30)")
+    parser.add_argument("--pool-max", type=int, default=None,
+                        help="the server's PostgreSQL pool size (?maxsize=); default: Tortoise's (5)")
+    parser.add_argument("--plain", action="store_true", help="run `pond serve` without the bench's timers")
+    args = parser.parse_args(argv)
+    if args.customers < 1 or not 0 <= args.stock or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--customers >= 1, --stock >= 0, --concurrency >= 1, --warmup >= 0")
+    if args.product_seconds < 1:
+        parser.error("--product-seconds >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(run, parse_args(argv), "server")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

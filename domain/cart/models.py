@@ -1,0 +1,24 @@
+"""One cart per customer: the SKUs they mean to buy, kept across logins."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class CartItem(Model):
+    id = fields.BigIntField(primary_key=True)
+    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Customer", related_name="cart_items", on_delete=fields.CASCADE
+    )
+    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Sku", related_name="cart_items", on_delete=fields.CASCADE
+    )
+    quantity = fields.IntField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "cart_item"
+        unique_together = (("customer", "sku"),)
+        ordering = ["created_at", "id"]

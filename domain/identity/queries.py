@@ -1,0 +1,18 @@
+"""Reading accounts, and how much of them others may see."""
+
+from __future__ import annotations
+
+from domain.identity.models import Customer, Staff
+
+
+async def customer(customer_id: int) -> Customer | None:
+    return await Customer.get_or_none(id=customer_id)
+
+
+async def active_staff(staff_id: int) -> Staff | None:
+    return await Staff.get_or_none(id=staff_id, active=True)
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000: enough for the owner to recognise, never the whole number."""
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) >= 7 else ""

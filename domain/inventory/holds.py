@@ -1,0 +1,94 @@
+"""The database's reservations: the oversell guard and the source every counter is rebuilt from.
+
+Each function runs inside the caller's transaction and is idempotent per order: a reservation row moves
+HELD → COMMITTED or HELD → RELEASED once, and only the call that moves it touches the SKU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tortoise.expressions import F
+
+from domain.catalog import stock
+from domain.catalog.models import Sku
+from domain.inventory.models import Reservation, ReservationState
+
+
+class OutOfStock(Exception):
+    def __init__(self, sku_ids: list[int]) -> None:
+        super().__init__(f"not enough stock for SKUs {sku_ids}")
+        self.sku_ids = sku_ids
+
+
+def available(sku: Sku) -> int:
+    """Units a customer can buy right now (see catalog.stock.free_units)."""
+    return stock.free_units(sku.stock, sku.reserved)
+
+
+async def hold(order_id: int, lines: Mapping[int, int]) -> None:
+    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back)."""
+    short = []
+    for sku_id, quantity in sorted(lines.items()):  # one lock order for every buyer
+        taken = await Sku.filter(id=sku_id, deleted_at__isnull=True, stock__gte=F("reserved") + quantity).update(
+            reserved=F("reserved") + quantity
+        )
+        if not taken:
+            short.append(sku_id)
+    if short:
+        raise OutOfStock(short)
+    await Reservation.bulk_create(
+        [Reservation(order_id=order_id, sku_id=sku_id, quantity=quantity) for sku_id, quantity in lines.items()]
+    )
+
+
+async def commit(order_id: int) -> bool:
+    """Paid: held units leave stock for good. False if there was nothing held (already committed or released)."""
+    return await _settle_held(order_id, ReservationState.COMMITTED)
+
+
+async def release(order_id: int) -> bool:
+    """Cancelled or expired: held units become available again. False if nothing was held."""
+    return await _settle_held(order_id, ReservationState.RELEASED)
+
+
+async def _settle_held(order_id: int, target: ReservationState) -> bool:
+    """Move each HELD row to `target` once; only the call that moves a row changes its SKU."""
+    moved = False
+    for reservation in await Reservation.filter(order_id=order_id, state=ReservationState.HELD).order_by("sku_id"):
+        if not await Reservation.filter(id=reservation.id, state=ReservationState.HELD).update(state=target):
+            continue
+        changes = {"reserved": F("reserved") - reservation.quantity}
+        if target == ReservationState.COMMITTED:
+            changes["stock"] = F("stock") - reservation.quantity
+        await Sku.filter(id=reservation.sku_id).update(**changes)  # type: ignore[attr-defined]
+        if target == ReservationState.COMMITTED:
+            await _audit_sale(order_id, reservation)
+        moved = True
+    return moved
+
+
+async def retake(order_id: int) -> bool:
+    """A payment arrived after the order was released: hold and commit its units again if they are still there."""
+    released = await Reservation.filter(order_id=order_id, state=ReservationState.RELEASED).order_by("sku_id")
+    for reservation in released:
+        taken = await Sku.filter(
+            id=reservation.sku_id,  # type: ignore[attr-defined]
+            stock__gte=F("reserved") + reservation.quantity,
+        ).update(stock=F("stock") - reservation.quantity)
+        if not taken:
+            raise OutOfStock([reservation.sku_id])  # type: ignore[attr-defined]
+        await _audit_sale(order_id, reservation)
+        reservation.state = ReservationState.COMMITTED
+        await reservation.save(update_fields=["state", "updated_at"])
+    return bool(released)
+
+
+async def _audit_sale(order_id: int, reservation: Reservation) -> None:
+    await stock.audit(reservation.sku_id, -reservation.quantity, "sold", f"order:{order_id}")  # type: ignore[attr-defined]
+
+
+async def database_counts(sku_ids: list[int]) -> dict[int, int]:
+    """What a counter should say for each SKU: the database's available units."""
+    rows = await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).values_list("id", "stock", "reserved")
+    return {sku_id: stock.free_units(on_hand, reserved) for sku_id, on_hand, reserved in rows}

@@ -1,0 +1,34 @@
+"""Stock held for orders: the database's record of every reservation, the source of truth for availability."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ReservationState(StrEnum):
+    HELD = "HELD"
+    COMMITTED = "COMMITTED"
+    RELEASED = "RELEASED"
+
+
+class Reservation(Model):
+    """Units of one SKU held for one order: HELD counts in Sku.reserved, COMMITTED left stock, RELEASED came back."""
+
+    id = fields.BigIntField(primary_key=True)
+    order: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Order", related_name="reservations", on_delete=fields.CASCADE
+    )
+    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Sku", related_name="reservations", on_delete=fields.RESTRICT
+    )
+    quantity = fields.IntField()
+    state = fields.CharEnumField(ReservationState, max_length=16, default=ReservationState.HELD)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "inventory_reservation"
+        unique_together = (("order", "sku"),)

@@ -1,0 +1,28 @@
+"""What the orders area is wired with: inventory, the payment provider and the shop's timing rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from domain.inventory.service import Inventory
+from domain.orders.ports import PaymentGateway
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class OrderDeps:
+    inventory: Inventory
+    gateway: PaymentGateway
+    payment_minutes: int = 15
+    auto_confirm_days: int = 7
+    shop_name: str = "Pond"
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    @property
+    def payment_window(self) -> timedelta:
+        return timedelta(minutes=self.payment_minutes)

@@ -1,0 +1,178 @@
+"""Orders and what hangs on them: lines (snapshots), pickup points, WeChat Pay attempts, refunds."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "PENDING_PAYMENT"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    REFUNDING = "REFUNDING"
+    REFUNDED = "REFUNDED"
+
+
+class OrderKind(StrEnum):
+    NORMAL = "NORMAL"
+    FLASH_SALE = "FLASH_SALE"
+    GROUP_BUY = "GROUP_BUY"
+    RELAY = "RELAY"
+    RECHARGE = "RECHARGE"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    CLOSED = "CLOSED"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    REJECTED = "REJECTED"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class PickupPoint(Model):
+    """A store or partner shop where customers collect orders (自提点)."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    address = fields.CharField(max_length=255)
+    phone = fields.CharField(max_length=20, default="")
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "orders_pickup_point"
+
+
+class Order(Model):
+    id = fields.IntField(primary_key=True)
+    number = fields.CharField(max_length=32, unique=True, description="shown to people, base of the out_trade_no")
+    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Customer", related_name="orders", on_delete=fields.RESTRICT
+    )
+    kind = fields.CharEnumField(OrderKind, max_length=16, default=OrderKind.NORMAL)
+    status = fields.CharEnumField(OrderStatus, max_length=16, default=OrderStatus.PENDING_PAYMENT, db_index=True)
+    status_before_refund = fields.CharEnumField(OrderStatus, max_length=16, null=True)
+    subtotal = fields.IntField(description="fen, sum of lines before discounts")
+    discount_total = fields.IntField(default=0)
+    shipping_fee = fields.IntField(default=0)
+    wallet_paid = fields.IntField(default=0)
+    payable = fields.IntField(description="fen still owed through WeChat Pay")
+    refunded_total = fields.IntField(default=0)
+    delivery: dict = fields.JSONField(description="{address: {...}} or {pickupPoint: {...}} snapshot")  # type: ignore[assignment]
+    pickup_point: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.PickupPoint", related_name="orders", null=True, on_delete=fields.RESTRICT
+    )
+    remark = fields.CharField(max_length=200, default="")
+    share_code = fields.CharField(max_length=32, null=True, description="the share this order came through")
+    idempotency_key = fields.CharField(max_length=64, null=True)
+    carrier = fields.CharField(max_length=32, default="")
+    tracking_number = fields.CharField(max_length=64, default="")
+    expires_at = fields.DatetimeField(db_index=True)
+    paid_at = fields.DatetimeField(null=True)
+    shipped_at = fields.DatetimeField(null=True, db_index=True)
+    completed_at = fields.DatetimeField(null=True)
+    cancelled_at = fields.DatetimeField(null=True)
+    cancel_reason = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    lines: fields.ReverseRelation[OrderLine]
+
+    class Meta:
+        table = "orders_order"
+        unique_together = (("customer", "idempotency_key"),)
+        ordering = ["-id"]
+
+
+class OrderLine(Model):
+    id = fields.BigIntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="lines", on_delete=fields.CASCADE
+    )
+    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Sku", related_name="order_lines", on_delete=fields.RESTRICT
+    )
+    product_id = fields.IntField()
+    title = fields.CharField(max_length=120)
+    specs: list = fields.JSONField(default=list)  # type: ignore[assignment]
+    image = fields.CharField(max_length=512, default="")
+    unit_price = fields.IntField(description="fen, before order-level discounts")
+    quantity = fields.IntField()
+    discount = fields.IntField(default=0, description="fen taken off this line")
+    line_total = fields.IntField(description="unit_price × quantity − discount")
+    price_discount_id = fields.IntField(
+        null=True, db_index=True, description="the limited-time discount that set unit_price"
+    )
+
+    class Meta:
+        table = "orders_line"
+        ordering = ["id"]
+
+
+class Payment(Model):
+    """One WeChat Pay transaction attempt (out_trade_no) for an order."""
+
+    id = fields.BigIntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="payments", on_delete=fields.CASCADE
+    )
+    out_trade_no = fields.CharField(max_length=32, unique=True)
+    amount = fields.IntField()
+    status = fields.CharEnumField(PaymentStatus, max_length=16, default=PaymentStatus.PENDING)
+    prepay_id = fields.CharField(max_length=64, null=True)
+    prepay_expires_at = fields.DatetimeField(null=True)
+    transaction_id = fields.CharField(max_length=32, null=True, unique=True)
+    paid_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "orders_payment"
+        ordering = ["id"]
+
+
+class Refund(Model):
+    id = fields.BigIntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "models.Order", related_name="refunds", on_delete=fields.CASCADE
+    )
+    out_refund_no = fields.CharField(max_length=32, unique=True)
+    amount = fields.IntField()
+    reason = fields.CharField(max_length=200, default="")
+    status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.REQUESTED, db_index=True)
+    requested_by = fields.CharField(max_length=64, description="customer:<id>, staff:<id> or system")
+    decided_by = fields.CharField(max_length=64, default="")
+    reject_reason = fields.CharField(max_length=200, default="")
+    refund_id = fields.CharField(max_length=64, null=True)
+    succeeded_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "orders_refund"
+        ordering = ["id"]
+
+
+class PaymentNotification(Model):
+    """Every verified WeChat Pay notification we handled, by its id: replays are recognised."""
+
+    id = fields.BigIntField(primary_key=True)
+    notification_id = fields.CharField(max_length=64, unique=True)
+    event_type = fields.CharField(max_length=40)
+    reference = fields.CharField(max_length=32, description="out_trade_no or out_refund_no")
+    outcome = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "orders_payment_notification"

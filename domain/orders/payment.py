@@ -1,0 +1,212 @@
+"""Paying for an order: prepay outside transactions, and settling a confirmed payment exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from domain.errors import DomainError, ErrorCode
+from domain.identity.models import Customer
+from domain.inventory import holds
+from domain.inventory.models import Reservation
+from domain.ledger import service as ledger
+from domain.orders import states
+from domain.orders.deps import OrderDeps
+from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from domain.orders.numbers import refund_number, trade_number
+from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
+
+log = structlog.get_logger("pond.orders.payment")
+PREPAY_REUSE_MARGIN = timedelta(minutes=1)
+NEW_TRADE_ATTEMPTS = 3
+UNPAYABLE = "payment_failed"
+"""The cancel reason of an order checkout placed but could not start paying: it never existed for the customer."""
+
+
+@dataclass
+class Placed:
+    order: Order
+    payment: PaymentParams | None
+
+
+def payment_failed(exc: PaymentGatewayError) -> DomainError:
+    return DomainError(ErrorCode.PAYMENT_FAILED, f"WeChat Pay is unavailable ({exc.code}); try again")
+
+
+async def _description(deps: OrderDeps, order: Order) -> str:
+    titles = await order.lines.all().values_list("title", flat=True)  # type: ignore[attr-defined]
+    first = titles[0] if titles else order.number
+    more = f" 等{len(titles)}件" if len(titles) > 1 else ""
+    return f"{deps.shop_name}-{first}{more}"[:127]
+
+
+async def first_payment(deps: OrderDeps, order: Order) -> Placed:
+    """The payment for a pending order: free orders are settled at once, others get a (reused) prepay."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return Placed(order, None)
+    if order.payable == 0:
+        await settle_free(deps, order)
+        return Placed(order, None)
+    return Placed(order, await prepay(deps, order))
+
+
+async def prepay(deps: OrderDeps, order: Order) -> PaymentParams:
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise DomainError(ErrorCode.INVALID_STATE, f"a {order.status.value} order has nothing to pay", ["orderId"])
+    now = deps.clock()
+    if order.expires_at <= now:
+        raise DomainError(ErrorCode.INVALID_STATE, "the order's payment time is over", ["orderId"])
+    live = await Payment.filter(
+        order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False, prepay_expires_at__gt=now
+    ).order_by("-id").first()
+    if live is not None and live.amount == order.payable:
+        return deps.gateway.payment_params(live.prepay_id)  # type: ignore[arg-type]
+    payment = await _open_trade(order)
+    customer = await Customer.get(id=order.customer_id)  # type: ignore[attr-defined]
+    request = PrepayRequest(payment.out_trade_no, await _description(deps, order), order.payable, customer.openid,
+                            order.expires_at)
+    try:
+        prepay_id = await deps.gateway.prepay(request)
+    except PaymentGatewayError as exc:
+        log.warning("prepay failed", order=order.number, code=exc.code)
+        raise payment_failed(exc) from None
+    payment.prepay_id = prepay_id
+    payment.prepay_expires_at = now + timedelta(hours=2)
+    await payment.save(update_fields=["prepay_id", "prepay_expires_at", "updated_at"])
+    return deps.gateway.payment_params(prepay_id)
+
+
+async def _open_trade(order: Order) -> Payment:
+    """The trade (out_trade_no) to prepay: the order's open one for this amount, or a new one.
+
+    Re-asking WeChat Pay with the same out_trade_no and parameters returns its current prepay_id, so a retry after
+    a failed call, an expired prepay_id and concurrent taps all share one trade. Concurrent calls that both create
+    one collide on the unique out_trade_no; the loser uses the winner's.
+    """
+    for _ in range(NEW_TRADE_ATTEMPTS):
+        trades = Payment.filter(order_id=order.id)
+        trade = await trades.filter(status=PaymentStatus.PENDING, amount=order.payable).order_by("-id").first()
+        if trade is not None:
+            return trade
+        # Numbered after the trades that cannot be reused, so a racing call that just opened one picks the same
+        # number and collides instead of opening a second trade.
+        attempt = await trades.filter(~Q(status=PaymentStatus.PENDING, amount=order.payable)).count() + 1
+        try:
+            return await Payment.create(order_id=order.id, out_trade_no=trade_number(order.number, attempt),
+                                        amount=order.payable)
+        except IntegrityError:
+            continue
+    raise DomainError(ErrorCode.PAYMENT_FAILED, "the order is being paid from elsewhere; try again", ["orderId"])
+
+
+async def settle_free(deps: OrderDeps, order: Order) -> None:
+    async with in_transaction():
+        await states.move(order, OrderStatus.PAID)
+        await holds.commit(order.id)
+    await deps.inventory.forget(order.number)
+
+
+async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
+    """Pending → cancelled: stock back exactly once, in the database and then in the counter."""
+    async with in_transaction():
+        await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
+        await holds.release(order.id)
+    sku_ids = await Reservation.filter(order_id=order.id).values_list("sku_id", flat=True)
+    await deps.inventory.give_back(order.number, list(sku_ids))
+
+
+async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
+    """Checkout could not get a prepay: the order never existed for the customer; the key may be used again."""
+    await cancel(deps, order, UNPAYABLE)
+    await Order.filter(id=order.id).update(idempotency_key=None)
+
+
+async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
+    """Close every open prepay first (no external call inside a transaction); a payment found meanwhile settles."""
+    for payment in await Payment.filter(order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False):
+        try:
+            await deps.gateway.close(payment.out_trade_no)
+        except PaymentGatewayError as exc:
+            if exc.code != "ORDERPAID":
+                raise
+            status = await deps.gateway.query(payment.out_trade_no)
+            if status is not None and status.state == "SUCCESS":
+                return await settle_payment(deps, payment.out_trade_no, status.transaction_id or "", status.amount or 0)
+        await Payment.filter(id=payment.id, status=PaymentStatus.PENDING).update(status=PaymentStatus.CLOSED)
+    await cancel(deps, order, reason)
+    return "cancelled"
+
+
+async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str, amount: int) -> str:
+    """WeChat Pay confirmed money for one of our trades. Idempotent: returns what happened, changes things once.
+
+    - pending order: paid, held stock committed;
+    - order already cancelled (paid late): its stock is taken back if still there, otherwise it is refunded in full;
+    - anything already settled: nothing.
+    """
+    payment = await Payment.get_or_none(out_trade_no=out_trade_no)
+    if payment is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no payment {out_trade_no}")
+    if amount != payment.amount:
+        raise DomainError(ErrorCode.INVALID, f"paid {amount} fen but the payment asked {payment.amount}")
+    auto_refund: Refund | None = None
+    async with in_transaction():
+        if not await Payment.filter(id=payment.id).exclude(status=PaymentStatus.SUCCEEDED).update(
+            status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id, paid_at=deps.clock()
+        ):
+            return "duplicate"
+        # Locked: an expiry cancelling the order meanwhile finishes first, and this payment then revives it.
+        order = await Order.filter(id=payment.order_id).select_for_update().get()  # type: ignore[attr-defined]
+        await ledger.record(account="wechatpay", kind="payment", amount=amount, reference=f"pay:{out_trade_no}",
+                            order_id=order.id)
+        outcome = await _apply_payment(order, payment)
+        if outcome == "refund":
+            auto_refund = await _refund_unwanted_payment(order, payment)
+    if outcome == "paid":
+        await deps.inventory.forget(order.number)
+    if auto_refund is not None:
+        from domain.orders.refunds import send_refund
+
+        await send_refund(deps, auto_refund)
+    log.info("payment settled", order=order.number, out_trade_no=out_trade_no, outcome=outcome)
+    return outcome
+
+
+async def _apply_payment(order: Order, payment: Payment) -> str:
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        await states.move(order, OrderStatus.PAID)
+        await holds.commit(order.id)
+        return "paid"
+    if order.status == OrderStatus.CANCELLED and order.paid_at is None:
+        try:
+            async with in_transaction():  # a savepoint: lines retaken before the sold-out one are undone
+                await holds.retake(order.id)
+        except holds.OutOfStock:
+            return "refund"
+        await states.move(order, OrderStatus.PAID)
+        return "revived"
+    return "refund"
+
+
+async def _refund_unwanted_payment(order: Order, payment: Payment) -> Refund:
+    """Money arrived that no order can use (e.g. a second payment): give it all back."""
+    sequence = await Refund.filter(order_id=order.id).count() + 1
+    refund = await Refund.create(order_id=order.id, out_refund_no=refund_number(order.number, sequence),
+                                 amount=payment.amount, reason="paid after the order was closed",
+                                 status=RefundStatus.PROCESSING, requested_by="system", decided_by="system")
+    if order.status == OrderStatus.CANCELLED:
+        await states.move(order, OrderStatus.REFUNDING, status_before_refund=OrderStatus.CANCELLED)
+    return refund
+
+
+async def reconcile(deps: OrderDeps, out_trade_no: str) -> str:
+    """Ask WeChat Pay about a trade whose notification never came."""
+    status = await deps.gateway.query(out_trade_no)
+    if status is None or status.state != "SUCCESS":
+        return status.state if status else "unknown"
+    return await settle_payment(deps, out_trade_no, status.transaction_id or "", status.amount or 0)

@@ -1,0 +1,275 @@
+"""Limited-time discounts: staff set them up, the engine asks which one prices a SKU, checkout enforces the limit.
+
+An SKU is in at most one live discount at any moment: two discounts that are not ended and whose windows overlap
+may not share an SKU (refused as DUPLICATE). A discount ended by staff (`ended_at`) no longer prices anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from tortoise.expressions import Q
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from domain.catalog.models import Sku
+from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
+from domain.identity.models import Customer
+from domain.orders.models import OrderLine, OrderStatus
+from domain.pagination import Page, paginate
+from domain.pricing.models import Discount, DiscountItem, DiscountKind
+
+MAX_NAME = 64
+MAX_ITEMS = 200
+
+
+class DiscountStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    sku_id: int
+    kind: DiscountKind
+    value: int
+
+
+@dataclass(frozen=True)
+class DiscountDraft:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    per_customer_limit: int | None
+    items: list[ItemDraft]
+
+
+def utc(moment: datetime) -> datetime:
+    """A naive time is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def status(discount: Discount, at: datetime) -> DiscountStatus:
+    if discount.ended_at is not None or discount.ends_at <= at:
+        return DiscountStatus.ENDED
+    return DiscountStatus.SCHEDULED if at < discount.starts_at else DiscountStatus.ACTIVE
+
+
+def _check_fields(draft: DiscountDraft) -> list[DomainError]:
+    errors: list[DomainError] = []
+    if not 1 <= len(draft.name.strip()) <= MAX_NAME:
+        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
+    if draft.ends_at <= draft.starts_at:
+        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    if draft.per_customer_limit is not None and draft.per_customer_limit < 1:
+        errors.append(Invalid("perCustomerLimit must be at least 1 (or null for none)", ["perCustomerLimit"]))
+    if not draft.items:
+        errors.append(Invalid("a discount needs at least one item", ["items"]))
+    if len(draft.items) > MAX_ITEMS:
+        errors.append(DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_ITEMS} items", ["items"]))
+    seen: set[int] = set()
+    for index, item in enumerate(draft.items):
+        where = ["items", str(index)]
+        if item.sku_id in seen:
+            errors.append(DomainError(ErrorCode.DUPLICATE, "one item per SKU", [*where, "skuId"]))
+        seen.add(item.sku_id)
+        if item.kind is DiscountKind.PERCENT and not 1 <= item.value <= 99:
+            errors.append(Invalid("a percentage off is 1 to 99", [*where, "value"]))
+        if item.kind is DiscountKind.FIXED_PRICE and item.value < 0:
+            errors.append(Invalid("a fixed price is at least 0 fen", [*where, "value"]))
+    return errors
+
+
+async def _check_skus(draft: DiscountDraft, exclude_id: int | None) -> None:
+    """Inside the writing transaction: the SKUs exist, and none is in another live discount of an overlapping window.
+
+    The SKU rows are locked (in id order) so two concurrent set-ups cannot both claim one SKU for the same time.
+    """
+    sku_ids = sorted({item.sku_id for item in draft.items})
+    found = {sku.id for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
+             .select_for_update()}
+    clashes = DiscountItem.filter(
+        sku_id__in=sku_ids,
+        discount__ended_at__isnull=True,
+        discount__starts_at__lt=draft.ends_at,
+        discount__ends_at__gt=draft.starts_at,
+    )
+    if exclude_id is not None:
+        clashes = clashes.exclude(discount_id=exclude_id)
+    taken = set(await clashes.values_list("sku_id", flat=True))
+    errors: list[DomainError] = []
+    for index, item in enumerate(draft.items):
+        field = ["items", str(index), "skuId"]
+        if item.sku_id not in found:
+            errors.append(NotFound("SKU", field))
+        elif item.sku_id in taken:
+            errors.append(DomainError(ErrorCode.DUPLICATE, "this SKU is in another discount at that time", field))
+    if errors:
+        raise DomainErrors(errors)
+
+
+async def _write_items(discount: Discount, items: Sequence[ItemDraft]) -> None:
+    await DiscountItem.bulk_create(
+        [DiscountItem(discount_id=discount.id, sku_id=i.sku_id, kind=i.kind, value=i.value) for i in items]
+    )
+
+
+async def create_discount(draft: DiscountDraft, now: datetime) -> Discount:
+    draft = DiscountDraft(draft.name.strip(), utc(draft.starts_at), utc(draft.ends_at), draft.per_customer_limit,
+                          draft.items)
+    errors = _check_fields(draft)
+    if draft.ends_at <= now:
+        errors.append(Invalid("endsAt must be in the future", ["endsAt"]))
+    if errors:
+        raise DomainErrors(errors)
+    async with in_transaction():
+        await _check_skus(draft, None)
+        discount = await Discount.create(
+            name=draft.name,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            per_customer_limit=draft.per_customer_limit,
+        )
+        await _write_items(discount, draft.items)
+    return discount
+
+
+async def _changeable(discount_id: int, now: datetime) -> Discount:
+    discount = await Discount.get_or_none(id=discount_id).select_for_update()
+    if discount is None:
+        raise NotFound("discount")
+    if status(discount, now) is DiscountStatus.ENDED:
+        raise DomainError(ErrorCode.INVALID_STATE, "the discount has ended", ["id"])
+    return discount
+
+
+@dataclass(frozen=True)
+class DiscountChanges:
+    """None: leave as is (per_customer_limit uses `clear_limit` to go back to none)."""
+
+    name: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    per_customer_limit: int | None = None
+    clear_limit: bool = False
+    items: list[ItemDraft] | None = None
+
+
+async def update_discount(discount_id: int, changes: DiscountChanges, now: datetime) -> Discount:
+    async with in_transaction():
+        discount = await _changeable(discount_id, now)
+        items = changes.items
+        if items is None:
+            rows = await DiscountItem.filter(discount_id=discount.id).order_by("id")
+            items = [ItemDraft(r.sku_id, DiscountKind(r.kind), r.value) for r in rows]  # type: ignore[attr-defined]
+        limit = None if changes.clear_limit else changes.per_customer_limit
+        draft = DiscountDraft(
+            name=(changes.name if changes.name is not None else discount.name).strip(),
+            starts_at=utc(changes.starts_at) if changes.starts_at is not None else discount.starts_at,
+            ends_at=utc(changes.ends_at) if changes.ends_at is not None else discount.ends_at,
+            per_customer_limit=limit if limit is not None or changes.clear_limit else discount.per_customer_limit,
+            items=items,
+        )
+        errors = _check_fields(draft)
+        if changes.ends_at is not None and draft.ends_at <= now:
+            errors.append(Invalid("endsAt must be in the future", ["endsAt"]))
+        if errors:
+            raise DomainErrors(errors)
+        await _check_skus(draft, discount.id)
+        discount.name = draft.name
+        discount.starts_at = draft.starts_at
+        discount.ends_at = draft.ends_at
+        discount.per_customer_limit = draft.per_customer_limit
+        await discount.save()
+        if changes.items is not None:
+            await DiscountItem.filter(discount_id=discount.id).delete()
+            await _write_items(discount, draft.items)
+    return discount
+
+
+async def end_discount(discount_id: int, now: datetime) -> Discount:
+    async with in_transaction():
+        discount = await _changeable(discount_id, now)
+        discount.ended_at = now
+        await discount.save(update_fields=["ended_at"])
+    return discount
+
+
+async def active_discounts(sku_ids: Sequence[int], at: datetime) -> dict[int, DiscountItem]:
+    """The live discount item of each SKU at that moment (one query), with its discount loaded."""
+    if not sku_ids:
+        return {}
+    items = await DiscountItem.filter(
+        sku_id__in=list(set(sku_ids)),
+        discount__ended_at__isnull=True,
+        discount__starts_at__lte=at,
+        discount__ends_at__gt=at,
+    ).select_related("discount")
+    return {item.sku_id: item for item in items}  # type: ignore[attr-defined]
+
+
+async def next_price_change(after: datetime) -> datetime | None:
+    """The earliest start or end of a discount that is not ended, strictly after `after`: prices hold until then."""
+    live = Discount.filter(ended_at__isnull=True)
+    starts = await live.filter(starts_at__gt=after).order_by("starts_at").first().values_list("starts_at", flat=True)
+    ends = await live.filter(ends_at__gt=after).order_by("ends_at").first().values_list("ends_at", flat=True)
+    moments = [utc(m) for m in (starts, ends) if m is not None]  # type: ignore[arg-type]
+    return min(moments) if moments else None
+
+
+async def staff_discounts(status_filter: DiscountStatus | None, now: datetime, first: int | None,
+                          after: str | None) -> Page[Discount]:
+    """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
+    query = Discount.all()
+    if status_filter is DiscountStatus.SCHEDULED:
+        query = query.filter(ended_at__isnull=True, starts_at__gt=now)
+    elif status_filter is DiscountStatus.ACTIVE:
+        query = query.filter(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    elif status_filter is DiscountStatus.ENDED:
+        query = query.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now))
+    return await paginate(query, ("id",), first, after, descending=True)
+
+
+async def check_limits(customer_id: int, bought: Sequence[tuple[DiscountItem, int]]) -> None:
+    """Checkout's call, inside its transaction: a customer buys at most `per_customer_limit` units of a discount,
+    counting what they ordered before (orders not cancelled). The customer row is locked so two checkouts of
+    the same customer are counted one after the other."""
+    wanted: dict[int, int] = {}
+    limits: dict[int, int] = {}
+    for item, quantity in bought:
+        discount: Discount = item.discount
+        if discount.per_customer_limit is None:
+            continue
+        wanted[discount.id] = wanted.get(discount.id, 0) + quantity
+        limits[discount.id] = discount.per_customer_limit
+    if not wanted:
+        return
+    await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
+    rows = (
+        await OrderLine.filter(price_discount_id__in=list(wanted), order__customer_id=customer_id)
+        .exclude(order__status=OrderStatus.CANCELLED)
+        .group_by("price_discount_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("price_discount_id", "units")
+    )
+    before = {discount_id: int(units or 0) for discount_id, units in rows}
+    for discount_id, quantity in wanted.items():
+        left = limits[discount_id] - before.get(discount_id, 0)
+        if quantity > left:
+            message = f"at most {limits[discount_id]} per customer at the discount price; {max(left, 0)} left for you"
+            raise DomainError(ErrorCode.LIMIT_EXCEEDED, message, ["lines"])
+
+
+async def items_by_discount(discount_ids: Sequence[int]) -> dict[int, list[DiscountItem]]:
+    grouped: dict[int, list[DiscountItem]] = {}
+    for item in await DiscountItem.filter(discount_id__in=list(discount_ids)).order_by("id"):
+        grouped.setdefault(item.discount_id, []).append(item)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def discounts_by_id(ids: Sequence[int]) -> dict[int, Discount]:
+    return {d.id: d for d in await Discount.filter(id__in=list(ids))}

@@ -1,0 +1,46 @@
+"""Limited-time discounts (限时折扣): a window in time and, per SKU, a percentage off or a fixed price."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class DiscountKind(StrEnum):
+    PERCENT = "PERCENT"
+    FIXED_PRICE = "FIXED_PRICE"
+
+
+class Discount(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    starts_at = fields.DatetimeField(db_index=True, description="UTC, inclusive")
+    ends_at = fields.DatetimeField(db_index=True, description="UTC, exclusive")
+    ended_at = fields.DatetimeField(null=True, description="set when staff end it early")
+    per_customer_limit = fields.IntField(null=True, description="units one customer may buy at this price, null: none")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    items: fields.ReverseRelation[DiscountItem]
+
+    class Meta:
+        table = "pricing_discount"
+        ordering = ["id"]
+
+
+class DiscountItem(Model):
+    id = fields.IntField(primary_key=True)
+    discount: fields.ForeignKeyRelation[Discount] = fields.ForeignKeyField(
+        "models.Discount", related_name="items", on_delete=fields.CASCADE
+    )
+    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Sku", related_name="discount_items", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(DiscountKind, max_length=16)
+    value = fields.IntField(description="PERCENT: percent off, 1 to 99. FIXED_PRICE: the price in fen")
+
+    class Meta:
+        table = "pricing_discount_item"
+        unique_together = (("discount", "sku"),)
+        ordering = ["id"]

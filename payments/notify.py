@@ -1,0 +1,227 @@
+"""WeChat Pay's callbacks (wechat.md §4, §6.3): plain Starlette endpoints, not GraphQL.
+
+Both endpoints follow the §4.4 contract: verify and decrypt (``WeChatPayGateway.parse_notification``), check the
+resource is ours, skip a notification id already handled, apply the idempotent domain transition, record the id,
+answer 204 with no body. Every failure answers 4xx/5xx with ``{"code": "FAIL", "message": …}`` so WeChat retries;
+only the status counts to WeChat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from tortoise.exceptions import IntegrityError
+
+from domain.errors import DomainError, ErrorCode
+from domain.orders.deps import OrderDeps
+from domain.orders.models import PaymentNotification
+from domain.orders.payment import settle_payment
+from domain.orders.refunds import settle_refund
+from payments.wechatpay import NotificationRejected, WeChatPayGateway
+
+log = structlog.get_logger("pond.payments.notify")
+
+MAX_BODY = 64 * 1024
+PAYMENT_PATH = "/payments/wechat/notify"
+REFUND_PATH = "/payments/wechat/refund-notify"
+REFUND_EVENTS = frozenset({"REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"})
+_ID_MAX = 64  # PaymentNotification.notification_id
+_REFERENCE_MAX = 32  # PaymentNotification.reference
+_EVENT_MAX = 40  # PaymentNotification.event_type
+_OUTCOME_MAX = 64  # PaymentNotification.outcome
+
+
+class Fail(Exception):
+    """Answer ``status`` with ``{"code": "FAIL", "message": message}``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _fail(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": "FAIL", "message": message}, status_code=status)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body, refusing anything over MAX_BODY without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > MAX_BODY:
+                raise Fail(413, "body too large")
+        except ValueError:
+            raise Fail(400, "bad content-length") from None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise Fail(413, "body too large")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise Fail(400, "client disconnected") from None
+    return b"".join(chunks)
+
+
+def _wechatpay(request: Request) -> tuple[OrderDeps, WeChatPayGateway]:
+    deps: OrderDeps = request.app.state.runtime.services.orders
+    gateway = getattr(deps.gateway, "gateway", None)
+    if not isinstance(gateway, WeChatPayGateway):
+        raise Fail(503, "WeChat Pay is not configured")
+    return deps, gateway
+
+
+def _text(resource: dict[str, Any], name: str, limit: int = 64) -> str:
+    value = resource.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise Fail(400, f"resource.{name} is missing or invalid")
+    return value
+
+
+def _check_ours(gateway: WeChatPayGateway, envelope: dict[str, Any]) -> None:
+    """mchid always; appid too on transactions (refund resources carry no appid)."""
+    config, resource = gateway.config, envelope["resource"]
+    expected = {"mchid": config.mchid}
+    if envelope["event_type"].startswith("TRANSACTION."):
+        expected["appid"] = config.appid
+    wrong = [name for name, value in expected.items() if resource.get(name) != value]
+    if wrong:
+        log.warning(
+            "wechatpay notification for another merchant",
+            fields=wrong,
+            event_type=envelope["event_type"],
+            id=envelope["id"],
+        )
+        raise Fail(400, f"{'/'.join(wrong)} mismatch")
+
+
+async def _settle_transaction(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
+    resource = envelope["resource"]
+    out_trade_no = str(resource.get("out_trade_no") or "")
+    event_type = envelope["event_type"]
+    if event_type != "TRANSACTION.SUCCESS":
+        return out_trade_no, "ignored"
+    state = resource.get("trade_state")
+    if state != "SUCCESS":
+        return out_trade_no, f"ignored:{state}"
+    out_trade_no = _text(resource, "out_trade_no")
+    transaction_id = _text(resource, "transaction_id")
+    amount = resource.get("amount")
+    total = amount.get("total") if isinstance(amount, dict) else None
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise Fail(400, "resource.amount.total is missing or invalid")
+    try:
+        outcome = await settle_payment(deps, out_trade_no, transaction_id, total)
+    except DomainError as exc:
+        if exc.code == ErrorCode.NOT_FOUND:
+            log.warning("wechatpay payment for an unknown trade", out_trade_no=out_trade_no, id=envelope["id"])
+            raise Fail(404, "unknown out_trade_no") from None
+        if exc.code == ErrorCode.INVALID:
+            log.error(
+                "wechatpay payment amount mismatch",
+                out_trade_no=out_trade_no,
+                paid=total,
+                id=envelope["id"],
+                detail=exc.message,
+            )
+            raise Fail(400, "amount mismatch") from None
+        raise
+    return out_trade_no, outcome
+
+
+async def _settle_refund(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
+    resource = envelope["resource"]
+    event_type = envelope["event_type"]
+    if event_type not in REFUND_EVENTS:
+        return str(resource.get("out_refund_no") or ""), "ignored"
+    out_refund_no = _text(resource, "out_refund_no")
+    status = resource.get("refund_status") or event_type.removeprefix("REFUND.")
+    refund_id = resource.get("refund_id")
+    try:
+        outcome = await settle_refund(out_refund_no, str(status), refund_id if isinstance(refund_id, str) else None)
+    except DomainError as exc:
+        if exc.code == ErrorCode.NOT_FOUND:
+            log.warning(
+                "wechatpay refund notification for an unknown refund", out_refund_no=out_refund_no, id=envelope["id"]
+            )
+            raise Fail(404, "unknown out_refund_no") from None
+        raise
+    return out_refund_no, outcome
+
+
+async def _record(ident: str, event_type: str, reference: str, outcome: str) -> None:
+    """Remember the id. A concurrent copy may have recorded it first: keep the row that says what changed."""
+    values = {
+        "event_type": event_type[:_EVENT_MAX],
+        "reference": reference[:_REFERENCE_MAX],
+        "outcome": outcome[:_OUTCOME_MAX],
+    }
+    try:
+        await PaymentNotification.create(notification_id=ident, **values)
+    except IntegrityError:
+        if outcome != "duplicate":
+            await PaymentNotification.filter(notification_id=ident, outcome="duplicate").update(**values)
+
+
+async def _handle(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
+    """Branch on the event, not the URL: a refund without its own notify_url is sent to the payment URL (§6.1)."""
+    if envelope["event_type"].startswith("REFUND."):
+        return await _settle_refund(deps, envelope)
+    return await _settle_transaction(deps, envelope)
+
+
+def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        ident = event_type = ""
+        try:
+            body = await _read_body(request)
+            deps, gateway = _wechatpay(request)
+            try:
+                envelope = gateway.parse_notification(request.headers, body)
+            except NotificationRejected as exc:
+                log.warning("wechatpay notification rejected", kind=kind, reason=exc.reason, detail=exc.detail[:200])
+                return _fail(401, exc.reason)
+            ident, event_type = envelope["id"], envelope["event_type"]
+            if not isinstance(ident, str) or len(ident) > _ID_MAX or not isinstance(event_type, str):
+                raise Fail(400, "malformed notification id or event_type")
+            _check_ours(gateway, envelope)
+            if await PaymentNotification.filter(notification_id=ident).exists():
+                log.info("wechatpay notification replayed", kind=kind, id=ident, event_type=event_type)
+                return Response(status_code=200)
+            reference, outcome = await _handle(deps, envelope)
+            await _record(ident, event_type, reference, outcome)
+        except Fail as exc:
+            return _fail(exc.status, exc.message)
+        except Exception:
+            log.exception("wechatpay notification failed", kind=kind, id=ident, event_type=event_type)
+            return _fail(500, "internal error, retry later")
+        log.info(
+            "wechatpay notification handled",
+            kind=kind,
+            id=ident,
+            event_type=event_type,
+            reference=reference,
+            outcome=outcome,
+        )
+        return Response(status_code=204)
+
+    return endpoint
+
+
+def notify_routes() -> list[Route]:
+    """``POST /payments/wechat/notify`` (transactions) and ``POST /payments/wechat/refund-notify`` (refunds).
+
+    Both accept either kind of event, dispatching on ``event_type``; other event types are recorded and acknowledged.
+    """
+    return [
+        Route(PAYMENT_PATH, _endpoint("payment"), methods=["POST"]),
+        Route(REFUND_PATH, _endpoint("refund"), methods=["POST"]),
+    ]

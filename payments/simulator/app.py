@@ -1,0 +1,141 @@
+"""WeChat Pay API v3 endpoints of the simulator (wechat.md §9.3) and the app factory."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from payments.keys import SimulatorKeys
+from payments.simulator.control import control_routes
+from payments.simulator.models import ApiError
+from payments.simulator.signing import AuthError, dumps
+from payments.simulator.state import SimulatorState
+from payments.simulator.validation import parse_json_object
+
+Handler = Callable[[Request, SimulatorState, bytes], tuple[int, dict[str, Any] | None]]
+
+
+def _raw_target(request: Request) -> bytes:
+    """The path and query exactly as sent, minus the prefix of a ``Mount`` the simulator may sit under."""
+    raw_path = request.scope.get("raw_path") or request.scope["path"].encode("utf-8")
+    raw_path = raw_path.split(b"?", 1)[0]
+    mount_prefix = request.scope.get("root_path", "").encode("utf-8")
+    if mount_prefix and raw_path.startswith(mount_prefix + b"/"):
+        raw_path = raw_path[len(mount_prefix) :]
+    query = request.scope.get("query_string", b"")
+    return raw_path + (b"?" + query if query else b"")
+
+
+def signed_response(sim: SimulatorState, status: int, payload: dict[str, Any] | None) -> Response:
+    body = b"" if payload is None else dumps(payload)
+    headers = sim.signer.signed_headers(body, int(sim.wall()))
+    media_type = None if payload is None else "application/json; charset=utf-8"
+    return Response(content=body, status_code=status, headers=headers, media_type=media_type)
+
+
+def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        sim: SimulatorState = request.app.state.simulator
+        body = await request.body()
+        try:
+            sim.signer.verify_request(
+                request.method, _raw_target(request), body, request.headers.get("authorization"), sim.wall()
+            )
+        except AuthError as exc:
+            return signed_response(sim, 401, ApiError(401, "SIGN_ERROR", f"签名错误: {exc}").body())
+        injected = sim.faults.next_api_error()
+        if injected is not None and not injected.after_commit:
+            return signed_response(sim, injected.status, {"code": injected.code, "message": "injected fault"})
+        try:
+            status, payload = handler(request, sim, body)
+        except ApiError as exc:
+            return signed_response(sim, exc.status, exc.body())
+        if injected is not None:
+            return signed_response(sim, injected.status, {"code": injected.code, "message": "injected after commit"})
+        return signed_response(sim, status, payload)
+
+    return endpoint
+
+
+def _jsapi(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    return 200, sim.create_prepay(parse_json_object(body))
+
+
+def _query_by_out_trade_no(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    sim.check_mchid(request.query_params.get("mchid"))
+    return 200, sim.get_transaction(out_trade_no=request.path_params["out_trade_no"]).to_api()
+
+
+def _query_by_id(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    sim.check_mchid(request.query_params.get("mchid"))
+    return 200, sim.get_transaction(transaction_id=request.path_params["transaction_id"]).to_api()
+
+
+def _close(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    sim.check_mchid(parse_json_object(body).get("mchid"))
+    sim.close(request.path_params["out_trade_no"])
+    return 204, None
+
+
+def _refund(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    return 200, sim.create_refund(parse_json_object(body))
+
+
+def _query_refund(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    return 200, sim.get_refund(request.path_params["out_refund_no"]).to_api()
+
+
+def _not_found(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    raise ApiError(404, "NOT_FOUND", f"the simulator does not implement {request.method} {request.url.path}")
+
+
+V3_ROUTES = [
+    Route("/v3/pay/transactions/jsapi", v3_endpoint(_jsapi), methods=["POST"]),
+    Route("/v3/pay/transactions/out-trade-no/{out_trade_no}", v3_endpoint(_query_by_out_trade_no), methods=["GET"]),
+    Route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", v3_endpoint(_close), methods=["POST"]),
+    Route("/v3/pay/transactions/id/{transaction_id}", v3_endpoint(_query_by_id), methods=["GET"]),
+    Route("/v3/refund/domestic/refunds", v3_endpoint(_refund), methods=["POST"]),
+    Route("/v3/refund/domestic/refunds/{out_refund_no}", v3_endpoint(_query_refund), methods=["GET"]),
+    Route("/v3/{rest:path}", v3_endpoint(_not_found), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+]
+
+
+def create_wechatpay_simulator(
+    keys: SimulatorKeys,
+    *,
+    notify_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+    retry_speedup: float = 1.0,
+    allow_http_notify: bool = True,
+) -> Starlette:
+    """A Starlette app speaking WeChat Pay API v3 (payments and refunds) plus the ``/__sim`` control plane.
+
+    The state lives at ``app.state.simulator`` (a ``SimulatorState``); ``await app.state.simulator.drain()`` waits
+    until every queued notification has been delivered or has given up.
+    """
+    sim = SimulatorState(
+        keys,
+        clock=clock,
+        notify_transport=notify_transport,
+        retry_speedup=retry_speedup,
+        allow_http_notify=allow_http_notify,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await sim.aclose()
+
+    app = Starlette(routes=[*V3_ROUTES, *control_routes()], lifespan=lifespan)
+    app.state.simulator = sim
+    return app

@@ -1,0 +1,145 @@
+"""Fault plans set through ``POST /__sim/faults`` (wechat.md §9.4)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+API_ERRORS = {"SYSTEM_ERROR": 500, "FREQUENCY_LIMITED": 429}
+CORRUPTIONS = (
+    "signtest",
+    "stale_timestamp",
+    "unknown_serial",
+    "tampered_ciphertext",
+    "wrong_apiv3_key",
+    "wrong_amount",
+)
+
+
+class FaultConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class NotificationFaults:
+    """How the simulator misbehaves for one notification.
+
+    ``duplicate``: copies sent concurrently on the first attempt. ``delay``: seconds to wait before the first attempt
+    (not divided by the retry speed-up). ``drop``: never sent. ``out_of_order``: held until the next notification has
+    been sent. The corruptions in ``CORRUPTIONS`` hit the first attempt only, unless ``every_attempt`` is set, so the
+    clean retry that follows shows the receiver recovering.
+    """
+
+    duplicate: int = 1
+    delay: float = 0.0
+    drop: bool = False
+    out_of_order: bool = False
+    signtest: bool = False
+    stale_timestamp: bool = False
+    unknown_serial: bool = False
+    tampered_ciphertext: bool = False
+    wrong_apiv3_key: bool = False
+    wrong_amount: bool = False
+    every_attempt: bool = False
+
+    def active(self) -> list[str]:
+        names = [f.name for f in fields(self) if f.type == "bool" and getattr(self, f.name)]
+        if self.duplicate > 1:
+            names.append(f"duplicate={self.duplicate}")
+        if self.delay:
+            names.append(f"delay={self.delay}")
+        return names
+
+    def corruptions(self, attempt: int) -> frozenset[str]:
+        if attempt > 1 and not self.every_attempt:
+            return frozenset()
+        return frozenset(name for name in CORRUPTIONS if getattr(self, name))
+
+
+@dataclass(frozen=True)
+class ApiFault:
+    code: str
+    status: int
+    after_commit: bool = False
+
+
+NOTIFICATION_KEYS = frozenset(f.name for f in fields(NotificationFaults))
+API_KEYS = frozenset({"api_error", "after_commit"})
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise FaultConfigError("count must be a positive integer")
+    return value
+
+
+def _notification_faults(spec: dict[str, Any]) -> NotificationFaults:
+    values: dict[str, Any] = {}
+    for f in fields(NotificationFaults):
+        if f.name not in spec:
+            continue
+        value = spec[f.name]
+        if f.type == "bool":
+            if not isinstance(value, bool):
+                raise FaultConfigError(f"{f.name} must be a boolean")
+        elif f.name == "duplicate":
+            value = _count(value)
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise FaultConfigError(f"{f.name} must be a non-negative number")
+        values[f.name] = value
+    return NotificationFaults(**values)
+
+
+class FaultBook:
+    """FIFO queues of fault plans; each plan covers the next ``count`` notifications or API calls."""
+
+    def __init__(self) -> None:
+        self._notifications: list[list[Any]] = []
+        self._api: list[list[Any]] = []
+
+    def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(spec) - NOTIFICATION_KEYS - API_KEYS - {"count"}
+        if unknown:
+            raise FaultConfigError(f"unknown fault keys: {', '.join(sorted(unknown))}")
+        count = _count(spec.get("count", 1))
+        api_fault = None
+        if "api_error" in spec:
+            code = spec["api_error"]
+            if code not in API_ERRORS:
+                raise FaultConfigError(f"api_error must be one of {', '.join(API_ERRORS)}")
+            api_fault = ApiFault(code, API_ERRORS[code], bool(spec.get("after_commit", False)))
+        notification_spec = {k: v for k, v in spec.items() if k in NOTIFICATION_KEYS}
+        faults = _notification_faults(notification_spec) if notification_spec else None
+        if api_fault is None and faults is None:
+            raise FaultConfigError("no fault given")
+        if api_fault:
+            self._api.append([api_fault, count])
+        if faults:
+            self._notifications.append([faults, count])
+        return self.snapshot()
+
+    @staticmethod
+    def _take(queue: list[list[Any]]) -> Any:
+        if not queue:
+            return None
+        plan = queue[0]
+        plan[1] -= 1
+        if plan[1] == 0:
+            queue.pop(0)
+        return plan[0]
+
+    def next_notification(self) -> NotificationFaults:
+        return self._take(self._notifications) or NotificationFaults()
+
+    def next_api_error(self) -> ApiFault | None:
+        return self._take(self._api)
+
+    def clear(self) -> None:
+        self._notifications.clear()
+        self._api.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "notifications": [{**asdict(f), "remaining": n} for f, n in self._notifications],
+            "api": [{**asdict(f), "remaining": n} for f, n in self._api],
+        }

@@ -1,0 +1,283 @@
+"""Business state of the simulated merchant account: orders, prepay ids, refunds, clock (wechat.md §9.3, §9.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from payments.keys import SimulatorKeys
+from payments.simulator.faults import FaultBook
+from payments.simulator.models import (
+    DEFAULT_PAY_WINDOW,
+    MAX_PAY_WINDOW,
+    MAX_REFUNDS_PER_ORDER,
+    MIN_PAY_WINDOW,
+    PREPAY_TTL,
+    REFUND_FINAL,
+    REFUND_SUMMARY,
+    REFUND_WINDOW,
+    ApiError,
+    Refund,
+    Transaction,
+    new_prepay_id,
+    new_refund_id,
+    new_transaction_id,
+)
+from payments.simulator.notifier import Notification, Notifier
+from payments.simulator.signing import Signer
+from payments.simulator.validation import validate_jsapi, validate_refund
+
+PAY_OUTCOMES = frozenset({"SUCCESS", "PAYERROR", "CANCEL"})
+REFUND_OUTCOMES = frozenset({"SUCCESS", "CLOSED", "ABNORMAL"})
+
+
+class SimulatorState:
+    """Everything the simulator knows; reachable as ``app.state.simulator``.
+
+    ``wall()`` is the clock used for signatures (never shifted); ``now()`` adds the offset set through
+    ``/__sim/clock/advance`` and drives business TTLs (prepay ids, time_expire, refund window).
+    """
+
+    def __init__(
+        self,
+        keys: SimulatorKeys,
+        *,
+        clock: Callable[[], float],
+        notify_transport: httpx.AsyncBaseTransport | None,
+        retry_speedup: float,
+        allow_http_notify: bool,
+    ) -> None:
+        self.keys = keys
+        self.signer = Signer(keys)
+        self.faults = FaultBook()
+        self.allow_http_notify = allow_http_notify
+        self._clock = clock
+        self.offset = 0.0
+        self.notifier = Notifier(self.signer, wall_clock=clock, transport=notify_transport, retry_speedup=retry_speedup)
+        self.transactions: dict[str, Transaction] = {}
+        self.by_transaction_id: dict[str, Transaction] = {}
+        self.prepay_ids: dict[str, tuple[str, float]] = {}
+        self.refunds: dict[str, Refund] = {}
+
+    def wall(self) -> float:
+        return self._clock()
+
+    def now(self) -> float:
+        return self._clock() + self.offset
+
+    def advance_clock(self, seconds: float) -> float:
+        self.offset += seconds
+        return self.now()
+
+    async def drain(self) -> None:
+        """Wait until every queued notification is delivered or has given up; wrap in ``asyncio.timeout``."""
+        await self.notifier.drain()
+
+    async def aclose(self) -> None:
+        await self.notifier.aclose()
+
+    def check_mchid(self, mchid: Any) -> None:
+        if not mchid:
+            raise ApiError(400, "PARAM_ERROR", "mchid is required")
+        if mchid != self.keys.mchid:
+            raise ApiError(400, "MCH_NOT_EXISTS", "mchid does not match the signing merchant")
+
+    def create_prepay(self, data: dict[str, Any]) -> dict[str, Any]:
+        order = validate_jsapi(
+            data, mchid=self.keys.mchid, appid=self.keys.appid, allow_http_notify=self.allow_http_notify
+        )
+        now = self.now()
+        existing = self.transactions.get(order.out_trade_no)
+        if existing is not None:
+            if existing.trade_state == "CLOSED":
+                raise ApiError(400, "ORDER_CLOSED", "订单已关闭")
+            if existing.paid:
+                raise ApiError(400, "ORDERPAID", "该订单已支付")
+            if existing.fingerprint != order.fingerprint:
+                raise ApiError(403, "OUT_TRADE_NO_USED", "商户订单号重复")
+            if now > existing.time_expire:
+                raise ApiError(400, "ORDER_CLOSED", "订单已过期 (time_expire passed); use a new out_trade_no")
+            return {"prepay_id": self._current_prepay(existing, now)}
+        window = DEFAULT_PAY_WINDOW if order.time_expire is None else order.time_expire - now
+        transaction = Transaction(
+            out_trade_no=order.out_trade_no,
+            appid=order.appid,
+            mchid=order.mchid,
+            description=order.description,
+            notify_url=order.notify_url,
+            total=order.total,
+            currency=order.currency,
+            openid=order.openid,
+            attach=order.attach,
+            time_expire=now + min(max(window, MIN_PAY_WINDOW), MAX_PAY_WINDOW),
+            created_at=now,
+            fingerprint=order.fingerprint,
+        )
+        self.transactions[order.out_trade_no] = transaction
+        return {"prepay_id": self._current_prepay(transaction, now)}
+
+    def _current_prepay(self, transaction: Transaction, now: float) -> str:
+        current = transaction.current_prepay_id
+        if current is not None and self.prepay_ids[current][1] > now:
+            return current
+        prepay_id = new_prepay_id(now)
+        self.prepay_ids[prepay_id] = (transaction.out_trade_no, now + PREPAY_TTL)
+        transaction.current_prepay_id = prepay_id
+        return prepay_id
+
+    def get_transaction(self, out_trade_no: str | None = None, transaction_id: str | None = None) -> Transaction:
+        found = (
+            self.by_transaction_id.get(transaction_id) if transaction_id else self.transactions.get(out_trade_no or "")
+        )
+        if found is None:
+            raise ApiError(404, "ORDER_NOT_EXIST", "订单不存在")
+        return found
+
+    def close(self, out_trade_no: str) -> None:
+        transaction = self.transactions.get(out_trade_no)
+        if transaction is None:
+            return
+        if transaction.paid:
+            raise ApiError(400, "ORDERPAID", "订单已支付，不能关闭")
+        transaction.trade_state = "CLOSED"
+
+    def simulate_payment(self, spec: dict[str, Any]) -> tuple[Transaction, Notification | None]:
+        prepay_id, outcome = spec.get("prepay_id"), spec.get("outcome", "SUCCESS")
+        if outcome not in PAY_OUTCOMES:
+            raise ApiError(400, "PARAM_ERROR", f"outcome must be one of {sorted(PAY_OUTCOMES)}")
+        if not isinstance(prepay_id, str) or prepay_id not in self.prepay_ids:
+            raise ApiError(404, "PREPAY_NOT_FOUND", "unknown prepay_id")
+        out_trade_no, expires_at = self.prepay_ids[prepay_id]
+        transaction = self.transactions[out_trade_no]
+        time_stamp, nonce_str, pay_sign = spec.get("timeStamp"), spec.get("nonceStr"), spec.get("paySign")
+        if not (isinstance(time_stamp, str) and time_stamp.isdigit()):
+            raise ApiError(400, "PARAM_ERROR", "timeStamp must be Unix seconds as a string")
+        if not (isinstance(nonce_str, str) and 0 < len(nonce_str) <= 32):
+            raise ApiError(400, "PARAM_ERROR", "nonceStr must be 1-32 characters")
+        if spec.get("package", f"prepay_id={prepay_id}") != f"prepay_id={prepay_id}":
+            raise ApiError(400, "PARAM_ERROR", "package must be prepay_id=<prepay_id>")
+        if spec.get("signType", "RSA") != "RSA":
+            raise ApiError(400, "PARAM_ERROR", "signType must be RSA")
+        package = f"prepay_id={prepay_id}"
+        if not isinstance(pay_sign, str) or not self.signer.verify_pay_sign(
+            transaction.appid, time_stamp, nonce_str, package, pay_sign
+        ):
+            raise ApiError(401, "SIGN_ERROR", "paySign does not verify with the merchant key")
+        now = self.now()
+        if now > expires_at:
+            raise ApiError(400, "PREPAY_EXPIRED", "prepay_id is older than 2 hours")
+        if transaction.paid:
+            raise ApiError(400, "ORDERPAID", "该订单已支付")
+        if transaction.trade_state == "CLOSED":
+            raise ApiError(400, "ORDER_CLOSED", "订单已关闭")
+        if now > transaction.time_expire:
+            raise ApiError(400, "ORDER_EXPIRED", "time_expire has passed")
+        if outcome == "CANCEL":
+            return transaction, None
+        if transaction.transaction_id is None:
+            transaction.transaction_id = new_transaction_id(now)
+            self.by_transaction_id[transaction.transaction_id] = transaction
+        if outcome == "PAYERROR":
+            transaction.trade_state = "PAYERROR"
+            return transaction, None
+        transaction.trade_state = "SUCCESS"
+        transaction.success_time = now
+        note = self.notifier.enqueue(
+            event_type="TRANSACTION.SUCCESS",
+            summary="支付成功",
+            original_type="transaction",
+            url=transaction.notify_url,
+            resource=transaction.to_api(),
+            create_time=now,
+            faults=self.faults.next_notification(),
+            refs={"out_trade_no": transaction.out_trade_no},
+        )
+        return transaction, note
+
+    def create_refund(self, data: dict[str, Any]) -> dict[str, Any]:
+        req = validate_refund(data, allow_http_notify=self.allow_http_notify)
+        transaction = self.by_transaction_id.get(req.transaction_id or "") or self.transactions.get(
+            req.out_trade_no or ""
+        )
+        if transaction is None:
+            raise ApiError(404, "RESOURCE_NOT_EXISTS", "订单不存在")
+        existing = self.refunds.get(req.out_refund_no)
+        if existing is not None:
+            same = (existing.out_trade_no, existing.refund, existing.total) == (
+                transaction.out_trade_no,
+                req.refund,
+                req.total,
+            )
+            if not same:
+                raise ApiError(400, "INVALID_REQUEST", "out_refund_no was used with different parameters")
+            return existing.to_api()
+        now = self.now()
+        if not transaction.paid or transaction.transaction_id is None:
+            raise ApiError(400, "INVALID_REQUEST", "订单未支付，不能退款")
+        if req.total != transaction.total:
+            raise ApiError(400, "INVALID_REQUEST", "amount.total does not equal the order total")
+        if now - (transaction.success_time or now) > REFUND_WINDOW:
+            raise ApiError(400, "INVALID_REQUEST", "订单已超过退款期限 (1 year)")
+        if len(transaction.refund_nos) >= MAX_REFUNDS_PER_ORDER:
+            raise ApiError(400, "INVALID_REQUEST", "an order can have at most 50 refunds")
+        refunded = sum(self.refunds[no].refund for no in transaction.refund_nos if self.refunds[no].status != "CLOSED")
+        if refunded + req.refund > transaction.total:
+            raise ApiError(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
+        refund = Refund(
+            out_refund_no=req.out_refund_no,
+            refund_id=new_refund_id(),
+            mchid=transaction.mchid,
+            out_trade_no=transaction.out_trade_no,
+            transaction_id=transaction.transaction_id,
+            refund=req.refund,
+            total=req.total,
+            currency=req.currency,
+            reason=req.reason,
+            notify_url=req.notify_url,
+            created_at=now,
+        )
+        self.refunds[refund.out_refund_no] = refund
+        transaction.refund_nos.append(refund.out_refund_no)
+        transaction.trade_state = "REFUND"
+        return refund.to_api()
+
+    def get_refund(self, out_refund_no: str) -> Refund:
+        refund = self.refunds.get(out_refund_no)
+        if refund is None:
+            raise ApiError(404, "RESOURCE_NOT_EXISTS", "退款单不存在")
+        return refund
+
+    def finish_refund(self, out_refund_no: str, status: Any) -> tuple[Refund, Notification]:
+        if status not in REFUND_OUTCOMES:
+            raise ApiError(400, "PARAM_ERROR", f"status must be one of {sorted(REFUND_OUTCOMES)}")
+        refund = self.get_refund(out_refund_no)
+        if refund.status in REFUND_FINAL:
+            raise ApiError(409, "REFUND_FINAL", f"refund is already {refund.status}")
+        now = self.now()
+        refund.status = status
+        if status == "SUCCESS":
+            refund.success_time = now
+        transaction = self.transactions[refund.out_trade_no]
+        if all(self.refunds[no].status == "CLOSED" for no in transaction.refund_nos):
+            transaction.trade_state = "SUCCESS"
+        note = self.notifier.enqueue(
+            event_type=f"REFUND.{status}",
+            summary=REFUND_SUMMARY[status],
+            original_type="refund",
+            url=refund.notify_url,
+            resource=refund.to_notification(),
+            create_time=now,
+            faults=self.faults.next_notification(),
+            refs={"out_trade_no": refund.out_trade_no, "out_refund_no": refund.out_refund_no},
+        )
+        return refund, note
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "now": self.now(),
+            "offset": self.offset,
+            "transactions": [t.to_api() for t in self.transactions.values()],
+            "refunds": [r.to_api() for r in self.refunds.values()],
+        }

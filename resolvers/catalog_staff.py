@@ -1,0 +1,164 @@
+"""Goods management mutations: decode IDs, build drafts, call the catalog domain, report outcomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry import UNSET
+
+from domain.catalog import categories, products, stock
+from domain.catalog.models import Category, Product, Sku
+from domain.catalog.products import ProductChanges, SkuChanges
+from domain.catalog.rules import ProductDraft, SkuDraft, Spec
+from resolvers.context import Context
+from resolvers.outcome import Outcome, attempt, decode_id
+
+
+def _given(value: Any) -> Any:
+    return None if value is UNSET else value
+
+
+def _specs(specs: Any) -> list[Spec]:
+    return [Spec(name=s.name, value=s.value) for s in specs]
+
+
+def _sku_draft(data: Any) -> SkuDraft:
+    return SkuDraft(
+        specs=_specs(data.specs),
+        price=data.price,
+        original_price=_given(data.original_price),
+        stock=data.stock,
+        barcode=data.barcode,
+        weight=data.weight,
+    )
+
+
+async def _changed(ctx: Context, outcome: Outcome[Any]) -> Outcome[Any]:
+    """Every successful goods mutation changes what shoppers read: drop the cached catalog before returning."""
+    if not outcome.errors:
+        await ctx.services.catalog_changed()
+    return outcome
+
+
+async def category_create(ctx: Context, data: Any) -> Outcome[Category]:
+    async def run() -> Category:
+        parent = _given(data.parent_id)
+        parent_id = None if parent is None else decode_id(parent, "Category", "parentId")
+        return await categories.create_category(data.name, parent_id, data.sort_order, data.image)
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def category_update(ctx: Context, data: Any) -> Outcome[Category]:
+    async def run() -> Category:
+        category_id = decode_id(data.id, "Category")
+        parent = data.parent_id
+        return await categories.update_category(
+            category_id,
+            name=_given(data.name),
+            parent_id=None if parent in (UNSET, None) else decode_id(parent, "Category", "parentId"),
+            move_to_root=parent is None,
+            sort_order=_given(data.sort_order),
+            image=_given(data.image),
+        )
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def category_delete(ctx: Context, data: Any) -> Outcome[int]:
+    async def run() -> int:
+        category_id = decode_id(data.id, "Category")
+        await categories.delete_category(category_id)
+        return category_id
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def product_create(ctx: Context, data: Any) -> Outcome[Product]:
+    async def run() -> Product:
+        draft = ProductDraft(
+            title=data.title,
+            category_id=decode_id(data.category_id, "Category", "categoryId"),
+            subtitle=data.subtitle,
+            images=list(data.images),
+            description=data.description,
+            sort_order=data.sort_order,
+            skus=[_sku_draft(sku) for sku in data.skus],
+        )
+        return await products.create_product(draft, ctx.actor)
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def product_update(ctx: Context, data: Any) -> Outcome[Product]:
+    async def run() -> Product:
+        category = _given(data.category_id)
+        changes = ProductChanges(
+            title=_given(data.title),
+            subtitle=_given(data.subtitle),
+            images=_given(data.images),
+            description=_given(data.description),
+            category_id=None if category is None else decode_id(category, "Category", "categoryId"),
+            sort_order=_given(data.sort_order),
+        )
+        return await products.update_product(decode_id(data.id, "Product"), changes)
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def product_delete(ctx: Context, data: Any) -> Outcome[int]:
+    async def run() -> int:
+        product_id = decode_id(data.id, "Product")
+        await products.delete_product(product_id)
+        return product_id
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def product_publish(ctx: Context, data: Any) -> Outcome[Product]:
+    return await _changed(ctx, await attempt(_publish(data)))
+
+
+async def _publish(data: Any) -> Product:
+    return await products.set_published(decode_id(data.id, "Product"), data.published)
+
+
+async def sku_create(ctx: Context, data: Any) -> Outcome[Sku]:
+    async def run() -> Sku:
+        product_id = decode_id(data.product_id, "Product", "productId")
+        return await products.create_sku(product_id, _sku_draft(data), ctx.actor)
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def sku_update(ctx: Context, data: Any) -> Outcome[Sku]:
+    async def run() -> Sku:
+        specs = _given(data.specs)
+        changes = SkuChanges(
+            specs=None if specs is None else _specs(specs),
+            price=_given(data.price),
+            barcode=_given(data.barcode),
+            weight=_given(data.weight),
+        )
+        if data.original_price is not UNSET:
+            changes.original_price = data.original_price
+        return await products.update_sku(decode_id(data.id, "Sku"), changes)
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def sku_delete(ctx: Context, data: Any) -> Outcome[int]:
+    async def run() -> int:
+        sku = await products.delete_sku(decode_id(data.id, "Sku"))
+        return sku.id
+
+    return await _changed(ctx, await attempt(run()))
+
+
+async def stock_adjust(ctx: Context, data: Any) -> Outcome[Sku]:
+    async def run() -> Sku:
+        sku = await stock.adjust_stock(decode_id(data.sku_id, "Sku", "skuId"), data.delta, data.reason, ctx.actor)
+        await ctx.services.orders.inventory.resync([sku.id])
+        return sku
+
+    return await _changed(ctx, await attempt(run()))

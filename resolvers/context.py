@@ -1,0 +1,55 @@
+"""What every resolver can reach: the caller, the request's loaders and the wired-in services."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from domain.identity.ports import WeChatSessions
+from domain.identity.tokens import Principal, TokenService
+from domain.orders.deps import OrderDeps
+from resolvers.loaders import Loaders
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> bool: ...
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators, built once by app.py."""
+
+    tokens: TokenService
+    wechat: WeChatSessions
+    rate_limiter: RateLimiter
+    catalog_changed: Callable[[], Awaitable[None]]
+    orders: OrderDeps
+    login_rate_limit: int = 20
+
+
+@dataclass
+class Context:
+    services: Services
+    principal: Principal | None
+    client_ip: str = "unknown"
+    request: Any = None
+    response: Any = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(shop_only=not self.is_staff)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.principal is not None and self.principal.kind == "staff"
+
+    @property
+    def customer_id(self) -> int | None:
+        principal = self.principal
+        return principal.id if principal is not None and principal.kind == "customer" else None
+
+    @property
+    def actor(self) -> str:
+        principal = self.principal
+        return f"{principal.kind}:{principal.id}" if principal is not None else "anonymous"

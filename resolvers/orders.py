@@ -1,0 +1,138 @@
+"""The customer's orders: checkout, paying, the lifecycle actions and reading their own orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from domain.catalog.models import Sku
+from domain.errors import DomainError, DomainErrors, NotFound
+from domain.orders import checkout as placing
+from domain.orders import lifecycle, queries, refunds
+from domain.orders.checkout import CheckoutRequest
+from domain.orders.delivery import Address, DeliveryChoice
+from domain.orders.models import Order, OrderLine, OrderStatus, Refund
+from domain.orders.payment import Placed, prepay
+from domain.pagination import Page
+from resolvers.context import Context
+from resolvers.outcome import Outcome, attempt, decode_id
+from resolvers.permissions import unauthenticated
+
+
+@dataclass
+class RefundResult:
+    """A refund and the order it moved (REFUNDING, or back where it was)."""
+
+    order: Order
+    refund: Refund
+
+
+def customer_id(ctx: Context) -> int:
+    found = ctx.customer_id
+    if found is None:  # IsCustomer guards every customer field; this keeps the type honest
+        raise unauthenticated()
+    return found
+
+
+def _lines(lines: Any) -> list[tuple[int, int]] | None:
+    if lines is None:
+        return None
+    decoded: list[tuple[int, int]] = []
+    errors: list[DomainError] = []
+    for index, line in enumerate(lines):
+        try:
+            decoded.append((decode_id(line.sku_id, "Sku"), line.quantity))
+        except DomainError:
+            errors.append(NotFound("item", ["lines", str(index), "skuId"]))
+    if errors:
+        raise DomainErrors(errors)
+    return decoded
+
+
+def _delivery(data: Any) -> DeliveryChoice:
+    a = data.address
+    address = None if a is None else Address(a.name, a.phone, a.province, a.city, a.district, a.detail)
+    point = data.pickup_point_id
+    point_id = None if point is None else decode_id(point, "PickupPoint", "pickupPointId")
+    return DeliveryChoice(address=address, pickup_point_id=point_id)
+
+
+async def checkout(ctx: Context, data: Any) -> Outcome[Placed]:
+    async def run() -> Placed:
+        try:
+            delivery = _delivery(data.delivery)
+        except NotFound as exc:
+            raise NotFound("pickup point", ["delivery", *(exc.field or [])]) from None
+        request = CheckoutRequest(
+            customer_id=customer_id(ctx),
+            delivery=delivery,
+            lines=_lines(data.lines),
+            from_cart=bool(data.from_cart),
+            remark=data.remark,
+            share_code=data.share_code,
+            idempotency_key=data.idempotency_key,
+        )
+        return await placing.checkout(ctx.services.orders, request)
+
+    return await attempt(run())
+
+
+async def _own_order(ctx: Context, global_id: Any) -> Order:
+    """NOT_FOUND for a malformed ID, a missing order and another customer's order alike."""
+    return await lifecycle.customer_order(customer_id(ctx), decode_id(global_id, "Order", "orderId"))
+
+
+async def order_pay(ctx: Context, data: Any) -> Outcome[Placed]:
+    async def run() -> Placed:
+        order = await _own_order(ctx, data.order_id)
+        return Placed(order, await prepay(ctx.services.orders, order))
+
+    return await attempt(run())
+
+
+async def order_cancel(ctx: Context, data: Any) -> Outcome[Order]:
+    async def run() -> Order:
+        return await lifecycle.cancel_by_customer(ctx.services.orders, await _own_order(ctx, data.order_id))
+
+    return await attempt(run())
+
+
+async def order_confirm_receipt(ctx: Context, data: Any) -> Outcome[Order]:
+    async def run() -> Order:
+        return await lifecycle.confirm_receipt(await _own_order(ctx, data.order_id))
+
+    return await attempt(run())
+
+
+async def order_request_refund(ctx: Context, data: Any) -> Outcome[RefundResult]:
+    async def run() -> RefundResult:
+        order = await _own_order(ctx, data.order_id)
+        refund = await refunds.request_refund(order, data.amount, data.reason, ctx.actor)
+        return RefundResult(order, refund)
+
+    return await attempt(run())
+
+
+async def orders(ctx: Context, first: int | None, after: str | None, status: OrderStatus | None) -> Page[Order]:
+    return await queries.customer_orders(customer_id(ctx), status, first, after)
+
+
+async def order(ctx: Context, global_id: Any) -> Order | None:
+    try:
+        order_id = decode_id(global_id, "Order")
+    except DomainError:
+        return None
+    return await queries.customer_order(customer_id(ctx), order_id)
+
+
+async def order_lines(ctx: Context, order: Order) -> list[OrderLine]:
+    return await ctx.loaders.order_lines.load(order.id)
+
+
+async def order_refunds(ctx: Context, order: Order) -> list[Refund]:
+    return await ctx.loaders.order_refunds.load(order.id)
+
+
+async def line_sku(ctx: Context, line: OrderLine) -> Sku | None:
+    """The catalog SKU as it is now; null once it is deleted (or, for shoppers, off sale)."""
+    return await ctx.loaders.sku.load(line.sku_id)  # type: ignore[attr-defined]

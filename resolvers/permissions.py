@@ -1,0 +1,64 @@
+"""Who may call what: permission classes put on fields, so resolver bodies carry no auth code."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from strawberry import Info
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.permission import BasePermission
+
+from domain.identity.models import StaffRole
+
+
+def unauthenticated() -> StrawberryGraphQLError:
+    return StrawberryGraphQLError("Authentication required", extensions={"code": "UNAUTHENTICATED"})
+
+
+def forbidden() -> StrawberryGraphQLError:
+    return StrawberryGraphQLError("Not allowed for this account", extensions={"code": "FORBIDDEN"})
+
+
+class IsCustomer(BasePermission):
+    message = "Authentication required"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if principal is None:
+            raise unauthenticated()
+        if principal.kind != "customer":
+            raise forbidden()
+        return True
+
+
+class _StaffRoles(BasePermission):
+    roles: ClassVar[frozenset[StaffRole]] = frozenset(StaffRole)
+    message = "Authentication required"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        if principal is None:
+            raise unauthenticated()
+        if principal.kind != "staff" or principal.role not in self.roles:
+            raise forbidden()
+        return True
+
+
+class IsStaff(_StaffRoles):
+    """Any staff role."""
+
+
+class CanManageGoods(_StaffRoles):
+    roles = frozenset({StaffRole.OWNER, StaffRole.OPERATOR})
+
+
+class CanFulfilOrders(_StaffRoles):
+    """Shipping orders and running pickup points."""
+
+    roles = frozenset({StaffRole.OWNER, StaffRole.OPERATOR})
+
+
+class CanManageMoney(_StaffRoles):
+    """Refunds: deciding on customers' requests and refunding on the shop's own initiative."""
+
+    roles = frozenset({StaffRole.OWNER, StaffRole.FINANCE})

@@ -1,0 +1,104 @@
+"""The root schema: each area's Query and Mutation merged, with the limits every request passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.tools import merge_types
+
+from domain.errors import DomainError
+from schema.cart import CartMutation, CartQuery
+from schema.catalog import CatalogQuery
+from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
+from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
+from schema.identity import IdentityMutation, IdentityQuery
+from schema.orders import OrderMutation, OrderQuery
+from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
+from schema.pickup import PickupMutation, PickupQuery
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2000
+MAX_ALIASES = 30
+INTERNAL_ERROR = "Internal server error"
+
+Query = merge_types(
+    "Query",
+    (
+        CatalogQuery,
+        CatalogStaffQuery,
+        DiscountStaffQuery,
+        IdentityQuery,
+        CartQuery,
+        OrderQuery,
+        OrderStaffQuery,
+        PickupQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        IdentityMutation,
+        CatalogStaffMutation,
+        DiscountStaffMutation,
+        CartMutation,
+        OrderMutation,
+        OrderStaffMutation,
+        PickupMutation,
+    ),
+)
+
+
+class DomainErrorCodes(SchemaExtension):
+    """A business error raised by a query (e.g. a bad cursor) reaches the client with its code, unmasked."""
+
+    def on_operation(self):  # type: ignore[no-untyped-def]
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            if isinstance(error.original_error, DomainError):
+                error.extensions = {**(error.extensions or {}), "code": error.original_error.code.value}
+
+
+def _is_internal(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is not None and not isinstance(original, (GraphQLError, DomainError))
+
+
+def build_schema(
+    extra_extensions: Sequence[Callable[[], SchemaExtension] | type[SchemaExtension]] = (),
+    *,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    # Depth and alias limits are validation rules. QueryDepthLimiter/MaxAliasesLimiter would mint new rule classes
+    # for every request, and ValidationCache keys on the rules, so it would never hit: build the classes once.
+    limits = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
+    extensions: list[Any] = [
+        lambda: AddValidationRules(limits),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: MaskErrors(should_mask_error=_is_internal, error_message=INTERNAL_ERROR),
+        DomainErrorCodes,
+        *extra_extensions,
+    ]
+    if not introspection:
+        from strawberry.extensions import DisableIntrospection
+
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+schema = build_schema()

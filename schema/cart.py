@@ -1,0 +1,96 @@
+"""The customer's cart: one per customer, priced live on every read."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from resolvers import cart
+from resolvers.permissions import IsCustomer
+from schema.catalog import Sku
+from schema.core import Money, UserError, money_field, payload
+
+
+@strawberry.type(description="One SKU in the cart, at today's price")
+class CartLine:
+    quantity: int
+
+    @strawberry.field
+    def sku(self) -> Sku:
+        return self.sku  # type: ignore[attr-defined,no-any-return]
+
+    unit_price: Money = money_field("unit_price", "What one unit costs now")
+
+    line_total: Money = money_field("total", "The line's price after its own discounts")
+
+
+@strawberry.type(description="A promotion that lowers the cart's total")
+class CartDiscount:
+    source: str = strawberry.field(description='What gave it, e.g. "coupon:12"')
+
+    amount: Money = money_field("amount")
+
+
+@strawberry.type(description="The customer's cart, kept across logins and priced live")
+class Cart:
+    lines: list[CartLine] = strawberry.field(description="Lines that can be bought, in the order they were added")
+    unavailable_lines: list[CartLine] = strawberry.field(
+        description="Lines whose SKU was deleted or whose product is off sale (已失效); not in the totals"
+    )
+
+    subtotal: Money = money_field("subtotal")
+
+    @strawberry.field
+    def discounts(self) -> list[CartDiscount]:
+        return self.discounts  # type: ignore[return-value]
+
+    total: Money = money_field("total")
+
+    @strawberry.field(description="Units in `lines`")
+    def quantity(self) -> int:
+        return self.quantity  # type: ignore[return-value]
+
+
+@strawberry.input
+class CartAddItemInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(description="Set the quantity of a line already in the cart")
+class CartUpdateItemInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(description="SKUs not in the cart are ignored")
+class CartRemoveItemsInput:
+    sku_ids: list[strawberry.ID]
+
+
+@strawberry.type
+class CartPayload:
+    cart: Cart | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CartQuery:
+    @strawberry.field(permission_classes=[IsCustomer], description="The logged-in customer's cart")
+    async def cart(self, info: Info) -> Cart:
+        return await cart.cart(info.context)  # type: ignore[return-value]
+
+
+@strawberry.type
+class CartMutation:
+    @strawberry.mutation(permission_classes=[IsCustomer], description="Adds onto the SKU's line if it has one")
+    async def cart_add_item(self, info: Info, input: CartAddItemInput) -> CartPayload:
+        return payload(CartPayload, "cart", await cart.cart_add_item(info.context, input))
+
+    @strawberry.mutation(permission_classes=[IsCustomer])
+    async def cart_update_item(self, info: Info, input: CartUpdateItemInput) -> CartPayload:
+        return payload(CartPayload, "cart", await cart.cart_update_item(info.context, input))
+
+    @strawberry.mutation(permission_classes=[IsCustomer])
+    async def cart_remove_items(self, info: Info, input: CartRemoveItemsInput) -> CartPayload:
+        return payload(CartPayload, "cart", await cart.cart_remove_items(info.context, input))

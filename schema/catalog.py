@@ -1,0 +1,153 @@
+"""Catalog types and the shopper's catalog queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Info, relay
+
+from domain.catalog import models
+from resolvers import catalog
+from schema.core import Connection, Money, PriceRange, connection, model_node, money_field
+
+if TYPE_CHECKING:
+    from schema.discounts import ActiveDiscount
+
+
+@strawberry.type(description="One spec of a SKU, e.g. 颜色: 红")
+class SpecValue:
+    name: str
+    value: str
+
+
+@strawberry.type(description="A product category; categories form a tree")
+class Category(relay.Node):
+    id: relay.NodeID[int]
+    name: str
+    sort_order: int
+    image: str
+    is_type_of = model_node(models.Category)
+
+    @strawberry.field
+    async def parent(self, info: Info) -> Category | None:
+        return await catalog.category_parent(info.context, self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[Category]:
+        return await catalog.category_children(info.context, self)  # type: ignore[arg-type]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await catalog.nodes(info.context, "Category", [int(i) for i in node_ids])
+
+
+@strawberry.type(description="A purchasable variant of a product")
+class Sku(relay.Node):
+    id: relay.NodeID[int]
+    barcode: str
+    weight: int = strawberry.field(description="grams")
+    is_type_of = model_node(models.Sku)
+
+    @strawberry.field
+    def specs(self) -> list[SpecValue]:
+        return [SpecValue(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
+
+    price: Money = money_field("price", "The list price staff set; `salePrice` is what a customer pays now")
+
+    @strawberry.field
+    def original_price(self) -> Money | None:
+        original = self.original_price  # type: ignore[attr-defined]
+        return None if original is None else Money(amount=original)
+
+    @strawberry.field(description="What a customer pays for one unit now: the list price `price`, or less while a "
+                      "limited-time discount covers the SKU")
+    async def sale_price(self, info: Info) -> Money:
+        return Money(amount=await catalog.sku_sale_price(info.context, self))  # type: ignore[arg-type]
+
+    @strawberry.field(description="Units that can be bought right now (stock minus open reservations)")
+    def available(self) -> int:
+        return catalog.sku_available(self)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Stock on hand; staff only (null for others)")
+    def stock(self, info: Info) -> int | None:
+        return self.stock if info.context.is_staff else None  # type: ignore[return-value]
+
+    @strawberry.field
+    async def product(self, info: Info) -> Annotated[Product, strawberry.lazy("schema.catalog")] | None:
+        return await catalog.sku_product(info.context, self)  # type: ignore[arg-type]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await catalog.nodes(info.context, "Sku", [int(i) for i in node_ids])
+
+
+@strawberry.type(description="A product with its SKUs")
+class Product(relay.Node):
+    id: relay.NodeID[int]
+    title: str
+    subtitle: str
+    images: list[str]
+    description: str = strawberry.field(description="Rich text (HTML) shown on the detail page")
+    published: bool
+    sort_order: int
+    created_at: datetime
+    updated_at: datetime
+    is_type_of = model_node(models.Product)
+
+    @strawberry.field
+    async def skus(self, info: Info) -> list[Sku]:
+        return await catalog.product_skus(info.context, self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def category(self, info: Info) -> Category | None:
+        return await catalog.product_category(info.context, self)  # type: ignore[arg-type]
+
+    @strawberry.field(description="Lowest and highest `salePrice` of the SKUs: what a customer pays now")
+    async def price_range(self, info: Info) -> PriceRange | None:
+        found = await catalog.price_range(info.context, self)  # type: ignore[arg-type]
+        return None if found is None else PriceRange(min=Money(amount=found[0]), max=Money(amount=found[1]))
+
+    @strawberry.field(description="The limited-time discount on its SKUs now, and when it ends (null if none)")
+    async def active_discount(
+        self, info: Info
+    ) -> Annotated[ActiveDiscount, strawberry.lazy("schema.discounts")] | None:
+        return await catalog.product_active_discount(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @classmethod
+    async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
+        return await catalog.nodes(info.context, "Product", [int(i) for i in node_ids])
+
+
+@strawberry.type
+class ProductConnection(Connection[Product]):
+    pass
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(description="Top-level categories; walk `children` for the tree")
+    async def categories(self, info: Info) -> list[Category]:
+        return await catalog.root_categories(info.context)
+
+    @strawberry.field(description="Published products, in the merchant's order")
+    async def products(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        category_id: strawberry.ID | None = None,
+        search: str | None = None,
+    ) -> ProductConnection:
+        page = await catalog.products(info.context, first, after, category_id, search)
+        return connection(page, ProductConnection)
+
+    @strawberry.field(description="A published product, or null")
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        return await catalog.product(info.context, id)
+
+    @strawberry.field(description="Any object by its global ID (null when it is not visible to the caller)")
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        return await catalog.node(info.context, id)

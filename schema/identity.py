@@ -1,0 +1,96 @@
+"""Customers and staff: logging in and reading who you are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Info, relay
+
+from domain.identity import models
+from domain.identity.queries import mask_phone
+from resolvers import identity
+from resolvers.outcome import Outcome
+from resolvers.permissions import IsCustomer, IsStaff
+from schema.core import UserError, model_node, user_errors
+
+StaffRole = strawberry.enum(models.StaffRole, name="StaffRole")
+
+
+@strawberry.type(description="A shopper, known by their WeChat openid")
+class Customer(relay.Node):
+    id: relay.NodeID[int]
+    nickname: str
+    avatar_url: str
+    created_at: datetime
+    is_type_of = model_node(models.Customer)
+
+    @strawberry.field(description="Masked, e.g. 138****8000")
+    def phone(self) -> str | None:
+        return mask_phone(self.phone) or None  # type: ignore[arg-type]
+
+
+@strawberry.type(description="A member of the merchant's staff")
+class Staff(relay.Node):
+    id: relay.NodeID[int]
+    username: str
+    role: StaffRole  # type: ignore[valid-type]
+    is_type_of = model_node(models.Staff)
+
+
+@strawberry.input
+class LoginInput:
+    code: str = strawberry.field(description="The code from wx.login()")
+    share_code: str | None = strawberry.field(default=None, description="The share a first login came through")
+
+
+@strawberry.input
+class StaffLoginInput:
+    username: str
+    password: str
+
+
+@strawberry.type
+class LoginPayload:
+    token: str | None
+    customer: Customer | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class StaffLoginPayload:
+    token: str | None
+    staff: Staff | None
+    errors: list[UserError]
+
+
+def _session(outcome: Outcome[identity.Session]) -> tuple[str | None, object | None]:
+    if outcome.errors or outcome.value is None:
+        return None, None
+    return outcome.value.token, outcome.value.account
+
+
+@strawberry.type
+class IdentityQuery:
+    @strawberry.field(permission_classes=[IsCustomer], description="The logged-in customer")
+    async def me(self, info: Info) -> Customer | None:
+        return await identity.me(info.context)
+
+    @strawberry.field(permission_classes=[IsStaff], description="The logged-in staff member")
+    async def staff_me(self, info: Info) -> Staff | None:
+        return await identity.staff_me(info.context)
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(description="Exchange a wx.login code for a customer token")
+    async def login(self, info: Info, input: LoginInput) -> LoginPayload:
+        outcome = await identity.login(info.context, input)
+        token, customer = _session(outcome)
+        return LoginPayload(token=token, customer=customer, errors=user_errors(outcome.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(description="Staff token for the merchant console")
+    async def staff_login(self, info: Info, input: StaffLoginInput) -> StaffLoginPayload:
+        outcome = await identity.staff_login(info.context, input)
+        token, staff = _session(outcome)
+        return StaffLoginPayload(token=token, staff=staff, errors=user_errors(outcome.errors))  # type: ignore[arg-type]

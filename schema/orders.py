@@ -1,0 +1,289 @@
+"""Orders as customers see them: the Order type, checkout, paying, and the lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry import Info, relay
+
+from domain.orders import models
+from domain.orders.payment import Placed
+from domain.orders.ports import PaymentParams
+from resolvers import orders
+from resolvers.orders import RefundResult
+from resolvers.outcome import Outcome
+from resolvers.permissions import IsCustomer
+from schema.catalog import Sku, SpecValue
+from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
+
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus", description="Where an order stands")
+OrderKind = strawberry.enum(models.OrderKind, name="OrderKind", description="How the order was placed")
+RefundStatus = strawberry.enum(models.RefundStatus, name="RefundStatus")
+
+
+@strawberry.type(description="The arguments of wx.requestPayment, named exactly as it takes them")
+class PaymentRequest:
+    time_stamp: str = strawberry.field(description="Unix seconds, as a string")
+    nonce_str: str
+    package: str = strawberry.field(description="prepay_id= followed by the WeChat Pay prepay id")
+    sign_type: str = strawberry.field(description="Always RSA")
+    pay_sign: str
+
+
+def payment_request(params: PaymentParams | None) -> PaymentRequest | None:
+    if params is None:
+        return None
+    return PaymentRequest(time_stamp=params.time_stamp, nonce_str=params.nonce_str, package=params.package,
+                          sign_type=params.sign_type, pay_sign=params.pay_sign)
+
+
+@strawberry.type(description="One line of an order, as it was when the order was placed")
+class OrderLine(relay.Node):
+    id: relay.NodeID[int]
+    title: str
+    image: str
+    quantity: int
+    is_type_of = model_node(models.OrderLine)
+
+    @strawberry.field(description="The catalog SKU now; null once it is gone")
+    async def sku(self, info: Info) -> Sku | None:
+        return await orders.line_sku(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field
+    def specs(self) -> list[SpecValue]:
+        return [SpecValue(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
+
+    unit_price: Money = money_field("unit_price", "One unit, before discounts")
+
+    discount: Money = money_field("discount", "Taken off this line")
+
+    line_total: Money = money_field("line_total", "unitPrice × quantity − discount")
+
+
+@strawberry.type(description="Money going back to the customer")
+class Refund(relay.Node):
+    id: relay.NodeID[int]
+    status: RefundStatus  # type: ignore[valid-type]
+    reason: str
+    reject_reason: str
+    created_at: datetime
+    is_type_of = model_node(models.Refund)
+
+    amount: Money = money_field("amount")
+
+
+@strawberry.type(description="A postal address, as given at checkout")
+class DeliveryAddress:
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+
+
+@strawberry.type(description="The pickup point as it was when the order was placed")
+class DeliveryPickupPoint:
+    id: relay.GlobalID
+    name: str
+    address: str
+    phone: str
+
+
+@strawberry.type(description="Where the order goes: exactly one of the two is set")
+class OrderDelivery:
+    address: DeliveryAddress | None
+    pickup_point: DeliveryPickupPoint | None
+
+
+def _delivery(snapshot: dict[str, Any]) -> OrderDelivery:
+    address, point = snapshot.get("address"), snapshot.get("pickupPoint")
+    pickup_point = None
+    if point is not None:
+        point_id = relay.GlobalID("PickupPoint", str(point["id"]))
+        pickup_point = DeliveryPickupPoint(id=point_id, name=point["name"], address=point["address"],
+                                           phone=point["phone"])
+    return OrderDelivery(address=None if address is None else DeliveryAddress(**address), pickup_point=pickup_point)
+
+
+@strawberry.type(description="An order: what was bought, at what price, and where it stands")
+class Order(relay.Node):
+    id: relay.NodeID[int]
+    number: str = strawberry.field(description="Shown to people, e.g. P2611230412583921")
+    status: OrderStatus  # type: ignore[valid-type]
+    kind: OrderKind  # type: ignore[valid-type]
+    remark: str
+    carrier: str
+    tracking_number: str
+    expires_at: datetime = strawberry.field(description="An unpaid order is cancelled at this moment")
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    is_type_of = model_node(models.Order)
+
+    @strawberry.field
+    async def lines(self, info: Info) -> list[OrderLine]:
+        return await orders.order_lines(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field
+    async def refunds(self, info: Info) -> list[Refund]:
+        return await orders.order_refunds(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field
+    def delivery(self) -> OrderDelivery:
+        return _delivery(self.delivery)  # type: ignore[arg-type]
+
+    subtotal: Money = money_field("subtotal", "Sum of the lines before discounts")
+
+    discount_total: Money = money_field("discount_total")
+
+    shipping_fee: Money = money_field("shipping_fee")
+
+    wallet_paid: Money = money_field("wallet_paid")
+
+    payable: Money = money_field("payable", "What is paid through WeChat Pay")
+
+    refunded_total: Money = money_field("refunded_total", "What has been refunded so far")
+
+
+@strawberry.type
+class OrderConnection(Connection[Order]):
+    pass
+
+
+@strawberry.input
+class CheckoutLineInput:
+    sku_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class AddressInput:
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+
+
+@strawberry.input(description="Either an address or a pickupPointId")
+class DeliveryInput:
+    address: AddressInput | None = None
+    pickup_point_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="Either lines or fromCart: true; the same idempotencyKey returns the first order")
+class CheckoutInput:
+    delivery: DeliveryInput
+    lines: list[CheckoutLineInput] | None = None
+    from_cart: bool = False
+    remark: str = ""
+    share_code: str | None = None
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class OrderPayInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input
+class OrderCancelInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input
+class OrderConfirmReceiptInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input(description="Without an amount, everything still refundable is asked for")
+class OrderRequestRefundInput:
+    order_id: strawberry.ID
+    reason: str
+    amount: int | None = None
+
+
+@strawberry.type
+class CheckoutPayload:
+    order: Order | None
+    payment: PaymentRequest | None = strawberry.field(description="Null when nothing is owed")
+    errors: list[UserError]
+
+
+@strawberry.type
+class OrderPayPayload:
+    order: Order | None
+    payment: PaymentRequest | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class RefundPayload:
+    refund: Refund | None
+    order: Order | None
+    errors: list[UserError]
+
+
+def placed_payload(cls: Any, outcome: Outcome[Placed]) -> Any:
+    placed = None if outcome.errors else outcome.value
+    if placed is None:
+        return cls(order=None, payment=None, errors=user_errors(outcome.errors))
+    return cls(order=placed.order, payment=payment_request(placed.payment), errors=[])
+
+
+def refund_payload(outcome: Outcome[RefundResult]) -> RefundPayload:
+    result = None if outcome.errors else outcome.value
+    if result is None:
+        return RefundPayload(refund=None, order=None, errors=user_errors(outcome.errors))
+    return RefundPayload(refund=result.refund, order=result.order, errors=[])  # type: ignore[arg-type]
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(permission_classes=[IsCustomer], description="The customer's own orders, newest first")
+    async def orders(
+        self, info: Info, first: int | None = 20, after: str | None = None, status: OrderStatus | None = None
+    ) -> OrderConnection:
+        return connection(await orders.orders(info.context, first, after, status), OrderConnection)
+
+    @strawberry.field(permission_classes=[IsCustomer], description="One of the customer's orders, or null")
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        return await orders.order(info.context, id)  # type: ignore[return-value]
+
+
+customer = [IsCustomer]
+
+
+@strawberry.type
+class OrderMutation:
+    @strawberry.mutation(permission_classes=customer, description="Places the order, holds stock, starts payment")
+    async def checkout(self, info: Info, input: CheckoutInput) -> CheckoutPayload:
+        return placed_payload(CheckoutPayload, await orders.checkout(info.context, input))  # type: ignore[no-any-return]
+
+    @strawberry.mutation(permission_classes=customer, description="Payment fields again for a pending order")
+    async def order_pay(self, info: Info, input: OrderPayInput) -> OrderPayPayload:
+        return placed_payload(OrderPayPayload, await orders.order_pay(info.context, input))  # type: ignore[no-any-return]
+
+    @strawberry.mutation(permission_classes=customer, description="Cancels an unpaid order; its stock comes back")
+    async def order_cancel(self, info: Info, input: OrderCancelInput) -> OrderPayload:
+        return payload(OrderPayload, "order", await orders.order_cancel(info.context, input))
+
+    @strawberry.mutation(permission_classes=customer, description="The customer received a shipped order")
+    async def order_confirm_receipt(self, info: Info, input: OrderConfirmReceiptInput) -> OrderPayload:
+        return payload(OrderPayload, "order", await orders.order_confirm_receipt(info.context, input))
+
+    @strawberry.mutation(permission_classes=customer, description="Asks for money back; staff approve or reject")
+    async def order_request_refund(self, info: Info, input: OrderRequestRefundInput) -> RefundPayload:
+        return refund_payload(await orders.order_request_refund(info.context, input))

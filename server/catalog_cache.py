@@ -1,0 +1,248 @@
+"""The anonymous catalog response cache: whole GraphQL responses for categories/products/product.
+
+Entries live at most `ttl` seconds (how far stock counts may lag) and vanish at once when staff change the
+catalog: every store keeps a generation number, an invalidation bumps it, and a response computed under an
+older generation is never stored. In Redis all keys share the hash tag {pond:catalog}, so each script
+touches one slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+
+CACHEABLE_FIELDS = frozenset({"categories", "products", "product", "__typename"})
+MAX_BODY = 64 * 1024
+MAX_REMEMBERED_BODY = 4 * 1024
+MAX_ENTRIES = 5000
+
+
+@dataclass(frozen=True)
+class Lookup:
+    generation: int
+    body: bytes | None
+
+
+class CacheStore(Protocol):
+    async def get(self, digest: str) -> Lookup: ...
+    async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None: ...
+    async def invalidate(self) -> None: ...
+
+
+class InMemoryCacheStore:
+    """For the embedded single-process server."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_entries: int = MAX_ENTRIES) -> None:
+        self._clock = clock
+        self._max = max_entries
+        self._generation = 0
+        self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+
+    async def get(self, digest: str) -> Lookup:
+        entry = self._entries.get(digest)
+        if entry is None or entry[0] <= self._clock():
+            return Lookup(self._generation, None)
+        return Lookup(self._generation, entry[1])
+
+    async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
+        if generation != self._generation:
+            return
+        self._entries[digest] = (self._clock() + ttl, body)
+        self._entries.move_to_end(digest)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+    async def invalidate(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+
+_GET = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('HGET', KEYS[2], ARGV[1])}
+"""
+_PUT = """
+if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
+if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then redis.call('DEL', KEYS[2]) end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], 600000)
+return 1
+"""
+_INVALIDATE = """
+redis.call('INCR', KEYS[1])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
+
+class RedisCacheStore:
+    """Shared by every API process; each call is one round trip."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "pond", clock: Callable[[], float] = time.time) -> None:
+        self._keys = [f"{{{prefix}:catalog}}:generation", f"{{{prefix}:catalog}}:entries"]
+        self._redis = redis
+        self._clock = clock
+        self._get = redis.register_script(_GET)
+        self._put = redis.register_script(_PUT)
+        self._invalidate = redis.register_script(_INVALIDATE)
+
+    async def get(self, digest: str) -> Lookup:
+        generation, value = await self._get(keys=self._keys, args=[digest])
+        if value is None:
+            return Lookup(int(generation), None)
+        expires, _, body = bytes(value).partition(b"|")
+        return Lookup(int(generation), body if float(expires) > self._clock() else None)
+
+    async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
+        value = f"{self._clock() + ttl:.3f}|".encode() + body
+        await self._put(keys=self._keys, args=[generation, digest, value, MAX_ENTRIES])
+
+    async def invalidate(self) -> None:
+        await self._invalidate(keys=self._keys)
+
+    async def generation(self) -> int:
+        return int(await self._redis.get(self._keys[0]) or 0)
+
+
+class LeasedCacheStore:
+    """A per-process copy in front of the shared Redis store, without ever serving a stale catalog.
+
+    Each process re-reads the shared generation every REFRESH seconds and answers from its copy only while its
+    latest read *started* less than LEASE ago. An invalidation bumps the generation and then waits FENCE (more than
+    LEASE + REFRESH) before returning, so once a staff mutation returns, any process still answering from its copy
+    has read the new generation and dropped the old entries. If a process stalls, its lease lapses and it asks Redis.
+    """
+
+    REFRESH = 0.02
+    LEASE = 0.04
+    FENCE = 0.07
+
+    def __init__(self, shared: RedisCacheStore, clock: Callable[[], float] = time.monotonic) -> None:
+        self._shared = shared
+        self._clock = clock
+        self._local = InMemoryCacheStore(clock=clock)
+        self._generation = -1
+        self._read_started = float("-inf")
+
+    async def refresh(self) -> None:
+        started = self._clock()
+        generation = await self._shared.generation()
+        if generation != self._generation:
+            self._local = InMemoryCacheStore(clock=self._clock)
+            self._generation = generation
+        self._read_started = started
+
+    async def run(self) -> None:
+        """Keep the lease alive; run as a background task for the life of the process."""
+        while True:
+            try:
+                await self.refresh()
+            except (OSError, aioredis.RedisError):
+                pass  # the lease lapses and every read goes to Redis until it answers again
+            await asyncio.sleep(self.REFRESH)
+
+    def _leased(self) -> bool:
+        return self._clock() - self._read_started < self.LEASE
+
+    async def get(self, digest: str) -> Lookup:
+        if self._leased():
+            local = await self._local.get(digest)
+            if local.body is not None:
+                return Lookup(self._generation, local.body)
+        return await self._shared.get(digest)
+
+    async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
+        await self._shared.put(digest, generation, body, ttl)
+        if generation == self._generation:
+            await self._local.put(digest, 0, body, ttl)
+
+    async def invalidate(self) -> None:
+        await self._shared.invalidate()
+        self._local = InMemoryCacheStore(clock=self._clock)
+        await asyncio.sleep(self.FENCE)
+
+
+class PriceBoundary:
+    """When the next price change is due (a discount starting or ending), so no entry outlives it.
+
+    Remembered for one cache generation: every staff change to discounts bumps the generation (catalog_changed), and
+    the answer is asked again then, or once the moment has passed. Only a cache miss asks; a hit never does.
+    """
+
+    def __init__(
+        self,
+        next_change: Callable[[datetime], Awaitable[datetime | None]],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._next_change = next_change
+        self._clock = clock
+        self._known: tuple[int, datetime, datetime | None] | None = None
+        """(generation, asked as of, the answer): no price changes in between the two moments."""
+
+    async def seconds_left(self, generation: int, since: datetime) -> float | None:
+        """Seconds from now until the first price change after `since` (a response computed then is good till
+        that moment), or None if none is planned."""
+        known = self._known
+        if known is None or known[0] != generation or since < known[1] or (known[2] is not None and since >= known[2]):
+            known = (generation, since, await self._next_change(since))
+            self._known = known
+        boundary = known[2]
+        return None if boundary is None else (boundary - self._clock()).total_seconds()
+
+
+@lru_cache(maxsize=512)
+def _normalized(query: str, operation_name: str | None) -> str | None:
+    """The printed document if its chosen operation reads only cacheable catalog fields, else None."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1 or chosen[0].operation != OperationType.QUERY:
+        return None
+    selections = chosen[0].selection_set.selections
+    if not all(isinstance(s, FieldNode) and s.name.value in CACHEABLE_FIELDS for s in selections):
+        return None
+    return print_ast(document)
+
+
+def cache_key(body: bytes) -> str | None:
+    """A digest of the normalized query, operation name and variables; None when the request is not cacheable."""
+    if len(body) > MAX_BODY:
+        return None
+    return _remembered_key(body) if len(body) <= MAX_REMEMBERED_BODY else _key_for_body(body)
+
+
+@lru_cache(maxsize=2048)
+def _remembered_key(body: bytes) -> str | None:
+    """Clients repeat the same request bytes: remember each small body's key (at most 8 MiB of bodies in all)."""
+    return _key_for_body(body)
+
+
+def _key_for_body(body: bytes) -> str | None:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(request, dict):
+        return None
+    query, name, variables = request.get("query"), request.get("operationName"), request.get("variables") or {}
+    if not isinstance(query, str) or not isinstance(variables, dict) or not isinstance(name, str | None):
+        return None
+    normalized = _normalized(query, name)
+    if normalized is None:
+        return None
+    material = json.dumps([normalized, name, variables], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(material.encode()).hexdigest()

@@ -1,0 +1,144 @@
+"""The `pond` command: serve, worker, migrate, seed-demo, create-staff, pay."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import click
+
+from server.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        click.echo(f"pond: {exc}", err=True)
+        sys.exit(2)
+
+
+def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    from domain.db import close_database, migrate_database, open_database
+
+    async def run() -> Any:
+        if not settings.production:
+            await migrate_database(settings.database_url)
+        await open_database(settings.database_url)
+        try:
+            return await work()
+        finally:
+            await close_database()
+
+    return asyncio.run(run())
+
+
+@click.group(help="Pond: a GraphQL store backend for WeChat mini-programs.")
+def cli() -> None:
+    pass
+
+
+@cli.command(help="Run the API server (GraphiQL at /graphql in development).")
+@click.option("--host", default=None, help="Overrides POND_HOST.")
+@click.option("--port", type=int, default=None, help="Overrides POND_PORT.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    import uvicorn
+
+    from server.observability import configure_logging
+
+    if host:
+        os.environ["POND_HOST"] = host
+    if port:
+        os.environ["POND_PORT"] = str(port)
+    settings = _settings()
+    if workers > 1 and not settings.redis_url:
+        click.echo("pond: --workers > 1 needs POND_REDIS_URL (stock, cache and limits must be shared)", err=True)
+        sys.exit(2)
+    configure_logging(settings.log_level)
+    settings.signing_key()
+    uvicorn.run(
+        "app:create_asgi_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@cli.command(help="Run the background sweeps on Redis: order expiry, auto-confirm, reconciliation, stock resync.")
+def worker() -> None:
+    from server.observability import configure_logging
+
+    settings = _settings()
+    if not settings.redis_url:
+        click.echo("pond: pond worker needs POND_REDIS_URL (without Redis, the server runs the sweeps)", err=True)
+        sys.exit(2)
+    from workers.saq_worker import WorkerUnavailable, run_worker
+
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(run_worker(settings))  # until SIGINT or SIGTERM
+    except WorkerUnavailable as exc:
+        click.echo(f"pond: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@cli.command(help="Apply pending database migrations.")
+def migrate() -> None:
+    from domain.db import migrate_database
+
+    settings = _settings()
+    asyncio.run(migrate_database(settings.database_url))
+    click.echo("migrations applied")
+
+
+@cli.command("seed-demo", help="Fill an empty catalog with demo goods.")
+def seed_demo() -> None:
+    from domain.catalog.demo import seed_demo_catalog
+
+    created = _with_database(_settings(), seed_demo_catalog)
+    click.echo(f"created {created} demo products" if created else "the catalog already has products; nothing done")
+
+
+@cli.command("create-staff", help="Create a staff account (the first OWNER, typically).")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["OWNER", "OPERATOR", "FINANCE"]), required=True)
+def create_staff(username: str, password: str, role: str) -> None:
+    from domain.errors import DomainError
+    from domain.identity.models import StaffRole
+    from domain.identity.service import create_staff as create
+
+    try:
+        staff = _with_database(_settings(), lambda: create(username, password, StaffRole(role)))
+    except DomainError as exc:
+        click.echo(f"pond: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"created {staff.role.value} {staff.username}")
+
+
+@cli.command(help="Play the customer's wx.requestPayment for an order's pending prepay (development server only).")
+@click.argument("order_number")
+@click.option("--outcome", type=click.Choice(["SUCCESS", "PAYERROR", "CANCEL"]), default="SUCCESS", show_default=True)
+@click.option("--url", default=None, help="The running server [default: http://POND_HOST:POND_PORT].")
+def pay(order_number: str, outcome: str, url: str | None) -> None:
+    from payments.dev_pay import DevPayError, default_server_url, pay_from_command_line
+
+    settings = _settings()
+    try:
+        answer = asyncio.run(
+            pay_from_command_line(settings, order_number, outcome, url or default_server_url(settings))
+        )
+    except DevPayError as exc:
+        click.echo(f"pond: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(answer)

@@ -1,0 +1,143 @@
+"""The /graphql endpoint: strawberry's ASGI view with Pond's context, behind the catalog response cache."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.types import Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from domain.pricing.discounts import next_price_change
+from resolvers.context import Context, Services
+from server.catalog_cache import CacheStore, PriceBoundary, cache_key
+
+log = structlog.get_logger("pond.graphql")
+
+
+def bearer_token(headers: Any) -> str | None:
+    value = headers.get("authorization") or ""
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class PondGraphQL(GraphQL):
+    """Builds one Context per request: the caller from the bearer token, fresh DataLoaders."""
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        services: Services = request.app.state.services
+        token = bearer_token(request.headers)
+        principal = services.tokens.decode(token) if token else None
+        return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
+                       response=response)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class CachedCatalog:
+    """ASGI wrapper: anonymous catalog queries are answered from the store when a fresh answer is there."""
+
+    def __init__(self, app: Any, ttl: float, boundary: PriceBoundary | None = None) -> None:
+        self.app = app
+        self.ttl = ttl
+        self.boundary = boundary or PriceBoundary(next_price_change)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._eligible(scope):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        digest = cache_key(body)
+        if digest is None:
+            await self.app(scope, _replay(body), send)
+            return
+        store: CacheStore = scope["app"].state.runtime.cache
+        lookup = await store.get(digest)
+        if lookup.body is not None:
+            await _send_json(send, lookup.body, hit=True)
+            return
+        started = datetime.now(UTC)
+        captured = await _capture(self.app, scope, _replay(body))
+        if captured.status == 200 and b'"errors"' not in captured.body:
+            ttl = await self._ttl(lookup.generation, started)
+            if ttl > 0:
+                await store.put(digest, lookup.generation, captured.body, ttl)
+        await captured.forward(send)
+
+    async def _ttl(self, generation: int, started: datetime) -> float:
+        """At most `ttl`, and never past the next discount start or end: prices shown must not go stale."""
+        left = await self.boundary.seconds_left(generation, started)
+        return self.ttl if left is None else min(self.ttl, left)
+
+    def _eligible(self, scope: Scope) -> bool:
+        if self.ttl <= 0 or scope["type"] != "http" or scope["method"] != "POST":
+            return False
+        headers = dict(scope["headers"])
+        return b"authorization" not in headers and b"application/json" in headers.get(b"content-type", b"")
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+class _Captured:
+    def __init__(self) -> None:
+        self.status = 500
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.parts: list[bytes] = []
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
+
+    async def forward(self, send: Send) -> None:
+        headers = [h for h in self.headers if h[0].lower() != b"content-length"]
+        headers += [(b"content-length", str(len(self.body)).encode()), (b"x-pond-cache", b"miss")]
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+async def _capture(app: Any, scope: Scope, receive: Receive) -> _Captured:
+    captured = _Captured()
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            captured.status = message["status"]
+            captured.headers = list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            captured.parts.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return captured
+
+
+async def _send_json(send: Send, body: bytes, *, hit: bool) -> None:
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-pond-cache", b"hit" if hit else b"miss"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

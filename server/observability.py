@@ -1,0 +1,380 @@
+"""Logging, request ids and Prometheus metrics.
+
+* ``configure_logging`` renders structlog events and stdlib records (uvicorn, tortoise, ...) as one JSON object per
+  line on stdout.
+* ``RequestIdMiddleware`` gives each HTTP request an id (bound into the log context and echoed in ``x-request-id``),
+  writes one access line and records the HTTP metrics. Wrap it around the whole Starlette app
+  (``app = RequestIdMiddleware(Starlette(...))``) so that it also sees the 500s sent by Starlette's error middleware.
+* ``MetricsExtension`` records one sample per GraphQL operation.
+* ``metrics_endpoint`` serves the default Prometheus registry.
+
+Label values are kept bounded: HTTP paths are route templates or a small allow-list, methods a fixed set, GraphQL
+operation names sanitised, capped in length and in number of distinct values.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TextIO
+
+import structlog
+from graphql.language import FieldNode, OperationDefinitionNode
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.responses import Response
+from strawberry.extensions import SchemaExtension
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "GRAPHQL_OPERATIONS",
+    "GRAPHQL_OPERATION_DURATION",
+    "HTTP_REQUESTS",
+    "HTTP_REQUEST_DURATION",
+    "KNOWN_PATHS",
+    "OUTCOME_ERROR",
+    "OUTCOME_OK",
+    "OUTCOME_USER_ERROR",
+    "REQUEST_ID_HEADER",
+    "MetricsExtension",
+    "RequestIdMiddleware",
+    "configure_logging",
+    "current_request_id",
+    "metrics_endpoint",
+]
+
+# --------------------------------------------------------------------------------------------------------------------
+# Logging
+# --------------------------------------------------------------------------------------------------------------------
+
+#: Loggers that log full URLs (the code2Session URL carries the WeChat app secret): only warnings and above.
+_QUIET_LOGGERS = ("httpx", "httpcore")
+#: uvicorn's own handlers are dropped so its records go through the root (JSON) handler.
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler that always writes to the *current* ``sys.stdout`` (so it follows redirection)."""
+
+    pond_handler = True
+
+    def __init__(self) -> None:
+        super().__init__(sys.stdout)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:  # StreamHandler.__init__/setStream assign it; ignore.
+        pass
+
+
+def _parse_level(level: str | int) -> int:
+    if isinstance(level, int):
+        return level
+    mapping = logging.getLevelNamesMapping()
+    try:
+        return mapping[level.strip().upper()]
+    except KeyError:
+        raise ValueError(f"unknown log level {level!r}") from None
+
+
+def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
+    """Route structlog and stdlib logging to stdout, one JSON object per line (or console lines if not ``json``).
+
+    Every line has ``timestamp`` (ISO 8601, UTC), ``level``, ``event``, ``logger`` and the context variables bound with
+    ``structlog.contextvars`` (e.g. ``request_id``). Calling it again replaces the previous configuration.
+
+    Run uvicorn with ``log_config=None`` (or call this after uvicorn set up logging): uvicorn's handlers are removed
+    and its records propagate to the root handler; ``uvicorn.access`` is raised to WARNING because
+    ``RequestIdMiddleware`` writes the access line.
+    """
+    numeric_level = _parse_level(level)
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        # Not cached: a logger used before configure_logging() (imports, tests) must still pick up this config.
+        cache_logger_on_first_use=False,
+    )
+
+    renderer: Any = (
+        structlog.processors.JSONRenderer(sort_keys=False) if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    final: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if json:
+        final.append(structlog.processors.format_exc_info)
+    final.append(renderer)
+    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=final)
+
+    handler = _StdoutHandler()
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "pond_handler", False):
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(numeric_level)
+
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _UVICORN_LOGGERS:
+        uv = logging.getLogger(name)
+        uv.handlers.clear()
+        uv.propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Metrics
+# --------------------------------------------------------------------------------------------------------------------
+
+HTTP_REQUESTS = Counter(
+    "pond_http_requests_total",
+    "HTTP requests by method, route template and status code.",
+    ["method", "path", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "pond_http_request_duration_seconds",
+    "HTTP request duration in seconds, by method and route template.",
+    ["method", "path"],
+)
+GRAPHQL_OPERATIONS = Counter(
+    "pond_graphql_operations_total",
+    "GraphQL operations by operation name, type and outcome (ok | user_error | error).",
+    ["operation", "type", "outcome"],
+)
+GRAPHQL_OPERATION_DURATION = Histogram(
+    "pond_graphql_operation_duration_seconds",
+    "GraphQL operation duration in seconds, by operation name and type.",
+    ["operation", "type"],
+)
+
+OUTCOME_OK = "ok"
+OUTCOME_USER_ERROR = "user_error"
+OUTCOME_ERROR = "error"
+
+#: Raw paths allowed as a label when no Starlette route matched; anything else becomes "other".
+KNOWN_PATHS = frozenset(
+    {
+        "/graphql",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/payments/wechat/notify",
+        "/payments/wechat/refund-notify",
+    }
+)
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_OTHER = "other"
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """``GET /metrics``: the default Prometheus registry in the text exposition format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Request id middleware
+# --------------------------------------------------------------------------------------------------------------------
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_HEADER_BYTES = REQUEST_ID_HEADER.encode("latin-1")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_MAX_LOGGED_PATH = 512
+
+_request_id: ContextVar[str | None] = ContextVar("pond_request_id", default=None)
+_access_log = structlog.stdlib.get_logger("pond.access")
+
+
+def current_request_id() -> str | None:
+    """The id of the HTTP request being handled in this context, or None outside a request."""
+    return _request_id.get()
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == _REQUEST_ID_HEADER_BYTES:
+            candidate = value.decode("latin-1")
+            return candidate if _REQUEST_ID_RE.fullmatch(candidate) else None
+    return None
+
+
+def _path_label(scope: Scope) -> str:
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if isinstance(template, str):
+        # Inside a Mount the route's path is relative; prepend the mount prefix (root_path minus the app's own).
+        prefix = ""
+        app_root_path = scope.get("app_root_path")
+        if app_root_path is not None:
+            root_path = scope.get("root_path", "")
+            if root_path.startswith(app_root_path):
+                prefix = root_path[len(app_root_path) :]
+        label = prefix + template
+        return label or "/"
+    path = scope.get("path", "")
+    return path if path in KNOWN_PATHS else _OTHER
+
+
+class RequestIdMiddleware:
+    """Pure ASGI middleware: request id, access log line and HTTP metrics for ``http`` scopes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        header_value = request_id.encode("latin-1")
+        status = 0
+        failed = False
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != _REQUEST_ID_HEADER_BYTES]
+                headers.append((_REQUEST_ID_HEADER_BYTES, header_value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        var_token = _request_id.set(request_id)
+        log_tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        start = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        except Exception:
+            failed = True
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            if status == 0:  # nothing sent: the server (or Starlette's error middleware) answers 500
+                status = 500
+            method = scope.get("method", "")
+            method_label = method if method in _KNOWN_METHODS else _OTHER
+            path_label = _path_label(scope)
+            HTTP_REQUESTS.labels(method=method_label, path=path_label, status=str(status)).inc()
+            HTTP_REQUEST_DURATION.labels(method=method_label, path=path_label).observe(elapsed)
+            fields = {
+                "method": method,
+                "path": scope.get("path", "")[:_MAX_LOGGED_PATH],
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            }
+            if failed:
+                _access_log.error("request", exc_info=True, **fields)
+            else:
+                _access_log.info("request", **fields)
+            structlog.contextvars.reset_contextvars(**log_tokens)
+            _request_id.reset(var_token)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# GraphQL metrics
+# --------------------------------------------------------------------------------------------------------------------
+
+_MAX_OPERATION_LABEL_LENGTH = 64
+#: Operation names come from clients; past this many distinct values new names are counted as "other".
+MAX_OPERATION_LABELS = 500
+_operation_labels: set[str] = set()
+_operation_labels_lock = threading.Lock()
+_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+def _bounded_operation_label(name: str) -> str:
+    label = _LABEL_UNSAFE.sub("_", name)[:_MAX_OPERATION_LABEL_LENGTH]
+    if not label:
+        return "anonymous"
+    with _operation_labels_lock:
+        if label in _operation_labels:
+            return label
+        if len(_operation_labels) >= MAX_OPERATION_LABELS:
+            return _OTHER
+        _operation_labels.add(label)
+        return label
+
+
+class MetricsExtension(SchemaExtension):
+    """Counts GraphQL operations and times them (``pond_graphql_operation*`` metrics).
+
+    Pass the class (not an instance) to ``strawberry.Schema(extensions=[MetricsExtension])``. Subclasses can override
+    ``classify_outcome`` (e.g. to report ``user_error`` for payload UserErrors).
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        start = time.perf_counter()
+        raised = False
+        try:
+            yield
+        except Exception:
+            raised = True
+            raise
+        finally:
+            elapsed = time.perf_counter() - start
+            operation = self.operation_label()
+            op_type = self.operation_type_label()
+            outcome = OUTCOME_ERROR if raised else self.classify_outcome()
+            GRAPHQL_OPERATIONS.labels(operation=operation, type=op_type, outcome=outcome).inc()
+            GRAPHQL_OPERATION_DURATION.labels(operation=operation, type=op_type).observe(elapsed)
+
+    def operation_label(self) -> str:
+        ctx = self.execution_context
+        name = ctx.operation_name
+        if not name:
+            name = self._first_root_field(ctx.graphql_document, ctx.operation_name)
+        return _bounded_operation_label(name) if name else "anonymous"
+
+    def operation_type_label(self) -> str:
+        try:
+            return self.execution_context.operation_type.value
+        except RuntimeError:  # parse error or unknown operation name: no document/definition
+            return "unknown"
+
+    def classify_outcome(self) -> str:
+        ctx = self.execution_context
+        result_errors = getattr(ctx.result, "errors", None)
+        if result_errors or ctx.pre_execution_errors:
+            return OUTCOME_ERROR
+        return OUTCOME_OK
+
+    @staticmethod
+    def _first_root_field(document: Any, operation_name: str | None) -> str | None:
+        if document is None:
+            return None
+        for definition in document.definitions:
+            if not isinstance(definition, OperationDefinitionNode):
+                continue
+            if operation_name is not None and (definition.name is None or definition.name.value != operation_name):
+                continue
+            for selection in definition.selection_set.selections:
+                if isinstance(selection, FieldNode):
+                    return selection.name.value
+            return None
+        return None

@@ -1,0 +1,203 @@
+"""Building the long-lived collaborators from settings: the one place that picks real or embedded backends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from starlette.applications import Starlette
+from starlette.types import ASGIApp
+
+from domain.catalog.demo import seed_demo_catalog
+from domain.db import close_database, migrate_database, open_database
+from domain.identity.tokens import TokenService
+from domain.inventory.counter import StockCounter
+from domain.inventory.memory_counter import MemoryStockCounter
+from domain.inventory.redis_counter import RedisStockCounter
+from domain.inventory.service import Inventory
+from domain.orders.deps import OrderDeps
+from payments.gateway import WeChatPayPort
+from payments.keys import SimulatorKeys, load_or_create_keys
+from payments.simulator import create_wechatpay_simulator
+from payments.wechatpay import WeChatPayConfig, WeChatPayGateway
+from resolvers.context import Services
+from server.catalog_cache import CacheStore, InMemoryCacheStore, LeasedCacheStore, RedisCacheStore
+from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from server.settings import Settings, SettingsError
+from server.wechat_sessions import WeChatClientSessions
+from wechat.client import WeChatClient
+from wechat.simulator import create_wechat_simulator
+
+log = structlog.get_logger("pond.wiring")
+
+SIMULATOR_APPID = "wxpondsimulator01"
+SIMULATOR_SECRET = "pond-simulator-secret"
+SIMULATOR_BASE = "http://wechat-simulator"
+SIMULATOR_PAY_BASE = "http://wechatpay-simulator"
+
+
+@dataclass
+class Simulators:
+    """The embedded stand-ins for WeChat's two hosts (None where real credentials are configured)."""
+
+    wechat: Starlette | None
+    wechatpay: Starlette | None
+    wechatpay_keys: SimulatorKeys | None
+
+
+@dataclass
+class Runtime:
+    """What a running server holds; `app.state.runtime`."""
+
+    services: Services
+    redis: aioredis.Redis | None
+    cache: CacheStore
+    simulators: Simulators
+
+
+def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
+    """Built with the app so they can be mounted; WeChat Pay notifications are delivered to `notify_app` in-process."""
+    wechat = create_wechat_simulator(SIMULATOR_APPID, SIMULATOR_SECRET) if settings.simulated_wechat else None
+    if not settings.simulated_wechatpay:
+        return Simulators(wechat, None, None)
+    keys = load_or_create_keys(settings.wechatpay_simulator_dir, appid=SIMULATOR_APPID)
+    pay = create_wechatpay_simulator(keys, notify_transport=httpx.ASGITransport(app=notify_app))
+    return Simulators(wechat, pay, keys)
+
+
+def _wechatpay_config(settings: Settings, sims: Simulators) -> WeChatPayConfig:
+    notify = f"{settings.base_url}/payments/wechat/notify"
+    refund_notify = f"{settings.base_url}/payments/wechat/refund-notify"
+    if sims.wechatpay_keys is not None:
+        return WeChatPayConfig.from_simulator_keys(
+            sims.wechatpay_keys, notify_url=notify, refund_notify_url=refund_notify, gateway=SIMULATOR_PAY_BASE
+        )
+    return WeChatPayConfig(
+        mchid=settings.wechatpay_mchid or "",
+        appid=settings.wechat_appid or "",
+        cert_serial_no=settings.wechatpay_cert_serial_no or "",
+        private_key_pem=_read(settings.wechatpay_private_key_path),
+        apiv3_key=settings.wechatpay_apiv3_key or "",
+        public_key_pem=_read(settings.wechatpay_public_key_path),
+        public_key_id=settings.wechatpay_public_key_id or "",
+        notify_url=notify,
+        refund_notify_url=refund_notify,
+        gateway=settings.wechatpay_gateway,
+    )
+
+
+def _read(path: Path | None) -> str:
+    if path is None or not path.is_file():
+        raise SettingsError(f"WeChat Pay key file {path} does not exist")
+    return path.read_text()
+
+
+async def _wechatpay(settings: Settings, sims: Simulators, stack: AsyncExitStack) -> WeChatPayGateway:
+    config = _wechatpay_config(settings, sims)
+    transport = httpx.ASGITransport(app=sims.wechatpay) if sims.wechatpay is not None else None
+    gateway = WeChatPayGateway(config, transport=transport)
+    await stack.enter_async_context(gateway)
+    if sims.wechatpay is not None:
+        stack.push_async_callback(sims.wechatpay.state.simulator.aclose)
+    return gateway
+
+
+def _wechat_client(settings: Settings, simulator: Starlette | None, stack: AsyncExitStack) -> WeChatClient:
+    """The same client either way; the simulated path differs only in base URL and transport."""
+    if simulator is None:
+        client = WeChatClient(settings.wechat_appid or "", settings.wechat_secret or "", settings.wechat_api_base)
+    else:
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=simulator), base_url=SIMULATOR_BASE)
+        stack.push_async_callback(http.aclose)
+        client = WeChatClient(SIMULATOR_APPID, SIMULATOR_SECRET, SIMULATOR_BASE, http=http)
+    stack.push_async_callback(client.aclose)
+    return client
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def redis_client(url: str) -> aioredis.Redis:
+    """Waits for a free connection instead of failing; gives up on a dead server in well under a second."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=64, timeout=5, socket_connect_timeout=1, retry=Retry(ExponentialBackoff(cap=0.2), 2)
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+@asynccontextmanager
+async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime]:
+    async with AsyncExitStack() as stack:
+        if not settings.production:
+            await migrate_database(settings.database_url)
+        await open_database(settings.database_url)
+        stack.push_async_callback(close_database)
+
+        redis = None
+        rate_limiter: RateLimiter
+        cache: CacheStore
+        counter: StockCounter
+        if settings.redis_url:
+            redis = redis_client(settings.redis_url)
+            stack.push_async_callback(redis.aclose)
+            rate_limiter = RedisRateLimiter(redis, prefix=f"{settings.redis_prefix}:rl")
+            cache = LeasedCacheStore(RedisCacheStore(redis, prefix=settings.redis_prefix))
+            await cache.refresh()
+            lease = asyncio.create_task(cache.run(), name="pond-catalog-cache-lease")
+            stack.push_async_callback(_cancelled, lease)
+            counter = RedisStockCounter(redis, prefix=settings.redis_prefix)
+        else:
+            rate_limiter, cache, counter = InMemoryRateLimiter(), InMemoryCacheStore(), MemoryStockCounter()
+
+        client = _wechat_client(settings, sims.wechat, stack)
+        gateway = await _wechatpay(settings, sims, stack)
+        orders = OrderDeps(
+            inventory=Inventory(counter),
+            gateway=WeChatPayPort(gateway),
+            payment_minutes=settings.order_payment_minutes,
+            auto_confirm_days=settings.auto_confirm_days,
+            shop_name=settings.shop_name,
+        )
+        tokens = TokenService(
+            settings.signing_key(),
+            customer_ttl=timedelta(hours=settings.customer_token_hours),
+            staff_ttl=timedelta(hours=settings.staff_token_hours),
+        )
+        services = Services(
+            tokens=tokens,
+            wechat=WeChatClientSessions(client),
+            rate_limiter=rate_limiter,
+            catalog_changed=cache.invalidate,
+            orders=orders,
+            login_rate_limit=settings.login_rate_limit,
+        )
+        if not settings.production and settings.seed_demo:
+            created = await seed_demo_catalog()
+            if created:
+                log.info("seeded demo catalog", products=created)
+        yield Runtime(services=services, redis=redis, cache=cache, simulators=sims)
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """What the server runs on, for the start-up log line (no secrets)."""
+    return {
+        "env": settings.env,
+        "database": settings.database_url.split("://", 1)[0],
+        "wechat": "simulator" if settings.simulated_wechat else "api.weixin.qq.com",
+        "wechatpay": "simulator" if settings.simulated_wechatpay else "merchant",
+        "stock_counter": "redis" if settings.redis_url else "in-process",
+    }

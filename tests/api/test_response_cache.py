@@ -1,0 +1,74 @@
+"""The anonymous catalog cache: fast repeats, never stale after a staff change, never for personal reads."""
+
+from __future__ import annotations
+
+import asyncio
+
+from domain.catalog.models import Sku
+from tests.fixtures.catalog import gid
+
+PRODUCT = "query($id: ID!) { product(id: $id) { title skus { price { amount } available } } }"
+
+
+async def test_a_repeated_anonymous_catalog_read_is_served_from_the_cache(gql, make_product):
+    product = await make_product("脐橙")
+    first = await gql.raw(PRODUCT, {"id": gid("Product", product.id)})
+    again = await gql.raw("query($id: ID!) {\n  product(id: $id) { title skus { price { amount } available } }\n}",
+                          {"id": gid("Product", product.id)})
+    assert first.headers["x-pond-cache"] == "miss"
+    assert again.headers["x-pond-cache"] == "hit"
+    assert again.json() == first.json()
+
+
+async def test_a_staff_price_change_is_visible_on_the_next_read(gql, make_product, operator_token):
+    product = await make_product("脐橙")
+    variables = {"id": gid("Product", product.id)}
+    before = (await gql.data(PRODUCT, variables))["product"]
+    sku = await Sku.filter(product_id=product.id).order_by("id").first()
+    mutation = "mutation($i: SkuUpdateInput!) { skuUpdate(input: $i) { errors { code } } }"
+    await gql.data(mutation, {"i": {"id": gid("Sku", sku.id), "price": 1234}}, operator_token)
+    after = (await gql.data(PRODUCT, variables))["product"]
+    assert before["skus"][0]["price"]["amount"] == 3990
+    assert after["skus"][0]["price"]["amount"] == 1234
+
+
+async def test_an_unpublished_product_disappears_at_once(gql, make_product, operator_token):
+    product = await make_product("脐橙")
+    variables = {"id": gid("Product", product.id)}
+    assert (await gql.data(PRODUCT, variables))["product"] is not None
+    mutation = "mutation($id: ID!) { productPublish(input: {id: $id, published: false}) { errors { code } } }"
+    await gql.data(mutation, variables, operator_token)
+    assert (await gql.data(PRODUCT, variables))["product"] is None
+
+
+async def test_stock_sold_outside_staff_mutations_shows_within_the_lag(gql, make_product, app):
+    product = await make_product("脐橙")
+    variables = {"id": gid("Product", product.id)}
+    graphql_route = next(r for r in app.routes if getattr(r, "path", "") == "/graphql")
+    cache, ttl = graphql_route.app, graphql_route.app.ttl
+    cache.ttl = 0.3
+    try:
+        assert (await gql.data(PRODUCT, variables))["product"]["skus"][0]["available"] == 10
+        await Sku.filter(product_id=product.id).update(stock=0)
+        assert (await gql.data(PRODUCT, variables))["product"]["skus"][0]["available"] == 10
+        await asyncio.sleep(0.35)
+        assert (await gql.data(PRODUCT, variables))["product"]["skus"][0]["available"] == 0
+    finally:
+        cache.ttl = ttl
+
+
+async def test_authenticated_reads_and_errors_bypass_the_cache(gql, make_product, customer_token):
+    product = await make_product("脐橙")
+    variables = {"id": gid("Product", product.id)}
+    for _ in range(2):
+        response = await gql.raw(PRODUCT, variables, token=customer_token)
+        assert "x-pond-cache" not in response.headers
+    for _ in range(2):
+        response = await gql.raw("{ products(first: 500) { totalCount } }")
+        assert response.headers["x-pond-cache"] == "miss"
+
+
+async def test_mutations_and_other_queries_are_never_cached(gql):
+    for _ in range(2):
+        response = await gql.raw("mutation { login(input: {code: \"zed#1\"}) { token } }")
+        assert "x-pond-cache" not in response.headers

@@ -1,0 +1,95 @@
+"""Every test that touches storage runs twice: on the embedded backends and on real PostgreSQL + Redis.
+
+`backend` is session-scoped and parametrized, so pytest runs the whole embedded half, then the real half.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+from tortoise.contrib.test import truncate_all_models
+
+from app import create_app
+from server.observability import RequestIdMiddleware
+from server.settings import Settings
+from tests.support import backends
+from tests.support.backends import Backend
+from tests.support.graphql import GraphQLClient
+
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.catalog",
+    "tests.fixtures.cart",
+    "tests.fixtures.orders_paid",
+    "tests.fixtures.orders",
+]
+
+TEST_SECRET = "pond-test-secret-key-0123456789abcdefghijklmnop"
+
+
+@pytest_asyncio.fixture(scope="session", params=["embedded", "real"])
+async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
+    prefix = f"pondtest-{uuid.uuid4().hex[:12]}"
+    if request.param == "embedded":
+        path = tmp_path_factory.mktemp("embedded") / "pond.sqlite3"
+        yield Backend("embedded", f"sqlite://{path}", None, prefix)
+        return
+    await backends.check_redis()
+    url = await backends.create_pg_database()
+    try:
+        yield Backend("real", url, backends.REDIS_URL, prefix)
+    finally:
+        await backends.drop_pg_database(url)
+        await backends.delete_redis_keys(prefix)
+
+
+def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": backend.database_url,
+        "redis_url": backend.redis_url,
+        "redis_prefix": backend.redis_prefix,
+        "secret_key": TEST_SECRET,
+        "seed_demo": False,
+        "login_rate_limit": 10_000,
+        "sweep_seconds": 3600,
+        "data_dir": tmp_dir,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest_asyncio.fixture(scope="session")
+async def app(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Starlette]:
+    """One running app per backend; its lifespan migrates and opens the database."""
+    application = create_app(settings_for(backend, str(tmp_path_factory.mktemp("data"))))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
+    """An empty store for each test: tables truncated, caches and counters dropped."""
+    await truncate_all_models()
+    await app.state.runtime.cache.invalidate()
+    if backend.real:
+        await backends.delete_redis_keys(backend.redis_prefix + ":rl")
+    yield
+
+
+@pytest_asyncio.fixture
+async def http(app: Starlette, db: None) -> AsyncIterator[httpx.AsyncClient]:
+    client_ip = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+    transport = httpx.ASGITransport(app=RequestIdMiddleware(app), client=(client_ip, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://pond.test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)

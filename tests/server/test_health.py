@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from starlette.applications import Starlette
+from tortoise import Tortoise
+
+from domain.db import tortoise_config
+from server.health import CHECK_TIMEOUT_SECONDS, Check, database_check, health_routes, redis_check
+
+SECRET_MESSAGE = "postgres://pond:hunter2@db.internal:5432/pond refused"
+
+
+def client_for(checks: Mapping[str, Check], *, timeout: float = CHECK_TIMEOUT_SECONDS) -> httpx.AsyncClient:
+    app = Starlette(routes=health_routes(checks, timeout=timeout))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+async def passing() -> None:
+    return None
+
+
+async def failing() -> None:
+    raise ConnectionRefusedError(SECRET_MESSAGE)
+
+
+async def hanging() -> None:
+    await asyncio.sleep(3600)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# /healthz and /readyz
+# --------------------------------------------------------------------------------------------------------------------
+
+
+async def test_healthz_is_200_ok_without_running_any_check() -> None:
+    calls: list[str] = []
+
+    async def counted() -> None:
+        calls.append("ran")
+        raise RuntimeError("must not run")
+
+    async with client_for({"database": counted}) as client:
+        response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["cache-control"] == "no-store"
+    assert calls == []
+
+
+async def test_readyz_is_200_when_every_check_passes() -> None:
+    async with client_for({"database": passing, "redis": passing}) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_readyz_is_503_with_only_the_error_class_name_of_a_failing_check() -> None:
+    async with client_for({"database": failing, "redis": passing}) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ConnectionRefusedError", "redis": "ok"},
+    }
+    assert "hunter2" not in response.text
+    assert "postgres://" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_readyz_times_out_a_hanging_check_and_reports_timeout_error() -> None:
+    started = time.perf_counter()
+    async with client_for({"database": passing, "redis": hanging}, timeout=0.2) as client:
+        response = await client.get("/readyz")
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "TimeoutError"}}
+    assert elapsed < 1.5
+
+
+async def test_the_default_check_timeout_is_two_seconds() -> None:
+    assert CHECK_TIMEOUT_SECONDS == 2.0
+
+
+async def test_readyz_runs_the_checks_concurrently() -> None:
+    async def slow() -> None:
+        await asyncio.sleep(0.3)
+
+    started = time.perf_counter()
+    async with client_for({"a": slow, "b": slow, "c": slow}) as client:
+        response = await client.get("/readyz")
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 200
+    assert elapsed < 0.8
+
+
+async def test_readyz_with_no_checks_is_ready() -> None:
+    async with client_for({}) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {}}
+
+
+async def test_the_health_routes_reject_post() -> None:
+    async with client_for({"database": passing}) as client:
+        assert (await client.post("/healthz")).status_code == 405
+        assert (await client.post("/readyz")).status_code == 405
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# database_check
+# --------------------------------------------------------------------------------------------------------------------
+
+
+async def test_database_check_passes_against_a_real_sqlite_database(tmp_path: Path) -> None:
+    await Tortoise.init(config=tortoise_config(f"sqlite://{tmp_path}/t.sqlite3"), _enable_global_fallback=True)
+    try:
+        async with client_for({"database": database_check()}) as client:
+            response = await client.get("/readyz")
+    finally:
+        await Tortoise.close_connections()
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+async def test_database_check_fails_for_an_unknown_connection(tmp_path: Path) -> None:
+    await Tortoise.init(config=tortoise_config(f"sqlite://{tmp_path}/t.sqlite3"), _enable_global_fallback=True)
+    try:
+        async with client_for({"database": database_check("nope")}) as client:
+            response = await client.get("/readyz")
+    finally:
+        await Tortoise.close_connections()
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] not in ("", "ok")
+    assert str(tmp_path) not in response.text
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# redis_check
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture
+async def live_redis() -> AsyncIterator[Redis]:
+    client = Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        await client.ping()
+    except Exception as exc:
+        await client.aclose()
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at 127.0.0.1:6379 is required in CI: {type(exc).__name__}")
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_redis_check_passes_against_a_real_redis(live_redis: Redis) -> None:
+    async with client_for({"redis": redis_check(live_redis)}) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"redis": "ok"}}
+
+
+async def test_redis_check_against_a_closed_port_is_503_connection_error_without_the_address() -> None:
+    port = closed_port()
+    client = Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    try:
+        async with client_for({"redis": redis_check(client), "database": passing}) as http:
+            response = await http.get("/readyz")
+    finally:
+        await client.aclose()
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"redis": "ConnectionError", "database": "ok"}}
+    assert str(port) not in response.text
+    assert "127.0.0.1" not in response.text
+
+
+async def test_redis_check_with_default_retries_against_a_closed_port_times_out_at_the_check_limit() -> None:
+    # redis-py 8 retries a refused connection 10 times with backoff (about 4 s), longer than the 2 s check limit.
+    port = closed_port()
+    client = Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    started = time.perf_counter()
+    try:
+        async with client_for({"redis": redis_check(client)}) as http:
+            response = await http.get("/readyz")
+    finally:
+        await client.aclose()
+    elapsed = time.perf_counter() - started
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "checks": {"redis": "TimeoutError"}}
+    assert 1.9 < elapsed < 3.0

@@ -1,0 +1,77 @@
+"""The per-process catalog copy in front of Redis never serves a page older than the last staff change."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from server.catalog_cache import LeasedCacheStore, RedisCacheStore
+from tests.support import backends
+
+
+@pytest_asyncio.fixture
+async def shared() -> AsyncIterator[aioredis.Redis]:
+    await backends.check_redis()
+    client = aioredis.from_url(backends.REDIS_URL)
+    prefix = f"leasetest-{uuid.uuid4().hex[:8]}"
+    client.test_prefix = prefix  # type: ignore[attr-defined]
+    yield client
+    await backends.delete_redis_keys(prefix)
+    await client.aclose()
+
+
+def process(client: aioredis.Redis) -> LeasedCacheStore:
+    """One API process's view: its own copy, the shared Redis store."""
+    return LeasedCacheStore(RedisCacheStore(client, prefix=client.test_prefix))  # type: ignore[attr-defined]
+
+
+async def test_a_page_cached_by_one_process_is_served_locally_by_it(shared, monkeypatch: pytest.MonkeyPatch):
+    one = process(shared)
+    await one.refresh()
+    lookup = await one.get("page")
+    await one.put("page", lookup.generation, b"old", 60)
+    calls = []
+    monkeypatch.setattr(one._shared, "get", lambda digest: calls.append(digest))
+    assert (await one.get("page")).body == b"old"
+    assert calls == []
+
+
+async def test_after_an_invalidation_returns_no_process_serves_the_old_page(shared):
+    reader, writer = process(shared), process(shared)
+    await reader.refresh()
+    await writer.refresh()
+    await reader.put("page", (await reader.get("page")).generation, b"old price", 60)
+    assert (await reader.get("page")).body == b"old price"
+
+    refresher = asyncio.create_task(reader.run())
+    try:
+        await writer.invalidate()
+        assert (await reader.get("page")).body is None
+    finally:
+        refresher.cancel()
+
+
+async def test_a_process_whose_lease_lapsed_asks_redis(shared):
+    one = process(shared)
+    await one.refresh()
+    await one.put("page", (await one.get("page")).generation, b"old", 60)
+    other = process(shared)
+    await other.refresh()
+    await other.invalidate()
+    one._read_started -= LeasedCacheStore.LEASE
+    assert (await one.get("page")).body is None
+
+
+async def test_a_page_computed_before_an_invalidation_is_not_kept(shared):
+    reader, writer = process(shared), process(shared)
+    await reader.refresh()
+    stale = await reader.get("page")
+    await writer.invalidate()
+    await reader.refresh()
+    await reader.put("page", stale.generation, b"computed before the change", 60)
+    assert (await reader.get("page")).body is None

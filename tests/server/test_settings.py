@@ -1,0 +1,57 @@
+"""Operators configure Pond through POND_* variables; a bad one stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("POND_"):
+            monkeypatch.delenv(name)
+
+
+def test_defaults_are_the_embedded_store():
+    settings = load_settings()
+    assert settings.database_url.startswith("sqlite://")
+    assert settings.redis_url is None and settings.simulated_wechat and settings.simulated_wechatpay
+    assert settings.base_url == "http://127.0.0.1:8000"
+    assert settings.order_payment_minutes == 15 and settings.catalog_cache_seconds == 2
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"POND_PORT": "eighty"}, "POND_PORT: Input should be a valid integer"),
+        ({"POND_DATABASE_URL": "mysql://db/pond"}, "POND_DATABASE_URL: unsupported scheme 'mysql'"),
+        ({"POND_REDIS_URL": "http://cache"}, "POND_REDIS_URL: must start with redis://"),
+        ({"POND_ENV": "staging"}, "POND_ENV: Input should be 'development' or 'production'"),
+        ({"POND_ENV": "production"}, "POND_SECRET_KEY: required in production"),
+        ({"POND_WECHAT_APPID": "wx123"}, "POND_WECHAT_SECRET: required when POND_WECHAT_APPID is set"),
+        ({"POND_WECHATPAY_MCHID": "1900000001"}, "POND_WECHATPAY_CERT_SERIAL_NO: required"),
+        (
+            {"POND_ENV": "production", "POND_SECRET_KEY": "x" * 40},
+            "POND_WECHAT_APPID: required in production",
+        ),
+    ],
+)
+def test_a_bad_setting_names_the_variable_and_the_reason(monkeypatch, variables, expected):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert str(error.value).startswith(expected)
+    assert "\n" not in str(error.value)
+
+
+def test_the_embedded_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("POND_DATA_DIR", str(tmp_path))
+    first = load_settings().signing_key()
+    assert len(first) >= 48
+    assert load_settings().signing_key() == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

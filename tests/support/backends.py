@@ -1,0 +1,77 @@
+"""The two ways Pond runs, as test backends: embedded (SQLite, in-process stores) and real (PostgreSQL, Redis)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+PG_ADMIN_URL = os.environ.get("POND_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("POND_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@dataclass
+class Backend:
+    name: str
+    database_url: str
+    redis_url: str | None
+    redis_prefix: str
+
+    @property
+    def real(self) -> bool:
+        return self.name == "real"
+
+
+def unavailable(what: str, error: BaseException) -> None:
+    """In CI a missing service fails the run; on a laptop it skips the real-backend half."""
+    message = f"{what} is not reachable ({type(error).__name__}: {error})"
+    if IN_CI:
+        pytest.fail(f"{message}; CI requires it", pytrace=False)
+    pytest.skip(message)
+
+
+async def create_pg_database() -> str:
+    name = f"pond_test_{uuid.uuid4().hex[:10]}"
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        unavailable("PostgreSQL at " + PG_ADMIN_URL.rsplit("@", 1)[-1], exc)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def check_redis() -> None:
+    client = aioredis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        await client.ping()
+    except (OSError, aioredis.RedisError) as exc:
+        unavailable("Redis at " + REDIS_URL, exc)
+    finally:
+        await client.aclose()
+
+
+async def delete_redis_keys(prefix: str) -> None:
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"*{prefix}*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()

@@ -1,0 +1,56 @@
+"""The `pond` command as an operator runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+POND = [sys.executable, "-c", "from app import main; main()"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pond(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POND_")}
+    environment.update({"POND_DATABASE_URL": f"sqlite://{tmp_path}/pond.sqlite3", "POND_DATA_DIR": str(tmp_path)})
+    environment.update(env)
+    return subprocess.run([*POND, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+
+
+def test_create_staff_makes_the_first_owner_and_refuses_a_duplicate(tmp_path):
+    created = pond(tmp_path, "create-staff", "--username", "boss", "--password", "s3cret-pass", "--role", "OWNER")
+    assert created.returncode == 0, created.stderr
+    assert "created OWNER boss" in created.stdout
+    again = pond(tmp_path, "create-staff", "--username", "boss", "--password", "s3cret-pass", "--role", "OWNER")
+    assert again.returncode == 1 and "already" in again.stderr
+
+
+def test_seed_demo_fills_an_empty_catalog_once(tmp_path):
+    first = pond(tmp_path, "seed-demo")
+    assert first.returncode == 0 and "demo products" in first.stdout, first.stderr
+    second = pond(tmp_path, "seed-demo")
+    assert "nothing done" in second.stdout
+
+
+def test_migrate_applies_and_is_idempotent(tmp_path):
+    assert pond(tmp_path, "migrate").returncode == 0
+    assert pond(tmp_path, "migrate").returncode == 0
+    assert (tmp_path / "pond.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["serve"], {"POND_PORT": "eighty"}, "pond: POND_PORT: Input should be a valid integer"),
+        (["serve", "--workers", "2"], {}, "pond: --workers > 1 needs POND_REDIS_URL"),
+        (["migrate"], {"POND_ENV": "production"}, "pond: POND_SECRET_KEY: required in production"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_one_line(tmp_path, args, env, message):
+    result = pond(tmp_path, *args, **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(message)

@@ -1,0 +1,56 @@
+"""The sweeps: each one calls a single idempotent domain function over the database, and nothing else.
+
+A lost or crashed run delays nothing past the next run, so every schedule below is only how long work may wait.
+`pond worker` runs them on `cron` (saq); the embedded server runs them every `POND_SWEEP_SECONDS` (in_process).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.inventory.sweeps import resync_stock
+from domain.orders import lifecycle, refunds
+from domain.orders.deps import OrderDeps
+
+SweepFunction = Callable[[OrderDeps, datetime], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    """Also the saq function name and its cron job key (`cron:<name>`)."""
+    cron: str
+    """When the saq worker enqueues it (croniter; a sixth field is seconds)."""
+    run: SweepFunction
+    """`await run(deps, now)` does one pass and returns how many things it changed."""
+
+
+async def expire_orders(deps: OrderDeps, now: datetime) -> int:
+    return await lifecycle.expire_due(deps, now)
+
+
+async def auto_confirm_orders(deps: OrderDeps, now: datetime) -> int:
+    return await lifecycle.auto_confirm_due(deps, now)
+
+
+async def reconcile_payments(deps: OrderDeps, now: datetime) -> int:
+    return await lifecycle.reconcile_due(deps, now)
+
+
+async def reconcile_refunds(deps: OrderDeps, now: datetime) -> int:
+    return await refunds.reconcile_refunds(deps, now)
+
+
+async def resync_stock_counts(deps: OrderDeps, now: datetime) -> int:
+    return await resync_stock(deps)
+
+
+SWEEPS: tuple[Sweep, ...] = (
+    Sweep("expire_orders", "* * * * * */30", expire_orders),
+    Sweep("reconcile_payments", "* * * * *", reconcile_payments),
+    Sweep("reconcile_refunds", "*/2 * * * *", reconcile_refunds),
+    Sweep("auto_confirm_orders", "*/10 * * * *", auto_confirm_orders),
+    Sweep("resync_stock", "*/5 * * * *", resync_stock_counts),
+)
