@@ -26,6 +26,10 @@ class Reservation(Model):
     )
     quantity = fields.IntField()
     state = fields.CharEnumField(ReservationState, max_length=16, default=ReservationState.HELD)
+    flash_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.FlashSaleItem", related_name="reservations", null=True, on_delete=fields.RESTRICT,
+        description="set when the units came from a flash sale's pool",
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -114,6 +114,9 @@ class OrderLine(Model):
     price_discount_id = fields.IntField(
         null=True, db_index=True, description="the limited-time discount that set unit_price"
     )
+    price_flash_sale_id = fields.IntField(
+        null=True, db_index=True, description="the flash sale that set unit_price"
+    )
 
     class Meta:
         table = "orders_line"

@@ -1,8 +1,9 @@
 """The one place a price is computed: catalog, cart and checkout all ask this engine.
 
 A unit costs its SKU's list price, or less while a limited-time discount covers the SKU (`discounted`, the one
-rule). Further promotions (flash sales, coupons, spend-and-save) plug in here, so the price a customer sees is the
-same number everywhere.
+rule). A line bought through a flash sale costs the lower of the sale price and that (`line_price`): a line gets at
+most one of {flash sale, limited-time discount}. Order-level promotions (spend-and-save, one coupon) apply after the
+lines are priced, so the price a customer sees is the same number everywhere.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from domain.catalog.models import Sku
 from domain.pricing.discounts import active_discounts
-from domain.pricing.models import DiscountItem, DiscountKind
+from domain.pricing.models import DiscountItem, DiscountKind, FlashSaleItem
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class PricedLine:
     discount: int = 0
     offer: DiscountItem | None = None
     """The limited-time discount item that set `unit_price`, if it is below the list price because of one."""
+    flash: FlashSaleItem | None = None
+    """The flash sale item that set `unit_price` (then `offer` is None: a line gets at most one of the two)."""
 
     @property
     def subtotal(self) -> int:
@@ -75,13 +78,24 @@ def unit_price(sku: Sku, offers: Mapping[int, DiscountItem]) -> int:
     return discounted(sku.price, offers.get(sku.id))
 
 
-async def quote(lines: Sequence[tuple[Sku, int]], at: datetime, customer_id: int | None = None) -> Quote:
-    """Price the lines as of `at` (one query for the live discounts, however many lines)."""
+def line_price(sku: Sku, quantity: int, offer: DiscountItem | None, flash: FlashSaleItem | None = None) -> PricedLine:
+    """One line: the list price, the discounted price or the flash sale price, whichever is lowest. Only the one
+    that set the price is kept as the line's source."""
+    price = discounted(sku.price, offer)
+    if flash is not None and max(flash.price, 0) < price:
+        return PricedLine(sku=sku, quantity=quantity, unit_price=max(flash.price, 0), flash=flash)
+    return PricedLine(sku=sku, quantity=quantity, unit_price=price,
+                      offer=offer if offer is not None and price < sku.price else None)
+
+
+async def quote(
+    lines: Sequence[tuple[Sku, int]],
+    at: datetime,
+    customer_id: int | None = None,
+    flash: Mapping[int, FlashSaleItem] | None = None,
+) -> Quote:
+    """Price the lines as of `at` (one query for the live discounts, however many lines). `flash` maps SKU ids to
+    the flash sale items they are bought through (flash sale orders only)."""
     offers = await active_discounts([sku.id for sku, _ in lines], at)
-    priced = []
-    for sku, quantity in lines:
-        offer = offers.get(sku.id)
-        price = discounted(sku.price, offer)
-        priced.append(PricedLine(sku=sku, quantity=quantity, unit_price=price,
-                                 offer=offer if offer is not None and price < sku.price else None))
-    return Quote(lines=priced)
+    flash = flash or {}
+    return Quote(lines=[line_price(sku, quantity, offers.get(sku.id), flash.get(sku.id)) for sku, quantity in lines])
