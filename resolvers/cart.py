@@ -11,7 +11,9 @@ from domain.cart import service
 from domain.cart.models import CartItem
 from domain.catalog.models import Sku
 from domain.errors import DomainError, DomainErrors, NotFound
-from domain.pricing.engine import Discount, PricedLine, Quote, quote
+from domain.pricing import promotions
+from domain.pricing.engine import Discount, PricedLine, Quote, Tier, quote
+from domain.pricing.promotions import CouponOption
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id
 from resolvers.permissions import unauthenticated
@@ -26,12 +28,25 @@ class CartView:
     """Priced at what they would cost, but left out of the totals."""
     subtotal: int
     discounts: list[Discount]
+    """Spend-and-save, spread over `lines`; coupons are chosen at checkout (see `cart_coupons`)."""
     total: int
+    customer_id: int = 0
+    at: datetime | None = None
+    next_tier: Tier | None = None
 
     @property
     def quantity(self) -> int:
         """Units in the buyable lines (the cart badge)."""
         return sum(line.quantity for line in self.lines)
+
+
+@dataclass(frozen=True)
+class SpendMore:
+    """The next spend-and-save tier: spend `missing` more fen to save `amount`."""
+
+    threshold: int
+    amount: int
+    missing: int
 
 
 def _customer_id(ctx: Context) -> int:
@@ -48,14 +63,31 @@ async def _priced(pairs: Sequence[tuple[CartItem, Sku]], at: datetime, customer_
 async def _view(customer_id: int) -> CartView:
     contents = await service.cart_contents(customer_id)
     at = datetime.now(UTC)
-    buyable = await _priced(contents.lines, at, customer_id)
+    pricing = await promotions.for_cart(await _priced(contents.lines, at, customer_id), at)
+    buyable = pricing.quote
     return CartView(
         lines=buyable.lines,
         unavailable_lines=(await _priced(contents.unavailable, at, customer_id)).lines,
         subtotal=buyable.subtotal,
         discounts=buyable.discounts,
         total=buyable.total,
+        customer_id=customer_id,
+        at=at,
+        next_tier=pricing.next_tier,
     )
+
+
+def spend_more(view: CartView) -> SpendMore | None:
+    tier = view.next_tier
+    if tier is None:
+        return None
+    return SpendMore(tier.threshold, tier.amount, tier.threshold - view.subtotal)
+
+
+async def cart_coupons(view: CartView) -> list[CouponOption]:
+    """The customer's coupons checkout would accept for the cart as it is, biggest saving first."""
+    at = view.at or datetime.now(UTC)
+    return await promotions.coupon_options(Quote(view.lines), view.customer_id, at)
 
 
 async def cart(ctx: Context) -> CartView:

@@ -15,7 +15,7 @@ from domain.errors import DomainError
 from domain.inventory import holds
 from domain.pagination import Page
 from domain.pricing import engine
-from domain.pricing.models import Discount, DiscountItem
+from domain.pricing.models import Discount, DiscountItem, FlashSale
 from resolvers.context import Context
 from resolvers.outcome import decode_id
 
@@ -95,6 +95,10 @@ async def product_active_discount(ctx: Context, product: Product) -> ActiveDisco
     return ActiveDiscount(first, [o for o in offers if o.discount_id == first.id])  # type: ignore[attr-defined]
 
 
+async def product_flash_sale(ctx: Context, product: Product) -> FlashSale | None:
+    return await ctx.loaders.flash_sale_by_product.load(product.id)
+
+
 async def sku_product(ctx: Context, sku: Sku) -> Product | None:
     return await ctx.loaders.product.load(sku.product_id)  # type: ignore[attr-defined]
 
@@ -113,7 +117,9 @@ async def category_parent(ctx: Context, category: Category) -> Category | None:
 
 
 def _node_loaders(ctx: Context) -> dict[str, Any]:
-    return {"Product": ctx.loaders.product, "Sku": ctx.loaders.sku, "Category": ctx.loaders.category}
+    return {"Product": ctx.loaders.product, "Sku": ctx.loaders.sku, "Category": ctx.loaders.category,
+            "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
+            "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

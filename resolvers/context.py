@@ -38,7 +38,7 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(shop_only=not self.is_staff)
+        self.loaders = Loaders(shop_only=not self.is_staff, customer_id=self.customer_id)
 
     @property
     def is_staff(self) -> bool:

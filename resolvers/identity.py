@@ -10,6 +10,7 @@ from domain.identity import queries, service
 from domain.identity.models import Customer, Staff
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt
+from resolvers.permissions import unauthenticated
 
 LOGIN_WINDOW_SECONDS = 60
 
@@ -60,3 +61,14 @@ async def me(ctx: Context) -> Customer | None:
 async def staff_me(ctx: Context) -> Staff | None:
     principal = ctx.principal
     return await queries.active_staff(principal.id) if principal is not None and principal.kind == "staff" else None
+
+
+def token_refresh(ctx: Context) -> str:
+    """A fresh token for whoever the request's token names (signature checks only: no database)."""
+    principal = ctx.principal
+    if principal is None:
+        raise unauthenticated()
+    if principal.kind == "customer":
+        return ctx.services.tokens.issue_customer(principal.id)
+    assert principal.role is not None
+    return ctx.services.tokens.issue_staff(principal.id, principal.role)

@@ -14,6 +14,7 @@ from domain.orders.delivery import Address, DeliveryChoice
 from domain.orders.models import Order, OrderLine, OrderStatus, Refund
 from domain.orders.payment import Placed, prepay
 from domain.pagination import Page
+from domain.pricing.models import OrderPromotion
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id
 from resolvers.permissions import unauthenticated
@@ -71,6 +72,7 @@ async def checkout(ctx: Context, data: Any) -> Outcome[Placed]:
             remark=data.remark,
             share_code=data.share_code,
             idempotency_key=data.idempotency_key,
+            coupon_code=data.coupon_code,
         )
         return await placing.checkout(ctx.services.orders, request)
 
@@ -131,6 +133,10 @@ async def order_lines(ctx: Context, order: Order) -> list[OrderLine]:
 
 async def order_refunds(ctx: Context, order: Order) -> list[Refund]:
     return await ctx.loaders.order_refunds.load(order.id)
+
+
+async def order_promotions(ctx: Context, order: Order) -> list[OrderPromotion]:
+    return await ctx.loaders.order_promotions.load(order.id)
 
 
 async def line_sku(ctx: Context, line: OrderLine) -> Sku | None:

@@ -19,6 +19,17 @@ def forbidden() -> StrawberryGraphQLError:
     return StrawberryGraphQLError("Not allowed for this account", extensions={"code": "FORBIDDEN"})
 
 
+class IsSignedIn(BasePermission):
+    """Any valid token, customer or staff."""
+
+    message = "Authentication required"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.principal is None:
+            raise unauthenticated()
+        return True
+
+
 class IsCustomer(BasePermission):
     message = "Authentication required"
 

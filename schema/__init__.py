@@ -23,11 +23,14 @@ from domain.errors import DomainError
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
+from schema.coupons import CouponMutation, CouponQuery, CouponStaffMutation, CouponStaffQuery
 from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
+from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
 from schema.pickup import PickupMutation, PickupQuery
+from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -40,11 +43,15 @@ Query = merge_types(
         CatalogQuery,
         CatalogStaffQuery,
         DiscountStaffQuery,
+        FlashSaleQuery,
         IdentityQuery,
         CartQuery,
         OrderQuery,
         OrderStaffQuery,
         PickupQuery,
+        CouponQuery,
+        CouponStaffQuery,
+        SpendAndSaveQuery,
     ),
 )
 Mutation = merge_types(
@@ -53,10 +60,14 @@ Mutation = merge_types(
         IdentityMutation,
         CatalogStaffMutation,
         DiscountStaffMutation,
+        FlashSaleMutation,
         CartMutation,
         OrderMutation,
         OrderStaffMutation,
         PickupMutation,
+        CouponMutation,
+        CouponStaffMutation,
+        SpendAndSaveMutation,
     ),
 )
 

@@ -9,6 +9,8 @@ from resolvers import cart
 from resolvers.permissions import IsCustomer
 from schema.catalog import Sku
 from schema.core import Money, UserError, money_field, payload
+from schema.coupons import CustomerCoupon
+from schema.spend_and_save import SpendAndSaveHint
 
 
 @strawberry.type(description="One SKU in the cart, at today's price")
@@ -21,7 +23,9 @@ class CartLine:
 
     unit_price: Money = money_field("unit_price", "What one unit costs now")
 
-    line_total: Money = money_field("total", "The line's price after its own discounts")
+    discount: Money = money_field("discount", "The order-level promotions (spend-and-save) spread onto this line")
+
+    line_total: Money = money_field("total", "unitPrice × quantity − discount")
 
 
 @strawberry.type(description="A promotion that lowers the cart's total")
@@ -29,6 +33,15 @@ class CartDiscount:
     source: str = strawberry.field(description='What gave it, e.g. "coupon:12"')
 
     amount: Money = money_field("amount")
+
+
+@strawberry.type(description="One of the customer's coupons that checkout would accept for the cart as it is")
+class CartCoupon:
+    @strawberry.field
+    def customer_coupon(self) -> CustomerCoupon:
+        return self.copy  # type: ignore[attr-defined,no-any-return]
+
+    saving: Money = money_field("saving", "What it would take off, on top of spend-and-save")
 
 
 @strawberry.type(description="The customer's cart, kept across logins and priced live")
@@ -45,6 +58,16 @@ class Cart:
         return self.discounts  # type: ignore[return-value]
 
     total: Money = money_field("total")
+
+    @strawberry.field(description="The next spend-and-save tier within reach (凑单), null if none is running or the "
+                      "best tier is reached")
+    def next_spend_and_save_tier(self) -> SpendAndSaveHint | None:
+        return cart.spend_more(self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="The customer's coupons checkout would accept for this cart (pass one's code as "
+                      "checkout's couponCode), biggest saving first. Not applied to the totals")
+    async def coupons(self) -> list[CartCoupon]:
+        return await cart.cart_coupons(self)  # type: ignore[arg-type,return-value]
 
     @strawberry.field(description="Units in `lines`")
     def quantity(self) -> int:

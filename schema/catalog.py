@@ -15,6 +15,7 @@ from schema.core import Connection, Money, PriceRange, connection, model_node, m
 
 if TYPE_CHECKING:
     from schema.discounts import ActiveDiscount
+    from schema.flash_sale import FlashSale
 
 
 @strawberry.type(description="One spec of a SKU, e.g. 颜色: 红")
@@ -115,6 +116,10 @@ class Product(relay.Node):
         self, info: Info
     ) -> Annotated[ActiveDiscount, strawberry.lazy("schema.discounts")] | None:
         return await catalog.product_active_discount(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="The flash sale running on this product's SKUs, or else the next one")
+    async def flash_sale(self, info: Info) -> Annotated[FlashSale, strawberry.lazy("schema.flash_sale")] | None:
+        return await catalog.product_flash_sale(info.context, self)  # type: ignore[arg-type,return-value]
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:

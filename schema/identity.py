@@ -11,7 +11,7 @@ from domain.identity import models
 from domain.identity.queries import mask_phone
 from resolvers import identity
 from resolvers.outcome import Outcome
-from resolvers.permissions import IsCustomer, IsStaff
+from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
 from schema.core import UserError, model_node, user_errors
 
 StaffRole = strawberry.enum(models.StaffRole, name="StaffRole")
@@ -71,6 +71,12 @@ def _session(outcome: Outcome[identity.Session]) -> tuple[str | None, object | N
 
 
 @strawberry.type
+class TokenRefreshPayload:
+    token: str | None = strawberry.field(description="A new token for the same account, with a fresh expiry")
+    errors: list[UserError]
+
+
+@strawberry.type
 class IdentityQuery:
     @strawberry.field(permission_classes=[IsCustomer], description="The logged-in customer")
     async def me(self, info: Info) -> Customer | None:
@@ -88,6 +94,11 @@ class IdentityMutation:
         outcome = await identity.login(info.context, input)
         token, customer = _session(outcome)
         return LoginPayload(token=token, customer=customer, errors=user_errors(outcome.errors))  # type: ignore[arg-type]
+
+    @strawberry.mutation(permission_classes=[IsSignedIn], description="Trade a valid customer or staff token "
+                         "for a new one before it expires (the mini-program keeps its session without wx.login)")
+    def token_refresh(self, info: Info) -> TokenRefreshPayload:
+        return TokenRefreshPayload(token=identity.token_refresh(info.context), errors=[])
 
     @strawberry.mutation(description="Staff token for the merchant console")
     async def staff_login(self, info: Info, input: StaffLoginInput) -> StaffLoginPayload:

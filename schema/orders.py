@@ -108,6 +108,13 @@ def _delivery(snapshot: dict[str, Any]) -> OrderDelivery:
     return OrderDelivery(address=None if address is None else DeliveryAddress(**address), pickup_point=pickup_point)
 
 
+@strawberry.type(description="A promotion that lowered an order's total")
+class OrderDiscount:
+    source: str = strawberry.field(description='What gave it: "spend-and-save:<id>" or "coupon:<coupon id>"')
+
+    amount: Money = money_field("amount")
+
+
 @strawberry.type(description="An order: what was bought, at what price, and where it stands")
 class Order(relay.Node):
     id: relay.NodeID[int]
@@ -132,6 +139,11 @@ class Order(relay.Node):
     @strawberry.field
     async def refunds(self, info: Info) -> list[Refund]:
         return await orders.order_refunds(info.context, self)  # type: ignore[arg-type,return-value]
+
+    @strawberry.field(description="The order-level promotions it got (spend-and-save, a coupon), in the order applied; "
+                      "they add up to discountTotal")
+    async def discounts(self, info: Info) -> list[OrderDiscount]:
+        return await orders.order_promotions(info.context, self)  # type: ignore[arg-type,return-value]
 
     @strawberry.field
     def delivery(self) -> OrderDelivery:
@@ -185,6 +197,9 @@ class CheckoutInput:
     remark: str = ""
     share_code: str | None = None
     idempotency_key: str | None = None
+    coupon_code: str | None = strawberry.field(
+        default=None, description="The code of one of the customer's coupons (CustomerCoupon.code)"
+    )
 
 
 @strawberry.input

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from domain.pricing.discounts import next_price_change
+from domain.pricing.engine import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     wechatpay_gateway: str = "https://api.mch.weixin.qq.com"
 
     order_payment_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    flash_sale_payment_minutes: int = Field(default=5, ge=1, le=24 * 60,
+                                            description="minutes before an unpaid flash sale order expires")
     auto_confirm_days: int = Field(default=7, ge=1, le=60, description="shipped orders complete themselves after")
     sweep_seconds: int = Field(default=30, ge=1, description="how often the embedded server runs the order sweeps")
     shop_name: str = Field(default="Pond", min_length=1, max_length=32, description="prefix of WeChat bill items")
@@ -91,6 +93,8 @@ class Settings(BaseSettings):
         if given and len(given) != len(WECHATPAY_VARIABLES):
             missing = [f"POND_{n.upper()}" for n in WECHATPAY_VARIABLES if not getattr(self, n)]
             raise ValueError(f"{missing[0]}: required with the other WeChat Pay merchant settings")
+        if given and not self.wechat_appid:
+            raise ValueError("POND_WECHAT_APPID: required with WeChat Pay merchant settings (prepays name the app)")
         if self.env != "production":
             return self
         if not self.secret_key or len(self.secret_key) < 32:

@@ -23,8 +23,10 @@ from domain.catalog.demo import seed_demo_catalog
 from domain.db import close_database, migrate_database, open_database
 from domain.identity.tokens import TokenService
 from domain.inventory.counter import StockCounter
+from domain.inventory.flash_pool import FlashPool, MemoryFlashPool
 from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
+from domain.inventory.redis_flash_pool import RedisFlashPool
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
 from payments.gateway import WeChatPayPort
@@ -160,15 +162,19 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             lease = asyncio.create_task(cache.run(), name="pond-catalog-cache-lease")
             stack.push_async_callback(_cancelled, lease)
             counter = RedisStockCounter(redis, prefix=settings.redis_prefix)
+            flash_pool: FlashPool = RedisFlashPool(redis, prefix=settings.redis_prefix)
         else:
             rate_limiter, cache, counter = InMemoryRateLimiter(), InMemoryCacheStore(), MemoryStockCounter()
+            flash_pool = MemoryFlashPool()
 
         client = _wechat_client(settings, sims.wechat, stack)
         gateway = await _wechatpay(settings, sims, stack)
         orders = OrderDeps(
             inventory=Inventory(counter),
             gateway=WeChatPayPort(gateway),
+            flash_pool=flash_pool,
             payment_minutes=settings.order_payment_minutes,
+            flash_payment_minutes=settings.flash_sale_payment_minutes,
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
         )

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 from tortoise.contrib.test import truncate_all_models
 
 from app import create_app
+from domain.inventory.flash_pool import MemoryFlashPool
 from server.observability import RequestIdMiddleware
 from server.settings import Settings
 from tests.support import backends
@@ -28,6 +29,8 @@ pytest_plugins = [
     "tests.fixtures.cart",
     "tests.fixtures.orders_paid",
     "tests.fixtures.orders",
+    "tests.fixtures.flash_sales",
+    "tests.fixtures.promotions",
 ]
 
 TEST_SECRET = "pond-test-secret-key-0123456789abcdefghijklmnop"
@@ -45,8 +48,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     try:
         yield Backend("real", url, backends.REDIS_URL, prefix)
     finally:
-        await backends.drop_pg_database(url)
-        await backends.delete_redis_keys(prefix)
+        await backends.within(backends.drop_pg_database(url), "dropping the test database")
+        await backends.within(backends.delete_redis_keys(prefix), "deleting the test keys")
 
 
 def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Settings:
@@ -68,8 +71,12 @@ def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Setting
 async def app(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Starlette]:
     """One running app per backend; its lifespan migrates and opens the database."""
     application = create_app(settings_for(backend, str(tmp_path_factory.mktemp("data"))))
-    async with application.router.lifespan_context(application):
+    lifespan = application.router.lifespan_context(application)
+    await lifespan.__aenter__()
+    try:
         yield application
+    finally:
+        await backends.within(lifespan.__aexit__(None, None, None), "stopping the app")
 
 
 @pytest_asyncio.fixture
@@ -77,8 +84,12 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     """An empty store for each test: tables truncated, caches and counters dropped."""
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
+    deps = app.state.runtime.services.orders
     if backend.real:
         await backends.delete_redis_keys(backend.redis_prefix + ":rl")
+        await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
+    else:
+        deps.flash_pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
     yield
 
 

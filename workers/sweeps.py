@@ -13,6 +13,7 @@ from datetime import datetime
 from domain.inventory.sweeps import resync_stock
 from domain.orders import lifecycle, refunds
 from domain.orders.deps import OrderDeps
+from domain.pricing import flash_sale as flash_settlement
 
 SweepFunction = Callable[[OrderDeps, datetime], Awaitable[int]]
 
@@ -43,6 +44,10 @@ async def reconcile_refunds(deps: OrderDeps, now: datetime) -> int:
     return await refunds.reconcile_refunds(deps, now)
 
 
+async def settle_flash_sales(deps: OrderDeps, now: datetime) -> int:
+    return await flash_settlement.settle_ended(deps, now)
+
+
 async def resync_stock_counts(deps: OrderDeps, now: datetime) -> int:
     return await resync_stock(deps)
 
@@ -53,4 +58,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("reconcile_refunds", "*/2 * * * *", reconcile_refunds),
     Sweep("auto_confirm_orders", "*/10 * * * *", auto_confirm_orders),
     Sweep("resync_stock", "*/5 * * * *", resync_stock_counts),
+    Sweep("settle_flash_sales", "* * * * *", settle_flash_sales),
 )

@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from domain.catalog import stock
 from domain.catalog.models import Sku
 from domain.inventory.models import Reservation, ReservationState
+from domain.pricing.models import FlashSale, FlashSaleItem
 
 
 class OutOfStock(Exception):
@@ -58,20 +59,62 @@ async def _settle_held(order_id: int, target: ReservationState) -> bool:
     for reservation in await Reservation.filter(order_id=order_id, state=ReservationState.HELD).order_by("sku_id"):
         if not await Reservation.filter(id=reservation.id, state=ReservationState.HELD).update(state=target):
             continue
+        moved = True
+        if target == ReservationState.RELEASED and reservation.flash_item_id is not None:  # type: ignore[attr-defined]
+            await _back_to_pool(reservation)
+            continue
         changes = {"reserved": F("reserved") - reservation.quantity}
         if target == ReservationState.COMMITTED:
             changes["stock"] = F("stock") - reservation.quantity
         await Sku.filter(id=reservation.sku_id).update(**changes)  # type: ignore[attr-defined]
         if target == ReservationState.COMMITTED:
             await _audit_sale(order_id, reservation)
-        moved = True
     return moved
+
+
+async def _sale_of(reservation: Reservation) -> tuple[FlashSaleItem, FlashSale]:
+    """The flash item and its sale, the sale row locked (settling takes the same lock)."""
+    item = await FlashSaleItem.get(id=reservation.flash_item_id)  # type: ignore[attr-defined]
+    sale = await FlashSale.filter(id=item.sale_id).select_for_update().first()  # type: ignore[attr-defined]
+    assert sale is not None
+    return item, sale
+
+
+async def _back_to_pool(reservation: Reservation) -> None:
+    """Released flash units: back to the sale's pool while it runs, to normal stock once it is settled."""
+    item, sale = await _sale_of(reservation)
+    await FlashSaleItem.filter(id=item.id).update(taken=F("taken") - reservation.quantity)
+    if sale.settled_at is not None:
+        await Sku.filter(id=reservation.sku_id).update(  # type: ignore[attr-defined]
+            reserved=F("reserved") - reservation.quantity
+        )
+
+
+async def _retake_from_pool(reservation: Reservation) -> bool:
+    """A late payment for a released flash order: take the units from the pool again if it still has them (they
+    are in Sku.reserved, so they leave stock and reserved together). A settled sale's units come from stock."""
+    item, sale = await _sale_of(reservation)
+    if sale.settled_at is not None:
+        return False
+    if not await FlashSaleItem.filter(id=item.id, taken__lte=F("quantity") - reservation.quantity).update(
+        taken=F("taken") + reservation.quantity
+    ):
+        raise OutOfStock([reservation.sku_id])  # type: ignore[attr-defined]
+    await Sku.filter(id=reservation.sku_id).update(  # type: ignore[attr-defined]
+        stock=F("stock") - reservation.quantity, reserved=F("reserved") - reservation.quantity
+    )
+    return True
 
 
 async def retake(order_id: int) -> bool:
     """A payment arrived after the order was released: hold and commit its units again if they are still there."""
     released = await Reservation.filter(order_id=order_id, state=ReservationState.RELEASED).order_by("sku_id")
     for reservation in released:
+        if reservation.flash_item_id is not None and await _retake_from_pool(reservation):  # type: ignore[attr-defined]
+            await _audit_sale(order_id, reservation)
+            reservation.state = ReservationState.COMMITTED
+            await reservation.save(update_fields=["state", "updated_at"])
+            continue
         taken = await Sku.filter(
             id=reservation.sku_id,  # type: ignore[attr-defined]
             stock__gte=F("reserved") + reservation.quantity,

@@ -14,7 +14,7 @@ class LedgerEntry(Model):
     kind = fields.CharField(max_length=32, description="payment, refund, …")
     amount = fields.IntField(description="fen, signed")
     order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "models.Order", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT
+        "models.Order", related_name="ledger_entries", null=True, on_delete=fields.RESTRICT, db_index=True
     )
     reference = fields.CharField(max_length=64, unique=True, description="idempotency: one entry per movement")
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)

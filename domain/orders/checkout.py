@@ -18,8 +18,8 @@ from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
-from domain.orders.payment import Placed, cancel_unpayable, first_payment
-from domain.pricing import discounts, engine
+from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
+from domain.pricing import discounts, engine, promotions
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -35,6 +35,7 @@ class CheckoutRequest:
     remark: str = ""
     share_code: str | None = None
     idempotency_key: str | None = None
+    coupon_code: str | None = None
     kind: OrderKind = OrderKind.NORMAL
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -95,6 +96,16 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     customer = await Customer.get(id=request.customer_id)
     placed_at = deps.clock()
     quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at, customer.id)
+    if request.kind is not OrderKind.FLASH_SALE:  # a flash sale order takes no order-level promotions
+        try:
+            quote = await promotions.with_promotions(quote, placed_at, customer.id, request.coupon_code)
+        except DomainError:
+            # A double tap whose twin has just placed the order (and so used the coupon): answer with that order.
+            twin = request.idempotency_key and await Order.get_or_none(
+                customer_id=request.customer_id, idempotency_key=request.idempotency_key)
+            if twin:
+                return await first_payment(deps, twin)
+            raise
     delivery = (snapshot, pickup_point_id)
     for _ in range(NUMBER_ATTEMPTS):
         try:
@@ -108,8 +119,9 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
         raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
     if replayed:
         return await first_payment(deps, order)
+    titles = [priced.sku.product.title for priced in quote.lines]  # type: ignore[attr-defined]
     try:
-        return await first_payment(deps, order)
+        return await first_payment(deps, order, NewOrder(customer.openid, titles))
     except DomainError:
         await cancel_unpayable(deps, order)
         raise
@@ -136,7 +148,7 @@ async def _write_order(
     try:
         async with in_transaction():
             if request.idempotency_key:
-                existing = await _earlier_tap(request.customer_id, request.idempotency_key)
+                existing = await earlier_tap(request.customer_id, request.idempotency_key)
                 if existing is not None:
                     return existing, True
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
@@ -156,7 +168,8 @@ async def _write_order(
                 idempotency_key=request.idempotency_key,
                 expires_at=placed_at + deps.payment_window,
             )
-            await OrderLine.bulk_create([_line(order, priced) for priced in quote.lines])
+            await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
+            await promotions.record(order.id, quote, placed_at)
             await holds.hold(order.id, wanted)
             if request.from_cart:
                 from domain.cart.service import clear_lines
@@ -184,7 +197,7 @@ async def _write_order(
         raise
 
 
-async def _earlier_tap(customer_id: int, idempotency_key: str) -> Order | None:
+async def earlier_tap(customer_id: int, idempotency_key: str) -> Order | None:
     """Inside the checkout transaction, before the stock counter: lock the customer's row so a concurrent tap with
     the same key waits here for this one, then finds its order instead of taking the stock a second time (or
     being told SOLD_OUT because the first tap holds the last units)."""
@@ -192,7 +205,8 @@ async def _earlier_tap(customer_id: int, idempotency_key: str) -> Order | None:
     return await Order.get_or_none(customer_id=customer_id, idempotency_key=idempotency_key)
 
 
-def _line(order: Order, priced: engine.PricedLine) -> OrderLine:
+def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
+    """An order line snapshots what was bought and what priced it."""
     sku = priced.sku
     product = sku.product  # type: ignore[attr-defined]
     return OrderLine(
@@ -207,4 +221,5 @@ def _line(order: Order, priced: engine.PricedLine) -> OrderLine:
         discount=priced.discount,
         line_total=priced.total,
         price_discount_id=priced.offer.discount_id if priced.offer else None,  # type: ignore[attr-defined]
+        price_flash_sale_id=priced.flash.sale_id if priced.flash else None,  # type: ignore[attr-defined]
     )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from domain.inventory.flash_pool import FlashPool, MemoryFlashPool
 from domain.inventory.service import Inventory
 from domain.orders.ports import PaymentGateway
 
@@ -18,7 +19,9 @@ def utc_now() -> datetime:
 class OrderDeps:
     inventory: Inventory
     gateway: PaymentGateway
+    flash_pool: FlashPool = field(default_factory=MemoryFlashPool)
     payment_minutes: int = 15
+    flash_payment_minutes: int = 5
     auto_confirm_days: int = 7
     shop_name: str = "Pond"
     clock: Callable[[], datetime] = field(default=utc_now)
@@ -26,3 +29,8 @@ class OrderDeps:
     @property
     def payment_window(self) -> timedelta:
         return timedelta(minutes=self.payment_minutes)
+
+    @property
+    def flash_payment_window(self) -> timedelta:
+        """Flash sale orders expire sooner, so unpaid units go back to the pool while the sale still runs."""
+        return timedelta(minutes=self.flash_payment_minutes)

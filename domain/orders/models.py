@@ -98,7 +98,7 @@ class Order(Model):
 class OrderLine(Model):
     id = fields.BigIntField(primary_key=True)
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
-        "models.Order", related_name="lines", on_delete=fields.CASCADE
+        "models.Order", related_name="lines", on_delete=fields.CASCADE, db_index=True
     )
     sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Sku", related_name="order_lines", on_delete=fields.RESTRICT
@@ -128,7 +128,7 @@ class Payment(Model):
 
     id = fields.BigIntField(primary_key=True)
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
-        "models.Order", related_name="payments", on_delete=fields.CASCADE
+        "models.Order", related_name="payments", on_delete=fields.CASCADE, db_index=True
     )
     out_trade_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()
@@ -148,7 +148,7 @@ class Payment(Model):
 class Refund(Model):
     id = fields.BigIntField(primary_key=True)
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
-        "models.Order", related_name="refunds", on_delete=fields.CASCADE
+        "models.Order", related_name="refunds", on_delete=fields.CASCADE, db_index=True
     )
     out_refund_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()

@@ -17,9 +17,10 @@ from domain.inventory.models import Reservation
 from domain.ledger import service as ledger
 from domain.orders import states
 from domain.orders.deps import OrderDeps
-from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
+from domain.pricing import coupons, flash_sale
 
 log = structlog.get_logger("pond.orders.payment")
 PREPAY_REUSE_MARGIN = timedelta(minutes=1)
@@ -38,37 +39,50 @@ def payment_failed(exc: PaymentGatewayError) -> DomainError:
     return DomainError(ErrorCode.PAYMENT_FAILED, f"WeChat Pay is unavailable ({exc.code}); try again")
 
 
-async def _description(deps: OrderDeps, order: Order) -> str:
-    titles = await order.lines.all().values_list("title", flat=True)  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class NewOrder:
+    """What the code that has just written an order knows: prepaying it then reads nothing back."""
+
+    openid: str
+    titles: list[str]
+
+
+def _description(deps: OrderDeps, order: Order, titles: list[str]) -> str:
     first = titles[0] if titles else order.number
     more = f" 等{len(titles)}件" if len(titles) > 1 else ""
     return f"{deps.shop_name}-{first}{more}"[:127]
 
 
-async def first_payment(deps: OrderDeps, order: Order) -> Placed:
-    """The payment for a pending order: free orders are settled at once, others get a (reused) prepay."""
+async def first_payment(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> Placed:
+    """The payment for a pending order: free orders are settled at once, others get a (reused) prepay. `new`: the
+    order was written just now by the caller (not a replay), so it has no trade yet."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         return Placed(order, None)
     if order.payable == 0:
         await settle_free(deps, order)
         return Placed(order, None)
-    return Placed(order, await prepay(deps, order))
+    return Placed(order, await prepay(deps, order, new))
 
 
-async def prepay(deps: OrderDeps, order: Order) -> PaymentParams:
+async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> PaymentParams:
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise DomainError(ErrorCode.INVALID_STATE, f"a {order.status.value} order has nothing to pay", ["orderId"])
     now = deps.clock()
     if order.expires_at <= now:
         raise DomainError(ErrorCode.INVALID_STATE, "the order's payment time is over", ["orderId"])
-    live = await Payment.filter(
-        order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False, prepay_expires_at__gt=now
-    ).order_by("-id").first()
-    if live is not None and live.amount == order.payable:
-        return deps.gateway.payment_params(live.prepay_id)  # type: ignore[arg-type]
-    payment = await _open_trade(order)
-    customer = await Customer.get(id=order.customer_id)  # type: ignore[attr-defined]
-    request = PrepayRequest(payment.out_trade_no, await _description(deps, order), order.payable, customer.openid,
+    if new is None:
+        live = await Payment.filter(
+            order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False, prepay_expires_at__gt=now
+        ).order_by("-id").first()
+        if live is not None and live.amount == order.payable:
+            return deps.gateway.payment_params(live.prepay_id)  # type: ignore[arg-type]
+        payment = await _open_trade(order)
+        customer = await Customer.get(id=order.customer_id)  # type: ignore[attr-defined]
+        titles = await order.lines.all().values_list("title", flat=True)  # type: ignore[attr-defined]
+        new = NewOrder(customer.openid, list(titles))  # type: ignore[arg-type]
+    else:
+        payment = await _first_trade(order)
+    request = PrepayRequest(payment.out_trade_no, _description(deps, order, new.titles), order.payable, new.openid,
                             order.expires_at)
     try:
         prepay_id = await deps.gateway.prepay(request)
@@ -79,6 +93,15 @@ async def prepay(deps: OrderDeps, order: Order) -> PaymentParams:
     payment.prepay_expires_at = now + timedelta(hours=2)
     await payment.save(update_fields=["prepay_id", "prepay_expires_at", "updated_at"])
     return deps.gateway.payment_params(prepay_id)
+
+
+async def _first_trade(order: Order) -> Payment:
+    """A new order's first trade, without looking for earlier ones (a racing call, if any, collides)."""
+    try:
+        return await Payment.create(order_id=order.id, out_trade_no=trade_number(order.number, 1),
+                                    amount=order.payable)
+    except IntegrityError:
+        return await _open_trade(order)
 
 
 async def _open_trade(order: Order) -> Payment:
@@ -116,8 +139,12 @@ async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
     async with in_transaction():
         await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
         await holds.release(order.id)
+        await coupons.give_back(order.id)
     sku_ids = await Reservation.filter(order_id=order.id).values_list("sku_id", flat=True)
-    await deps.inventory.give_back(order.number, list(sku_ids))
+    if order.kind == OrderKind.FLASH_SALE:
+        await flash_sale.give_back(deps, order, list(sku_ids))
+    else:
+        await deps.inventory.give_back(order.number, list(sku_ids))
 
 
 async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
@@ -189,6 +216,7 @@ async def _apply_payment(order: Order, payment: Payment) -> str:
         except holds.OutOfStock:
             return "refund"
         await states.move(order, OrderStatus.PAID)
+        await coupons.retake(order.id, order.paid_at)  # type: ignore[arg-type]
         return "revived"
     return "refund"
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
-from tortoise.expressions import Q
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -21,6 +20,7 @@ from domain.identity.models import Customer
 from domain.orders.models import OrderLine, OrderStatus
 from domain.pagination import Page, paginate
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
+from domain.pricing.windows import Window, in_window, next_change, utc, window
 
 MAX_NAME = 64
 MAX_ITEMS = 200
@@ -48,15 +48,8 @@ class DiscountDraft:
     items: list[ItemDraft]
 
 
-def utc(moment: datetime) -> datetime:
-    """A naive time is taken as UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def status(discount: Discount, at: datetime) -> DiscountStatus:
-    if discount.ended_at is not None or discount.ends_at <= at:
-        return DiscountStatus.ENDED
-    return DiscountStatus.SCHEDULED if at < discount.starts_at else DiscountStatus.ACTIVE
+    return DiscountStatus(window(discount, at))
 
 
 def _check_fields(draft: DiscountDraft) -> list[DomainError]:
@@ -214,23 +207,15 @@ async def active_discounts(sku_ids: Sequence[int], at: datetime) -> dict[int, Di
 
 async def next_price_change(after: datetime) -> datetime | None:
     """The earliest start or end of a discount that is not ended, strictly after `after`: prices hold until then."""
-    live = Discount.filter(ended_at__isnull=True)
-    starts = await live.filter(starts_at__gt=after).order_by("starts_at").first().values_list("starts_at", flat=True)
-    ends = await live.filter(ends_at__gt=after).order_by("ends_at").first().values_list("ends_at", flat=True)
-    moments = [utc(m) for m in (starts, ends) if m is not None]  # type: ignore[arg-type]
-    return min(moments) if moments else None
+    return await next_change(Discount, after)
 
 
 async def staff_discounts(status_filter: DiscountStatus | None, now: datetime, first: int | None,
                           after: str | None) -> Page[Discount]:
     """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
     query = Discount.all()
-    if status_filter is DiscountStatus.SCHEDULED:
-        query = query.filter(ended_at__isnull=True, starts_at__gt=now)
-    elif status_filter is DiscountStatus.ACTIVE:
-        query = query.filter(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
-    elif status_filter is DiscountStatus.ENDED:
-        query = query.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now))
+    if status_filter is not None:
+        query = in_window(query, Window(status_filter), now)
     return await paginate(query, ("id",), first, after, descending=True)
 
 

@@ -9,12 +9,14 @@ lines are priced, so the price a customer sees is the same number everywhere.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from domain.catalog.models import Sku
+from domain.errors import DomainError, ErrorCode
 from domain.pricing.discounts import active_discounts
-from domain.pricing.models import DiscountItem, DiscountKind, FlashSaleItem
+from domain.pricing.discounts import next_price_change as next_discount_change
+from domain.pricing.models import CouponKind, DiscountItem, DiscountKind, FlashSaleItem
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class PricedLine:
 class Quote:
     lines: list[PricedLine]
     discounts: list[Discount] = field(default_factory=list)
+    """The order-level promotions applied, in the order they were applied; their amounts are spread over the lines."""
+    customer_coupon_id: int | None = None
+    """The claimed coupon the quote applied: checkout marks it used in the order's transaction."""
 
     @property
     def subtotal(self) -> int:
@@ -99,3 +104,122 @@ async def quote(
     offers = await active_discounts([sku.id for sku, _ in lines], at)
     flash = flash or {}
     return Quote(lines=[line_price(sku, quantity, offers.get(sku.id), flash.get(sku.id)) for sku, quantity in lines])
+
+
+async def next_price_change(after: datetime) -> datetime | None:
+    """The next moment a catalog price may change by itself: a limited-time discount or a flash sale starting or
+    ending. A cached catalog answer must not outlive it."""
+    from domain.pricing.flash_sale import next_flash_change
+
+    moments = [m for m in (await next_discount_change(after), await next_flash_change(after)) if m is not None]
+    return min(moments) if moments else None
+
+
+# Order-level promotions. Spend-and-save first: its threshold is tested on what the lines come to at their line
+# prices. Then one coupon: its minimum spend is tested on what its eligible lines come to after spend-and-save.
+# Each amount is spread over the lines it covers, so the lines' discounts always add up to the order's.
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One tier of a running spend-and-save: spend `threshold` fen, save `amount` fen."""
+
+    promotion_id: int
+    threshold: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class CouponTerms:
+    """What a claimed coupon takes off, as the engine needs it."""
+
+    coupon_id: int
+    customer_coupon_id: int
+    kind: CouponKind
+    value: int
+    min_spend: int = 0
+    max_discount: int | None = None
+    sku_ids: frozenset[int] | None = None
+    """The SKUs it covers; None: every line."""
+
+
+def best_tier(tiers: Sequence[Tier], amount: int) -> Tier | None:
+    """The reached tier that saves the most (the lower threshold, then the older promotion, on a tie)."""
+    reached = [tier for tier in tiers if 0 < tier.threshold <= amount and tier.amount > 0]
+    return min(reached, key=lambda t: (-t.amount, t.threshold, t.promotion_id), default=None)
+
+
+def next_tier(tiers: Sequence[Tier], amount: int) -> Tier | None:
+    """The cheapest tier not reached yet that would save more than the best one reached (for "spend X more")."""
+    best = best_tier(tiers, amount)
+    saving = best.amount if best else 0
+    ahead = [tier for tier in tiers if tier.threshold > amount and tier.amount > saving]
+    return min(ahead, key=lambda t: (t.threshold, -t.amount, t.promotion_id), default=None)
+
+
+def allocate(amount: int, weights: Sequence[int]) -> list[int]:
+    """Split `amount` over `weights` in proportion: each share floored to the fen, then the fen left over go one each
+    to the largest remainders (the earlier line on a tie). The shares add up to exactly `amount` (capped at the sum of
+    the weights), and no share is above its weight."""
+    total = sum(weights)
+    amount = min(amount, total)
+    if amount <= 0:
+        return [0] * len(weights)
+    shares = [amount * weight // total for weight in weights]
+    remainders = [amount * weight % total for weight in weights]
+    left = amount - sum(shares)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        shares[index] += 1
+    return shares
+
+
+def _spread(lines: list[PricedLine], amount: int, covered: Sequence[int]) -> list[PricedLine]:
+    shares = allocate(amount, [lines[i].total for i in covered])
+    spread = list(lines)
+    for index, share in zip(covered, shares, strict=True):
+        spread[index] = replace(spread[index], discount=spread[index].discount + share)
+    return spread
+
+
+def coupon_saving(terms: CouponTerms, lines: Sequence[PricedLine]) -> tuple[int, list[int]]:
+    """What the coupon takes off these lines and which lines (indexes) it covers, or raises COUPON_INVALID.
+
+    A percentage is floored to the fen and capped by `max_discount`. It never takes off more than the covered lines
+    come to, and a coupon that would save nothing is refused rather than spent."""
+    covered = [i for i, line in enumerate(lines) if terms.sku_ids is None or line.sku.id in terms.sku_ids]
+    if not covered:
+        raise DomainError(ErrorCode.COUPON_INVALID, "the coupon covers none of these items", ["couponCode"])
+    base = sum(lines[i].total for i in covered)
+    if base < terms.min_spend:
+        short = terms.min_spend - base
+        message = f"the coupon needs {terms.min_spend} fen of eligible items, {short} fen more"
+        raise DomainError(ErrorCode.COUPON_INVALID, message, ["couponCode"])
+    if terms.kind == CouponKind.PERCENT:
+        saving = base * terms.value // 100
+        if terms.max_discount is not None:
+            saving = min(saving, terms.max_discount)
+    else:
+        saving = terms.value
+    saving = max(min(saving, base), 0)
+    if saving == 0:
+        raise DomainError(ErrorCode.COUPON_INVALID, "the coupon saves nothing on this order", ["couponCode"])
+    return saving, covered
+
+
+def apply_order_promotions(quote: Quote, tiers: Sequence[Tier] = (), coupon: CouponTerms | None = None) -> Quote:
+    """The order-level promotions on priced lines: the best spend-and-save tier reached, then the coupon (if any).
+
+    Takes its inputs explicitly so a caller can leave them out (a flash sale order gets none of them)."""
+    lines = list(quote.lines)
+    discounts = list(quote.discounts)
+    tier = best_tier(tiers, sum(line.total for line in lines))
+    if tier is not None:
+        amount = min(tier.amount, sum(line.total for line in lines))
+        lines = _spread(lines, amount, range(len(lines)))
+        discounts.append(Discount(f"spend-and-save:{tier.promotion_id}", amount))
+    if coupon is not None:
+        saving, covered = coupon_saving(coupon, lines)
+        lines = _spread(lines, saving, covered)
+        discounts.append(Discount(f"coupon:{coupon.coupon_id}", saving))
+    return Quote(lines=lines, discounts=discounts,
+                 customer_coupon_id=coupon.customer_coupon_id if coupon else quote.customer_coupon_id)

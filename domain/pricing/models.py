@@ -86,3 +86,121 @@ class FlashSaleItem(Model):
         table = "pricing_flash_sale_item"
         unique_together = (("sale", "sku"),)
         ordering = ["id"]
+
+
+class CouponKind(StrEnum):
+    FIXED_AMOUNT = "FIXED_AMOUNT"
+    PERCENT = "PERCENT"
+
+
+class CouponScope(StrEnum):
+    ALL = "ALL"
+    PRODUCTS = "PRODUCTS"
+    CATEGORIES = "CATEGORIES"
+
+
+class Coupon(Model):
+    """A coupon template (优惠券): staff set what it takes off and how many can be claimed, customers claim copies.
+
+    Claims are open inside the claim window (`starts_at` to `ends_at`) until `claimed` reaches `total_quantity`.
+    A claimed copy is valid either inside the fixed window (`valid_from` to `valid_until`) or for `valid_days`
+    from the moment it was claimed."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    description = fields.CharField(max_length=200, default="")
+    kind = fields.CharEnumField(CouponKind, max_length=16)
+    value = fields.IntField(description="FIXED_AMOUNT: fen off. PERCENT: percent off, 1 to 99")
+    max_discount = fields.IntField(null=True, description="PERCENT only: the most it takes off in fen, null: no cap")
+    min_spend = fields.IntField(default=0, description="fen the eligible lines must come to, after spend-and-save")
+    scope = fields.CharEnumField(CouponScope, max_length=16, default=CouponScope.ALL)
+    scope_ids: list[int] = fields.JSONField(  # type: ignore[assignment]
+        default=list, description="product ids (PRODUCTS) or category ids with their subcategories (CATEGORIES)"
+    )
+    total_quantity = fields.IntField(description="copies that can be claimed in all")
+    claimed = fields.IntField(default=0, description="copies claimed so far, never above total_quantity")
+    per_customer_limit = fields.IntField(default=1, description="copies one customer may claim")
+    starts_at = fields.DatetimeField(db_index=True, description="claims open, UTC, inclusive")
+    ends_at = fields.DatetimeField(db_index=True, description="claims close, UTC, exclusive")
+    valid_from = fields.DatetimeField(null=True, description="fixed validity start, UTC, inclusive")
+    valid_until = fields.DatetimeField(null=True, description="fixed validity end, UTC, exclusive")
+    valid_days = fields.IntField(null=True, description="without a fixed validity: days a copy is valid from its claim")
+    ended_at = fields.DatetimeField(null=True, description="set when staff end it early: no more claims")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "pricing_coupon"
+        ordering = ["id"]
+
+
+class CustomerCouponStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    USED = "USED"
+
+
+class CustomerCoupon(Model):
+    """A customer's claimed copy of a coupon, USED while an order holds it.
+
+    It becomes USED in the transaction that places the order, and AVAILABLE again when that order is cancelled or
+    expires."""
+
+    id = fields.IntField(primary_key=True)
+    coupon: fields.ForeignKeyRelation[Coupon] = fields.ForeignKeyField(
+        "models.Coupon", related_name="claims", on_delete=fields.RESTRICT
+    )
+    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Customer", related_name="coupons", on_delete=fields.RESTRICT
+    )
+    code = fields.CharField(max_length=16, unique=True, description="what checkout's couponCode names")
+    status = fields.CharEnumField(CustomerCouponStatus, max_length=16, default=CustomerCouponStatus.AVAILABLE)
+    valid_from = fields.DatetimeField(description="UTC, inclusive")
+    valid_until = fields.DatetimeField(db_index=True, description="UTC, exclusive")
+    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "models.Order", related_name="coupons", null=True, on_delete=fields.SET_NULL, db_index=True,
+        description="the order it is used on while USED",
+    )
+    used_at = fields.DatetimeField(null=True)
+    claimed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pricing_customer_coupon"
+        indexes = (("customer_id", "coupon_id"), ("customer_id", "status"))
+        ordering = ["id"]
+
+
+class SpendAndSave(Model):
+    """Spend-and-save (满减): tiers of spend X and save Y on a whole order, inside a window.
+
+    The best tier reached wins, over every spend-and-save running at that moment."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    tiers: list[dict[str, int]] = fields.JSONField(  # type: ignore[assignment]
+        description="[{threshold, amount}] in fen, thresholds ascending"
+    )
+    starts_at = fields.DatetimeField(db_index=True, description="UTC, inclusive")
+    ends_at = fields.DatetimeField(db_index=True, description="UTC, exclusive")
+    ended_at = fields.DatetimeField(null=True, description="set when staff end it early")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "pricing_spend_and_save"
+        ordering = ["id"]
+
+
+class OrderPromotion(Model):
+    """An order-level promotion an order got (spend-and-save or a coupon) and what it took off the order."""
+
+    id = fields.BigIntField(primary_key=True)
+    order: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "models.Order", related_name="promotions", on_delete=fields.CASCADE, db_index=True
+    )
+    source = fields.CharField(max_length=40, description="coupon:<coupon id> or spend-and-save:<id>")
+    amount = fields.IntField(description="fen")
+    customer_coupon_id = fields.IntField(null=True, description="the claimed copy a coupon promotion used")
+
+    class Meta:
+        table = "pricing_order_promotion"
+        ordering = ["id"]

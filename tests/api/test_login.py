@@ -86,3 +86,20 @@ async def test_phone_is_masked(gql, issue_customer_token):
     token = await issue_customer_token("o-phone")
     await Customer.filter(openid="o-phone").update(phone="13812348000")
     assert (await gql.data(ME, token=token))["me"]["phone"] == "138****8000"
+
+
+REFRESH = "mutation { tokenRefresh { token errors { code } } }"
+
+
+async def test_token_refresh_gives_the_same_account_a_new_token(gql, customer_token, owner_token):
+    for token, me in ((customer_token, "me { id }"), (owner_token, "staffMe { id role }")):
+        before = (await gql.data(f"{{ {me} }}", None, token))
+        fresh = (await gql.data(REFRESH, None, token))["tokenRefresh"]
+        assert fresh["errors"] == [] and fresh["token"]
+        assert (await gql.data(f"{{ {me} }}", None, fresh["token"])) == before
+
+
+async def test_token_refresh_needs_a_valid_token(gql):
+    assert (await gql(REFRESH))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    answer = await gql(REFRESH, None, "not-a-token")
+    assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"

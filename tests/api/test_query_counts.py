@@ -23,3 +23,23 @@ async def test_a_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_prod
         data = await gql.data(PAGE, {"first": 50}, token=operator_token)
     assert len(data["products"]["edges"]) == 50
     assert len(small) == len(large) <= EXPECTED_STATEMENTS, large
+
+
+FLASH_PAGE = """query($first: Int!) { products(first: $first) { edges { node {
+  title flashSale { name status items { price { amount } buyPrice { amount } remaining sku { id } } } } } } }"""
+# products page + their flash sales + the sales' items + the items' SKUs + the SKUs' live discounts
+FLASH_STATEMENTS = 5
+
+
+async def test_flash_sales_on_a_page_of_20_cost_the_same_queries_as_on_a_page_of_2(flash, shop, gql,
+                                                                                   customer_token):
+    for _ in range(20):
+        sku = await shop.sku(price=1000, stock=10)
+        await flash.sale((sku, 500, 2))
+    with count_queries() as small:
+        data = await gql.data(FLASH_PAGE, {"first": 2}, token=customer_token)
+    assert [edge["node"]["flashSale"]["status"] for edge in data["products"]["edges"]] == ["ACTIVE"] * 2
+    with count_queries() as large:
+        data = await gql.data(FLASH_PAGE, {"first": 20}, token=customer_token)
+    assert len(data["products"]["edges"]) == 20
+    assert len(small) == len(large) <= FLASH_STATEMENTS, large

@@ -95,6 +95,8 @@ MERCHANT = {
     "wechatpay_apiv3_key": "a" * 32,
     "wechatpay_public_key_path": "/etc/pond/wechatpay_public_key.pem",
     "wechatpay_public_key_id": "PUB_KEY_ID_0114232134912410000000000000",
+    "wechat_appid": "wx8888888888888888",
+    "wechat_secret": "s" * 32,
 }
 
 

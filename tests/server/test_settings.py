@@ -35,6 +35,12 @@ def test_defaults_are_the_embedded_store():
         ({"POND_WECHAT_APPID": "wx123"}, "POND_WECHAT_SECRET: required when POND_WECHAT_APPID is set"),
         ({"POND_WECHATPAY_MCHID": "1900000001"}, "POND_WECHATPAY_CERT_SERIAL_NO: required"),
         (
+            {"POND_WECHATPAY_MCHID": "1900000001", "POND_WECHATPAY_CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A72",
+             "POND_WECHATPAY_PRIVATE_KEY_PATH": "/keys/apiclient_key.pem", "POND_WECHATPAY_APIV3_KEY": "k" * 32,
+             "POND_WECHATPAY_PUBLIC_KEY_PATH": "/keys/pub_key.pem", "POND_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_01"},
+            "POND_WECHAT_APPID: required with WeChat Pay merchant settings",
+        ),
+        (
             {"POND_ENV": "production", "POND_SECRET_KEY": "x" * 40},
             "POND_WECHAT_APPID: required in production",
         ),

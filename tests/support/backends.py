@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import asyncpg
@@ -75,3 +78,21 @@ async def delete_redis_keys(prefix: str) -> None:
             await client.delete(*keys)
     finally:
         await client.aclose()
+
+
+TEARDOWN_SECONDS = 60.0
+
+
+async def within(step: Awaitable[object], what: str, seconds: float = TEARDOWN_SECONDS) -> None:
+    """Run a session set-up or tear-down step, but never hang the run on it: past `seconds`, print the stack of
+    every task still alive (what the step waits for) and fail."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        task.result()
+        return
+    print(f"\n{what} did not finish in {seconds:.0f} s; live tasks:", file=sys.stderr)
+    for alive in asyncio.all_tasks():
+        alive.print_stack(file=sys.stderr)
+    task.cancel()
+    raise RuntimeError(f"{what} did not finish in {seconds:.0f} s (task stacks above)")

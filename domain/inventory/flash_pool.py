@@ -1,0 +1,149 @@
+"""A flash sale's pool: the fast gate every `flashSaleBuy` attempt passes, in one step.
+
+One call (`take`) checks the window, the SKU's units left and the customer's allowance, and takes the units for a
+holder, or answers why not. Two implementations share this interface: `RedisFlashPool` (one Lua script, one round
+trip, every key of a sale under one hash tag) and `MemoryFlashPool` for the embedded single-process server.
+
+The pool is not the truth: the database is (`FlashSaleItem.taken` and the flash reservations, see
+`domain.pricing.flash_sale`). A pool that is missing (Redis flushed or restarted, or dropped after a staff change)
+answers MISSING and is loaded again from the database. A pool may briefly admit more than the database accepts
+(harmless: the database refuses, and the attempt gives its units back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+
+class Take(StrEnum):
+    OK = "OK"
+    HELD = "HELD"
+    """This holder already holds units (a double tap with the same idempotency key)."""
+    MISSING = "MISSING"
+    NOT_STARTED = "NOT_STARTED"
+    ENDED = "ENDED"
+    NOT_IN_SALE = "NOT_IN_SALE"
+    SOLD_OUT = "SOLD_OUT"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class Held:
+    customer_id: int
+    sku_id: int
+    quantity: int
+
+    def encode(self) -> str:
+        return f"{self.customer_id}:{self.sku_id}:{self.quantity}"
+
+    @classmethod
+    def decode(cls, text: str) -> Held:
+        customer_id, sku_id, quantity = (int(part) for part in text.split(":"))
+        return cls(customer_id, sku_id, quantity)
+
+
+@dataclass(frozen=True)
+class PoolState:
+    """Everything a pool holds for one sale, as the database has it (times in epoch milliseconds)."""
+
+    sale_id: int
+    starts_ms: int
+    ends_ms: int
+    limit: int
+    left: dict[int, int]
+    """SKU id -> units the pool still gives."""
+    bought: dict[int, int] = field(default_factory=dict)
+    """customer id -> units held or bought in this sale."""
+    holders: dict[str, Held] = field(default_factory=dict)
+
+
+class FlashPool(Protocol):
+    async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
+                   now_ms: int) -> Take:
+        """Take `quantity` units of the SKU for the holder if the sale is open, the units are there and the customer
+        stays within the limit. Nothing changes unless the answer is OK."""
+
+    async def give_back(self, sale_id: int, holder: str) -> bool:
+        """Return the holder's units to the pool and the customer's allowance. True only for the call that did."""
+
+    async def load(self, state: PoolState) -> bool:
+        """Install the sale's pool unless one is there already (True if this call installed it)."""
+
+    async def drop(self, sale_id: int) -> None:
+        """Forget the sale's pool (after a staff change or when it is settled): the next attempt reloads it."""
+
+    async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
+        """Units left per SKU; None where the pool is not loaded."""
+
+
+def checked_take(quantity: int, holder: str) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ValueError("quantity must be a positive integer")
+    if not holder or len(holder) > 200:
+        raise ValueError("holder must be 1 to 200 characters")
+
+
+@dataclass
+class _Pool:
+    state: PoolState
+    left: dict[int, int]
+    bought: dict[int, int]
+    holders: dict[str, Held]
+
+
+class MemoryFlashPool:
+    """FlashPool in one process. No method awaits, so each call is atomic on the event loop."""
+
+    def __init__(self) -> None:
+        self._pools: dict[int, _Pool] = {}
+
+    async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
+                   now_ms: int) -> Take:
+        checked_take(quantity, holder)
+        pool = self._pools.get(sale_id)
+        if pool is None:
+            return Take.MISSING
+        if now_ms < pool.state.starts_ms:
+            return Take.NOT_STARTED
+        if now_ms >= pool.state.ends_ms:
+            return Take.ENDED
+        if holder in pool.holders:
+            return Take.HELD
+        left = pool.left.get(sku_id)
+        if left is None:
+            return Take.NOT_IN_SALE
+        if left < quantity:
+            return Take.SOLD_OUT
+        if pool.bought.get(customer_id, 0) + quantity > pool.state.limit:
+            return Take.LIMIT_EXCEEDED
+        pool.left[sku_id] = left - quantity
+        pool.bought[customer_id] = pool.bought.get(customer_id, 0) + quantity
+        pool.holders[holder] = Held(customer_id, sku_id, quantity)
+        return Take.OK
+
+    async def give_back(self, sale_id: int, holder: str) -> bool:
+        pool = self._pools.get(sale_id)
+        if pool is None:
+            return False
+        held = pool.holders.pop(holder, None)
+        if held is None:
+            return False
+        if held.sku_id in pool.left:
+            pool.left[held.sku_id] += held.quantity
+        pool.bought[held.customer_id] = max(pool.bought.get(held.customer_id, 0) - held.quantity, 0)
+        return True
+
+    async def load(self, state: PoolState) -> bool:
+        if state.sale_id in self._pools:
+            return False
+        self._pools[state.sale_id] = _Pool(state, dict(state.left), dict(state.bought), dict(state.holders))
+        return True
+
+    async def drop(self, sale_id: int) -> None:
+        self._pools.pop(sale_id, None)
+
+    async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
+        pool = self._pools.get(sale_id)
+        return {sku_id: None if pool is None else pool.left.get(sku_id) for sku_id in sku_ids}

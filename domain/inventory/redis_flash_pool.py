@@ -1,0 +1,128 @@
+"""Flash sale pools in Redis: one EVALSHA per buy attempt.
+
+Keys of one sale (all under the sale's hash tag, so every script stays in one Cluster slot; all passed in KEYS):
+
+    {<prefix>:flash:<sale>}:meta     HASH starts, ends (epoch ms), limit
+    {<prefix>:flash:<sale>}:left     HASH sku_id -> units left
+    {<prefix>:flash:<sale>}:bought   HASH customer_id -> units held or bought
+    {<prefix>:flash:<sale>}:holders  HASH holder -> "customer:sku:quantity"
+
+`left` marks a loaded pool: without it every script answers MISSING and the pool is loaded again from the database.
+The keys expire a day after the sale ends.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from domain.inventory.flash_pool import Held, PoolState, Take, checked_take
+
+_CODES = [Take.OK, Take.HELD, Take.MISSING, Take.NOT_STARTED, Take.ENDED, Take.NOT_IN_SALE, Take.SOLD_OUT,
+          Take.LIMIT_EXCEEDED]
+
+# KEYS: meta, left, bought, holders. ARGV: now_ms, sku, customer, quantity, holder. Returns an index into _CODES.
+_TAKE = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return 2 end
+local meta = redis.call('HMGET', KEYS[1], 'starts', 'ends', 'limit')
+if not meta[1] then return 2 end
+local now = tonumber(ARGV[1])
+if now < tonumber(meta[1]) then return 3 end
+if now >= tonumber(meta[2]) then return 4 end
+if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then return 1 end
+local left = redis.call('HGET', KEYS[2], ARGV[2])
+if not left then return 5 end
+local quantity = tonumber(ARGV[4])
+if tonumber(left) < quantity then return 6 end
+local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
+if bought + quantity > tonumber(meta[3]) then return 7 end
+redis.call('HINCRBY', KEYS[2], ARGV[2], -quantity)
+redis.call('HINCRBY', KEYS[3], ARGV[3], quantity)
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4])
+return 0
+"""
+
+# KEYS: meta, left, bought, holders. ARGV: holder.
+_GIVE_BACK = """
+local held = redis.call('HGET', KEYS[4], ARGV[1])
+if not held then return 0 end
+local customer, sku, quantity = string.match(held, '^(%d+):(%d+):(%d+)$')
+if redis.call('HEXISTS', KEYS[2], sku) == 1 then
+    redis.call('HINCRBY', KEYS[2], sku, quantity)
+end
+if tonumber(redis.call('HINCRBY', KEYS[3], customer, -tonumber(quantity))) <= 0 then
+    redis.call('HDEL', KEYS[3], customer)
+end
+redis.call('HDEL', KEYS[4], ARGV[1])
+return 1
+"""
+
+# KEYS: meta, left, bought, holders. ARGV: starts, ends, limit, expire_at_ms, n_left, n_bought, n_holders, then
+# the pairs of left, bought and holders in that order. Installs nothing if a pool is there.
+_LOAD = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+redis.call('HSET', KEYS[1], 'starts', ARGV[1], 'ends', ARGV[2], 'limit', ARGV[3])
+local at = 8
+for k = 2, 4 do
+    local n = tonumber(ARGV[3 + k])
+    local last = at + 2 * n - 1
+    while at <= last do
+        local upto = math.min(at + 999, last)
+        redis.call('HSET', KEYS[k], unpack(ARGV, at, upto))
+        at = upto + 1
+    end
+end
+for k = 1, 4 do redis.call('PEXPIREAT', KEYS[k], ARGV[4]) end
+return 1
+"""
+
+DAY_MS = 24 * 3600 * 1000
+
+
+class RedisFlashPool:
+    def __init__(self, redis: aioredis.Redis, prefix: str = "pond") -> None:
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("prefix must not contain braces: it goes inside the hash tag")
+        self._redis = redis
+        self.prefix = prefix
+        self._take = redis.register_script(_TAKE)
+        self._give_back = redis.register_script(_GIVE_BACK)
+        self._load = redis.register_script(_LOAD)
+
+    def keys(self, sale_id: int) -> list[str]:
+        tag = f"{{{self.prefix}:flash:{sale_id}}}"
+        return [f"{tag}:meta", f"{tag}:left", f"{tag}:bought", f"{tag}:holders"]
+
+    async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
+                   now_ms: int) -> Take:
+        checked_take(quantity, holder)
+        code = await self._take(keys=self.keys(sale_id), args=[now_ms, sku_id, customer_id, quantity, holder])
+        return _CODES[int(code)]
+
+    async def give_back(self, sale_id: int, holder: str) -> bool:
+        return bool(await self._give_back(keys=self.keys(sale_id), args=[holder]))
+
+    async def load(self, state: PoolState) -> bool:
+        if not state.left:
+            raise ValueError("a pool needs at least one SKU")
+        pairs: list[object] = []
+        for mapping in (state.left, state.bought):
+            for key, value in mapping.items():
+                pairs += (key, value)
+        for holder, held in state.holders.items():
+            pairs += (holder, held.encode())
+        args: list[object] = [state.starts_ms, state.ends_ms, state.limit, state.ends_ms + DAY_MS,
+                              len(state.left), len(state.bought), len(state.holders), *pairs]
+        return bool(await self._load(keys=self.keys(state.sale_id), args=args))
+
+    async def drop(self, sale_id: int) -> None:
+        await self._redis.delete(*self.keys(sale_id))
+
+    async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
+        if not sku_ids:
+            return {}
+        values = await self._redis.hmget(self.keys(sale_id)[1], [str(sku_id) for sku_id in sku_ids])
+        return {sku_id: None if value is None else int(value) for sku_id, value in zip(sku_ids, values, strict=True)}
+
+
+__all__ = ["Held", "RedisFlashPool"]

@@ -1,0 +1,204 @@
+"""Buying in a flash sale: the pool answers first (one round trip), then the order is written and paid for.
+
+An attempt the pool turns down (not started, ended, sold out, over the limit) touches nothing else: no database
+query, no order. An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
+database (the pool's `taken` count and the customer's units in the sale), and then asks WeChat Pay for a prepay
+outside the transaction. Whatever goes wrong after the pool admitted gives the units back to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from domain.errors import DomainError, ErrorCode, Invalid, NotFound
+from domain.identity.models import Customer
+from domain.inventory.flash_pool import Take
+from domain.inventory.models import Reservation
+from domain.orders import delivery as deliveries
+from domain.orders.checkout import earlier_tap, order_line
+from domain.orders.delivery import DeliveryChoice
+from domain.orders.deps import OrderDeps
+from domain.orders.models import Order, OrderKind, OrderLine
+from domain.orders.numbers import order_number
+from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
+from domain.pricing import discounts, engine
+from domain.pricing import flash_sale as sales
+from domain.pricing.models import FlashSaleItem
+
+MAX_QUANTITY = 99
+ATTEMPTS = 5
+
+_REFUSED = {
+    Take.SOLD_OUT: (ErrorCode.SOLD_OUT, "sold out", ["skuId"]),
+    Take.LIMIT_EXCEEDED: (ErrorCode.LIMIT_EXCEEDED, "over the per-customer limit of this flash sale", ["quantity"]),
+    Take.NOT_STARTED: (ErrorCode.NOT_STARTED, "the flash sale has not started", ["flashSaleId"]),
+    Take.ENDED: (ErrorCode.ENDED, "the flash sale has ended", ["flashSaleId"]),
+    Take.NOT_IN_SALE: (ErrorCode.NOT_FOUND, "this SKU is not in the flash sale", ["skuId"]),
+}
+
+
+@dataclass(frozen=True)
+class FlashBuyRequest:
+    customer_id: int
+    sale_id: int
+    sku_id: int
+    quantity: int
+    idempotency_key: str | None = None
+    delivery: DeliveryChoice | None = None
+    """None: the delivery of the customer's latest order."""
+    remark: str = ""
+
+
+def _check(request: FlashBuyRequest) -> None:
+    if not 1 <= request.quantity <= MAX_QUANTITY:
+        raise Invalid(f"quantity must be between 1 and {MAX_QUANTITY}", ["quantity"])
+    if request.idempotency_key is not None and not 1 <= len(request.idempotency_key) <= 64:
+        raise Invalid("idempotencyKey must be 1 to 64 characters", ["idempotencyKey"])
+    if len(request.remark) > 200:
+        raise Invalid("remark must be at most 200 characters", ["remark"])
+
+
+def _refused(outcome: Take) -> DomainError:
+    code, message, field = _REFUSED[outcome]
+    return DomainError(code, message, field)
+
+
+async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
+    _check(request)
+    for _ in range(ATTEMPTS):
+        now = deps.clock()
+        number = order_number(now, prefix="F")
+        holder = sales.holder_for(request.customer_id, request.idempotency_key, number)
+        outcome = await _take(deps, request, holder, now)
+        if outcome is Take.HELD:
+            if request.idempotency_key is None:
+                continue  # a random order number drawn twice: draw another
+            earlier = await _earlier(request)
+            if earlier is not None:
+                return await first_payment(deps, earlier)
+            await deps.flash_pool.give_back(request.sale_id, holder)  # a holder whose attempt died: free it
+            continue
+        if outcome is not Take.OK:
+            raise _refused(outcome)
+        try:
+            order, replayed, new = await _write(deps, request, number, now)
+        except _NumberTaken:
+            await deps.flash_pool.give_back(request.sale_id, holder)
+            continue
+        except BaseException:
+            await deps.flash_pool.give_back(request.sale_id, holder)
+            raise
+        if replayed:
+            await deps.flash_pool.give_back(request.sale_id, holder)
+            return await first_payment(deps, order)
+        try:
+            return await first_payment(deps, order, new)
+        except DomainError:
+            await cancel_unpayable(deps, order)
+            raise
+    raise RuntimeError(f"no flash sale attempt went through in {ATTEMPTS} tries")
+
+
+_loading: dict[int, asyncio.Lock] = {}
+
+
+async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+    """The pool's answer. A pool that is not loaded is loaded from the database and asked again; in one process
+    one attempt loads it while the others wait (a rush right after a Redis flush reads the database once)."""
+    args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
+    outcome = await deps.flash_pool.take(*args)
+    if outcome is not Take.MISSING:
+        return outcome
+    async with _loading.setdefault(request.sale_id, asyncio.Lock()):
+        outcome = await deps.flash_pool.take(*args)
+        if outcome is not Take.MISSING:
+            return outcome
+        sale = await sales.FlashSale.get_or_none(id=request.sale_id)
+        if sale is None:
+            raise NotFound("flash sale", ["flashSaleId"])
+        await deps.flash_pool.load(await sales.pool_state(sale))
+        outcome = await deps.flash_pool.take(*args)
+    if outcome is Take.MISSING:
+        raise RuntimeError(f"flash sale {sale.id}'s pool vanished while loading")
+    return outcome
+
+
+async def _earlier(request: FlashBuyRequest) -> Order | None:
+    async with in_transaction():
+        return await earlier_tap(request.customer_id, request.idempotency_key or "")
+
+
+class _NumberTaken(Exception):
+    pass
+
+
+async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | None]:
+    if request.delivery is not None:
+        return await deliveries.resolve(request.delivery)
+    latest = await Order.filter(customer_id=request.customer_id).order_by("-id").first()
+    if latest is None or not latest.delivery:
+        raise Invalid("give a delivery: there is no earlier order to take it from", ["delivery"])
+    return latest.delivery, latest.pickup_point_id  # type: ignore[attr-defined]
+
+
+async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
+                 now: datetime) -> tuple[Order, bool, NewOrder | None]:
+    item = await sales.sale_items(request.sale_id, request.sku_id)
+    if item is None or item.sku.deleted_at is not None or not _on_sale(item):
+        raise NotFound("item", ["skuId"])
+    closed = sales.window_error(item.sale, now)
+    if closed is not None:
+        raise closed
+    snapshot, pickup_point_id = await _delivery(request)
+    quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
+                               flash={item.sku_id: item})  # type: ignore[attr-defined]
+    try:
+        async with in_transaction():
+            customer = await Customer.filter(id=request.customer_id).select_for_update(no_key=True).first()
+            if customer is None:
+                raise NotFound("customer")
+            if request.idempotency_key:
+                existing = await Order.get_or_none(customer_id=customer.id, idempotency_key=request.idempotency_key)
+                if existing is not None:
+                    return existing, True, None
+            await _guard(item, request)
+            await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
+            order = await Order.create(
+                number=number, customer_id=request.customer_id, kind=OrderKind.FLASH_SALE,
+                subtotal=quote.subtotal, discount_total=quote.discount_total, payable=quote.total,
+                delivery=snapshot, pickup_point_id=pickup_point_id, remark=request.remark.strip(),
+                idempotency_key=request.idempotency_key, expires_at=now + deps.flash_payment_window,
+            )
+            await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
+            await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,  # type: ignore[attr-defined]
+                                     flash_item_id=item.id)
+            return order, False, NewOrder(customer.openid, [item.sku.product.title])
+    except IntegrityError:
+        if await Order.exists(number=number):
+            raise _NumberTaken() from None
+        if request.idempotency_key:
+            existing = await Order.get_or_none(customer_id=request.customer_id,
+                                               idempotency_key=request.idempotency_key)
+            if existing is not None:
+                return existing, True, None
+        raise
+
+
+def _on_sale(item: FlashSaleItem) -> bool:
+    product = item.sku.product
+    return bool(product.published and product.deleted_at is None)
+
+
+async def _guard(item: FlashSaleItem, request: FlashBuyRequest) -> None:
+    """The database's word, whatever the pool said: the customer's limit, then the pool's units."""
+    sale = item.sale
+    if await sales.customer_units(sale.id, request.customer_id) + request.quantity > sale.per_customer_limit:
+        raise _refused(Take.LIMIT_EXCEEDED)
+    if not await sales.take_from_pool(item.id, request.quantity):
+        raise _refused(Take.SOLD_OUT)
+

@@ -1,0 +1,371 @@
+"""Flash sales (秒杀): staff set-up, the window, the pool's truth in the database, and settling a sale that ended.
+
+A sale sets its pool's units aside from normal stock when it is created (they count in `Sku.reserved`, so a normal
+checkout cannot sell them). Each buy takes units from the pool (`FlashSaleItem.taken`, raised only while
+`taken + quantity <= quantity`) and a flash reservation row records them. While the sale runs, a cancelled or
+expired flash order gives its units back to the pool. Once the sale has ended it is settled (`settle`): the units
+nobody took go back to normal stock, and later releases go to normal stock too.
+
+An SKU is in at most one flash sale at a time: sales that are not ended and whose windows overlap may not share
+an SKU (DUPLICATE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from domain.catalog.models import Sku
+from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
+from domain.inventory.flash_pool import Held, PoolState
+from domain.inventory.models import Reservation, ReservationState
+from domain.orders.deps import OrderDeps
+from domain.orders.models import Order
+from domain.pagination import Page, paginate
+from domain.pricing.models import FlashSale, FlashSaleItem
+from domain.pricing.windows import Window, in_window, next_change, utc, window
+
+MAX_NAME = 64
+MAX_ITEMS = 100
+MAX_LIMIT = 99
+OPEN_STATES = (ReservationState.HELD, ReservationState.COMMITTED)
+
+
+class FlashSaleStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+
+
+def status(sale: FlashSale, at: datetime) -> FlashSaleStatus:
+    return FlashSaleStatus(window(sale, at))
+
+
+def window_error(sale: FlashSale, at: datetime) -> DomainError | None:
+    """NOT_STARTED or ENDED when the sale is not open at `at`."""
+    state = status(sale, at)
+    if state is FlashSaleStatus.SCHEDULED:
+        return DomainError(ErrorCode.NOT_STARTED, f"the flash sale starts at {sale.starts_at.isoformat()}",
+                           ["flashSaleId"])
+    if state is FlashSaleStatus.ENDED:
+        return DomainError(ErrorCode.ENDED, "the flash sale has ended", ["flashSaleId"])
+    return None
+
+
+@dataclass(frozen=True)
+class ItemDraft:
+    sku_id: int
+    price: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class FlashSaleDraft:
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    per_customer_limit: int
+    items: list[ItemDraft]
+
+
+def _check_fields(draft: FlashSaleDraft) -> list[DomainError]:
+    errors: list[DomainError] = []
+    if not 1 <= len(draft.name) <= MAX_NAME:
+        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
+    if draft.ends_at <= draft.starts_at:
+        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    if not 1 <= draft.per_customer_limit <= MAX_LIMIT:
+        errors.append(Invalid(f"perCustomerLimit must be 1 to {MAX_LIMIT}", ["perCustomerLimit"]))
+    if not draft.items:
+        errors.append(Invalid("a flash sale needs at least one item", ["items"]))
+    if len(draft.items) > MAX_ITEMS:
+        errors.append(DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_ITEMS} items", ["items"]))
+    seen: set[int] = set()
+    for index, item in enumerate(draft.items):
+        where = ["items", str(index)]
+        if item.sku_id in seen:
+            errors.append(DomainError(ErrorCode.DUPLICATE, "one item per SKU", [*where, "skuId"]))
+        seen.add(item.sku_id)
+        if item.price < 0:
+            errors.append(Invalid("the sale price is at least 0 fen", [*where, "price"]))
+        if not 1 <= item.quantity <= 1_000_000:
+            errors.append(Invalid("the pool holds 1 to 1,000,000 units", [*where, "quantity"]))
+    return errors
+
+
+async def _check_skus(draft: FlashSaleDraft, exclude_id: int | None) -> dict[int, Sku]:
+    """Inside the writing transaction, SKU rows locked in id order: they exist, cost more than the sale price, and
+    no other live flash sale of an overlapping window has them."""
+    sku_ids = sorted({item.sku_id for item in draft.items})
+    found = {sku.id: sku for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
+             .select_for_update()}
+    clashes = FlashSaleItem.filter(sku_id__in=sku_ids, sale__ended_at__isnull=True,
+                                   sale__starts_at__lt=draft.ends_at, sale__ends_at__gt=draft.starts_at)
+    if exclude_id is not None:
+        clashes = clashes.exclude(sale_id=exclude_id)
+    taken = set(await clashes.values_list("sku_id", flat=True))
+    errors: list[DomainError] = []
+    for index, item in enumerate(draft.items):
+        where = ["items", str(index)]
+        sku = found.get(item.sku_id)
+        if sku is None:
+            errors.append(NotFound("SKU", [*where, "skuId"]))
+        elif item.sku_id in taken:
+            errors.append(DomainError(ErrorCode.DUPLICATE, "this SKU is in another flash sale at that time",
+                                      [*where, "skuId"]))
+        elif item.price >= sku.price:
+            errors.append(Invalid(f"the sale price must be below the list price ({sku.price} fen)",
+                                  [*where, "price"]))
+    if errors:
+        raise DomainErrors(errors)
+    return found
+
+
+async def _set_aside(sku_id: int, units: int, where: list[str]) -> None:
+    """Move units between normal stock and the pool: positive takes free units (or fails), negative gives back."""
+    if units > 0:
+        moved = await Sku.filter(id=sku_id, stock__gte=F("reserved") + units).update(reserved=F("reserved") + units)
+        if not moved:
+            sku = await Sku.get(id=sku_id)
+            raise DomainError(ErrorCode.SOLD_OUT, f"only {max(sku.stock - sku.reserved, 0)} units are free", where)
+    elif units < 0:
+        await Sku.filter(id=sku_id).update(reserved=F("reserved") + units)
+
+
+async def create_flash_sale(draft: FlashSaleDraft, now: datetime) -> FlashSale:
+    draft = replace(draft, name=draft.name.strip(), starts_at=utc(draft.starts_at), ends_at=utc(draft.ends_at))
+    errors = _check_fields(draft)
+    if draft.ends_at <= now:
+        errors.append(Invalid("endsAt must be in the future", ["endsAt"]))
+    if errors:
+        raise DomainErrors(errors)
+    async with in_transaction():
+        await _check_skus(draft, None)
+        sale = await FlashSale.create(name=draft.name, starts_at=draft.starts_at, ends_at=draft.ends_at,
+                                      per_customer_limit=draft.per_customer_limit)
+        for index, item in enumerate(draft.items):
+            await _set_aside(item.sku_id, item.quantity, ["items", str(index), "quantity"])
+        await FlashSaleItem.bulk_create([FlashSaleItem(sale_id=sale.id, sku_id=i.sku_id, price=i.price,
+                                                       quantity=i.quantity) for i in draft.items])
+    return sale
+
+
+@dataclass(frozen=True)
+class FlashSaleChanges:
+    """None: leave as is. Items (prices and pool sizes) change only before the sale starts."""
+
+    name: str | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    per_customer_limit: int | None = None
+    items: list[ItemDraft] | None = None
+
+
+async def _locked(sale_id: int) -> FlashSale:
+    sale = await FlashSale.get_or_none(id=sale_id).select_for_update()
+    if sale is None:
+        raise NotFound("flash sale")
+    return sale
+
+
+async def update_flash_sale(sale_id: int, changes: FlashSaleChanges, now: datetime) -> FlashSale:
+    async with in_transaction():
+        sale = await _locked(sale_id)
+        state = status(sale, now)
+        if state is FlashSaleStatus.ENDED:
+            raise DomainError(ErrorCode.INVALID_STATE, "the flash sale has ended", ["id"])
+        if state is FlashSaleStatus.ACTIVE and (changes.items is not None or changes.starts_at is not None):
+            raise DomainError(ErrorCode.INVALID_STATE, "items and startsAt cannot change once the sale has started",
+                              ["items" if changes.items is not None else "startsAt"])
+        rows = await FlashSaleItem.filter(sale_id=sale.id).order_by("id")
+        draft = FlashSaleDraft(
+            name=(changes.name if changes.name is not None else sale.name).strip(),
+            starts_at=utc(changes.starts_at) if changes.starts_at is not None else sale.starts_at,
+            ends_at=utc(changes.ends_at) if changes.ends_at is not None else sale.ends_at,
+            per_customer_limit=changes.per_customer_limit or sale.per_customer_limit,
+            items=changes.items if changes.items is not None else [
+                ItemDraft(r.sku_id, r.price, r.quantity) for r in rows  # type: ignore[attr-defined]
+            ],
+        )
+        errors = _check_fields(draft)
+        if changes.ends_at is not None and draft.ends_at <= now:
+            errors.append(Invalid("endsAt must be in the future", ["endsAt"]))
+        if errors:
+            raise DomainErrors(errors)
+        await _check_skus(draft, sale.id)
+        if changes.items is not None:
+            await _replace_items(sale, rows, draft.items)
+        sale.name, sale.starts_at, sale.ends_at = draft.name, draft.starts_at, draft.ends_at
+        sale.per_customer_limit = draft.per_customer_limit
+        await sale.save()
+    return sale
+
+
+async def _replace_items(sale: FlashSale, rows: Sequence[FlashSaleItem], items: Sequence[ItemDraft]) -> None:
+    """Before the start nothing is taken: give the old pools back to stock, set the new ones aside."""
+    for row in rows:
+        await _set_aside(row.sku_id, -row.quantity, ["items"])  # type: ignore[attr-defined]
+    await FlashSaleItem.filter(sale_id=sale.id).delete()
+    for index, item in enumerate(items):
+        await _set_aside(item.sku_id, item.quantity, ["items", str(index), "quantity"])
+    await FlashSaleItem.bulk_create([FlashSaleItem(sale_id=sale.id, sku_id=i.sku_id, price=i.price,
+                                                   quantity=i.quantity) for i in items])
+
+
+async def end_flash_sale(sale_id: int, now: datetime) -> FlashSale:
+    """Staff end it now: no more buys, and the unsold units go back to normal stock at once."""
+    async with in_transaction():
+        sale = await _locked(sale_id)
+        if status(sale, now) is FlashSaleStatus.ENDED:
+            raise DomainError(ErrorCode.INVALID_STATE, "the flash sale has already ended", ["id"])
+        sale.ended_at = now
+        await sale.save(update_fields=["ended_at", "updated_at"])
+        await _settle_locked(sale, now)
+    return sale
+
+
+async def settle(sale_id: int, now: datetime) -> list[int]:
+    """Once a sale has ended: give the units nobody holds or bought back to normal stock, once. Returns the SKUs
+    whose stock changed (their counters need a resync)."""
+    async with in_transaction():
+        sale = await _locked(sale_id)
+        if sale.settled_at is not None or status(sale, now) is not FlashSaleStatus.ENDED:
+            return []
+        return await _settle_locked(sale, now)
+
+
+async def _settle_locked(sale: FlashSale, now: datetime) -> list[int]:
+    changed = []
+    for item in await FlashSaleItem.filter(sale_id=sale.id).order_by("sku_id"):
+        unsold = item.quantity - item.taken
+        if unsold > 0:
+            await _set_aside(item.sku_id, -unsold, ["items"])  # type: ignore[attr-defined]
+            changed.append(item.sku_id)  # type: ignore[attr-defined]
+    sale.settled_at = now
+    await sale.save(update_fields=["settled_at", "updated_at"])
+    return changed
+
+
+async def unsettled_ended(now: datetime) -> list[int]:
+    """Sales that ended and still hold their unsold units (the settle sweep's work list)."""
+    return await FlashSale.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now), settled_at__isnull=True) \
+        .order_by("id").values_list("id", flat=True)  # type: ignore[return-value]
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+async def pool_state(sale: FlashSale) -> PoolState:
+    """What the sale's pool should hold, from the database: units left, each customer's units and each holder."""
+    items = await FlashSaleItem.filter(sale_id=sale.id)
+    held = await Reservation.filter(flash_item__sale_id=sale.id, state__in=OPEN_STATES).select_related("order")
+    bought: dict[int, int] = {}
+    holders: dict[str, Held] = {}
+    for reservation in held:
+        order = reservation.order
+        bought[order.customer_id] = bought.get(order.customer_id, 0) + reservation.quantity
+        holders[holder_of(order)] = Held(order.customer_id, reservation.sku_id, reservation.quantity)  # type: ignore[attr-defined]
+    ends = sale.ended_at if sale.ended_at is not None and sale.ended_at < sale.ends_at else sale.ends_at
+    return PoolState(sale_id=sale.id, starts_ms=epoch_ms(sale.starts_at), ends_ms=epoch_ms(ends),
+                     limit=sale.per_customer_limit,
+                     left={item.sku_id: item.quantity - item.taken for item in items},  # type: ignore[attr-defined]
+                     bought=bought, holders=holders)
+
+
+def holder_of(order: Order) -> str:
+    """The pool's name for an order's units: the customer's idempotency key when the buy had one (so a double tap
+    finds its first attempt), the order number otherwise."""
+    return holder_for(order.customer_id, order.idempotency_key, order.number)  # type: ignore[attr-defined]
+
+
+def holder_for(customer_id: int, idempotency_key: str | None, number: str) -> str:
+    return f"k:{customer_id}:{idempotency_key}" if idempotency_key else f"n:{number}"
+
+
+async def customer_units(sale_id: int, customer_id: int) -> int:
+    """Units the customer holds or bought in the sale (inside the buy's transaction: the database's limit guard)."""
+    units = await Reservation.filter(flash_item__sale_id=sale_id, order__customer_id=customer_id,
+                                     state__in=OPEN_STATES).values_list("quantity", flat=True)
+    return sum(units)  # type: ignore[arg-type]
+
+
+async def take_from_pool(item_id: int, quantity: int) -> bool:
+    """The database's oversell guard for the pool."""
+    return bool(await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - quantity)
+                .update(taken=F("taken") + quantity))
+
+
+async def sale_items(sale_id: int, sku_id: int) -> FlashSaleItem | None:
+    return await FlashSaleItem.get_or_none(sale_id=sale_id, sku_id=sku_id).select_related("sale", "sku__product")
+
+
+async def flash_sales(status_filter: FlashSaleStatus | None, now: datetime, first: int | None,
+                      after: str | None) -> Page[FlashSale]:
+    """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
+    query = FlashSale.all()
+    if status_filter is not None:
+        query = in_window(query, Window(status_filter), now)
+    return await paginate(query, ("id",), first, after, descending=True)
+
+
+async def items_by_sale(sale_ids: Sequence[int]) -> dict[int, list[FlashSaleItem]]:
+    grouped: dict[int, list[FlashSaleItem]] = {}
+    for item in await FlashSaleItem.filter(sale_id__in=list(sale_ids)).order_by("id"):
+        grouped.setdefault(item.sale_id, []).append(item)  # type: ignore[attr-defined]
+    return grouped
+
+
+async def sales_by_id(ids: Sequence[int]) -> dict[int, FlashSale]:
+    return {sale.id: sale for sale in await FlashSale.filter(id__in=list(ids))}
+
+
+async def sale_by_product(product_ids: Sequence[int], now: datetime) -> dict[int, FlashSale]:
+    """Each product's running flash sale, or else its next one (one query)."""
+    items = await FlashSaleItem.filter(sku__product_id__in=list(product_ids), sale__ended_at__isnull=True,
+                                       sale__ends_at__gt=now).select_related("sale", "sku")
+    found: dict[int, FlashSale] = {}
+    for item in sorted(items, key=lambda i: i.sale.starts_at):
+        found.setdefault(item.sku.product_id, item.sale)  # type: ignore[attr-defined]
+    return found
+
+
+async def next_flash_change(after: datetime) -> datetime | None:
+    """The earliest start or end of a flash sale that is not ended, strictly after `after`."""
+    return await next_change(FlashSale, after)
+
+
+async def give_back(deps: OrderDeps, order: Order, sku_ids: list[int]) -> None:
+    """After the database released a flash order: its units back to the running sale's pool (once), or, for a
+    settled sale, to normal stock, whose counter is set from the database."""
+    sale_ids = await Reservation.filter(order_id=order.id, flash_item_id__isnull=False) \
+        .values_list("flash_item__sale_id", flat=True)
+    for sale_id in set(sale_ids):
+        sale = await FlashSale.get(id=sale_id)
+        if sale.settled_at is None:
+            await deps.flash_pool.give_back(sale.id, holder_of(order))
+        else:
+            await deps.inventory.resync(sku_ids)
+
+
+async def settle_ended(deps: OrderDeps, now: datetime) -> int:
+    """The sweep: settle every sale that ended, drop its pool, and set the normal counter of its SKUs."""
+    settled = 0
+    for sale_id in await unsettled_ended(now):
+        changed = await settle(sale_id, now)
+        await deps.flash_pool.drop(sale_id)
+        await deps.inventory.resync(changed)
+        settled += 1
+    return settled
+
+
+async def after_change(deps: OrderDeps, sale: FlashSale, sku_ids: Sequence[int]) -> None:
+    """After staff created, changed or ended a sale: the pool reloads on the next attempt, and the normal counter
+    of the SKUs follows the units set aside or given back."""
+    await deps.flash_pool.drop(sale.id)
+    await deps.inventory.resync(sorted(set(sku_ids)))

@@ -1,0 +1,56 @@
+"""Promotions that run in a window of time: `starts_at` (inclusive) to `ends_at` (exclusive), or until staff end
+them early (`ended_at`). Discounts, flash sales, coupons (their claim window) and spend-and-save share these rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+class Window(StrEnum):
+    """Where a promotion's window stands at a moment (each area's status enum has these values)."""
+
+    SCHEDULED = "SCHEDULED"
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+
+
+def utc(moment: datetime) -> datetime:
+    """A naive time is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def window(row: Any, at: datetime) -> Window:
+    if row.ended_at is not None or row.ends_at <= at:
+        return Window.ENDED
+    return Window.SCHEDULED if at < row.starts_at else Window.ACTIVE
+
+
+def running(at: datetime) -> Q:
+    """The rows whose window is open at `at`."""
+    return Q(ended_at__isnull=True, starts_at__lte=at, ends_at__gt=at)
+
+
+def in_window(query: QuerySet[M], wanted: Window, now: datetime) -> QuerySet[M]:
+    """Only the rows whose window stands at `wanted` at `now`."""
+    if wanted is Window.SCHEDULED:
+        return query.filter(ended_at__isnull=True, starts_at__gt=now)
+    if wanted is Window.ACTIVE:
+        return query.filter(running(now))
+    return query.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now))
+
+
+async def next_change(model: type[Model], after: datetime) -> datetime | None:
+    """The earliest start or end of a row not ended early, strictly after `after` (two indexed queries)."""
+    live = model.filter(ended_at__isnull=True)
+    starts = await live.filter(starts_at__gt=after).order_by("starts_at").first().values_list("starts_at", flat=True)
+    ends = await live.filter(ends_at__gt=after).order_by("ends_at").first().values_list("ends_at", flat=True)
+    moments = [utc(m) for m in (starts, ends) if m is not None]  # type: ignore[arg-type]
+    return min(moments) if moments else None
