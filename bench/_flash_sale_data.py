@@ -6,8 +6,8 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench._flash_sale_server import ADMIN_URL, DATABASE, DATABASE_URL, REDIS_PREFIX, REDIS_URL
-from bench._harness import BenchError
+from bench._flash_sale_server import DATABASE, DATABASE_URL, REDIS_PREFIX, REDIS_URL
+from bench._harness import BenchError, fresh_demo_database
 
 STAFF_USERNAME = "bench-owner"
 
@@ -18,9 +18,6 @@ def global_id(type_name: str, pk: int) -> str:
 
 def pk_of(gid: str) -> int:
     return int(base64.b64decode(gid).decode().rpartition(":")[2])
-
-
-
 
 
 @dataclass(frozen=True)
@@ -42,24 +39,13 @@ async def prepare_database(stock: Sequence[int], staff_password: str) -> list[Sk
     product, given that much stock and nothing reserved."""
     import asyncpg
 
-    from domain.catalog.demo import seed_demo_catalog
-    from domain.db import close_database, migrate_database, open_database
     from domain.identity.models import StaffRole
     from domain.identity.service import create_staff
 
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    await migrate_database(DATABASE_URL)
-    await open_database(DATABASE_URL)
-    try:
-        await seed_demo_catalog()
+    async def add_owner() -> None:
         await create_staff(STAFF_USERNAME, staff_password, StaffRole.OWNER)  # what `pond create-staff` does
-    finally:
-        await close_database()
+
+    await fresh_demo_database(DATABASE, DATABASE_URL, add_owner)
     conn = await asyncpg.connect(DATABASE_URL)
     try:
         rows = await conn.fetch(

@@ -22,7 +22,6 @@ from bench._harness import HOST, REPO, Server, uvicorn_argv
 
 DATABASE = "pond_bench_flash"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "benchfs"
 RAW_PREFIX = "benchfs-raw"  # the pool the bench drives directly, apart from the server's

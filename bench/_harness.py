@@ -17,10 +17,13 @@ import sys
 import tempfile
 import time
 from argparse import Namespace
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -351,3 +354,41 @@ def machine_busy_seconds() -> float | None:
         return None
     idle = values[3] + (values[4] if len(values) > 4 else 0)
     return (sum(values[:8]) - idle) / _CLOCK_TICKS
+
+
+def run_event_loop(coro: Awaitable[T]) -> T:
+    """Run the client half of a benchmark on uvloop when it is installed (a lighter client), else on asyncio."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    return uvloop.run(coro)  # type: ignore[arg-type]
+
+
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+async def fresh_demo_database(name: str, url: str, then: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Drop and recreate the database `name` (at `url`), apply Pond's migrations and seed the demo catalog; `then`
+    runs afterwards with Pond's database open (to add staff, say)."""
+    import asyncpg
+
+    from domain.catalog.demo import seed_demo_catalog
+    from domain.db import close_database, migrate_database, open_database
+
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    await migrate_database(url)
+    await open_database(url)
+    try:
+        await seed_demo_catalog()
+        if then is not None:
+            await then()
+    finally:
+        await close_database()

@@ -35,7 +35,6 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +61,14 @@ from bench._harness import (
     background_cpu,
     bench_main,
     delete_redis_keys,
+    fresh_demo_database,
     lua_post_script,
     require_wrk,
+    run_event_loop,
     run_wrk,
     running,
 )
 
-ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock}:…)
 COUNTS_KEY = f"{{{REDIS_PREFIX}:stock}}:counts"
 PRODUCT = """query Product($id: ID!) {
@@ -101,21 +101,7 @@ async def prepare_database(stock: int, warmup_units: int) -> Target:
     """Fresh database, Pond's migrations and demo catalog; one SKU's stock set to `stock`, nothing reserved."""
     import asyncpg
 
-    from domain.catalog.demo import seed_demo_catalog
-    from domain.db import close_database, migrate_database, open_database
-
-    admin = await asyncpg.connect(ADMIN_URL)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        await admin.execute(f"CREATE DATABASE {DATABASE}")
-    finally:
-        await admin.close()
-    await migrate_database(DATABASE_URL)
-    await open_database(DATABASE_URL)
-    try:
-        await seed_demo_catalog()
-    finally:
-        await close_database()
+    await fresh_demo_database(DATABASE, DATABASE_URL)
     conn = await asyncpg.connect(DATABASE_URL)
     try:
         rows = await conn.fetch(
@@ -268,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
                 assert server.process is not None
                 print(f"  server up on port {server.port}, pid {server.process.pid}", flush=True)
                 try:
-                    outcome = _event_loop_run(drive(server, target, args, workdir))
+                    outcome = run_event_loop(drive(server, target, args, workdir))
                 except BenchError as exc:
                     raise BenchError(f"{exc}\n--- server log ---\n{server.log_tail()}") from None
     finally:
@@ -276,14 +262,6 @@ def run(args: argparse.Namespace) -> int:
     ok = report(outcome)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
     return 0 if ok else 1
-
-
-def _event_loop_run(coro: Awaitable[Run]) -> Run:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

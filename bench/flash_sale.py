@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,7 @@ from bench._harness import (
     bench_main,
     delete_redis_keys,
     require_wrk,
+    run_event_loop,
     running,
 )
 
@@ -406,7 +407,7 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  server up on port {server.port}, pid {server.process.pid}; WeChat Pay simulator on "
                           f"{pay.port}, code2Session on {login.port}", flush=True)
                     try:
-                        outcome = _event_loop_run(drive(server, [login, pay], skus, staff_password, args, workdir))
+                        outcome = run_event_loop(drive(server, [login, pay], skus, staff_password, args, workdir))
                     except BenchError as exc:
                         raise BenchError(f"{exc}\n--- server log ---\n{server.log_tail()}") from None
     finally:
@@ -421,14 +422,6 @@ def run(args: argparse.Namespace) -> int:
                           PROFILE_RATE)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
     return 0 if ok else 1
-
-
-def _event_loop_run(coro: Awaitable[Run]) -> Run:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

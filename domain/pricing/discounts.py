@@ -20,7 +20,7 @@ from domain.identity.models import Customer
 from domain.orders.models import OrderLine, OrderStatus
 from domain.pagination import Page, paginate
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
-from domain.pricing.windows import Window, in_window, next_change, utc, window
+from domain.pricing.windows import Window, clashing_skus, in_window, next_change, utc, window
 
 MAX_NAME = 64
 MAX_ITEMS = 200
@@ -85,15 +85,7 @@ async def _check_skus(draft: DiscountDraft, exclude_id: int | None) -> None:
     sku_ids = sorted({item.sku_id for item in draft.items})
     found = {sku.id for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
              .select_for_update()}
-    clashes = DiscountItem.filter(
-        sku_id__in=sku_ids,
-        discount__ended_at__isnull=True,
-        discount__starts_at__lt=draft.ends_at,
-        discount__ends_at__gt=draft.starts_at,
-    )
-    if exclude_id is not None:
-        clashes = clashes.exclude(discount_id=exclude_id)
-    taken = set(await clashes.values_list("sku_id", flat=True))
+    taken = await clashing_skus(DiscountItem, "discount", sku_ids, draft.starts_at, draft.ends_at, exclude_id)
     errors: list[DomainError] = []
     for index, item in enumerate(draft.items):
         field = ["items", str(index), "skuId"]

@@ -28,7 +28,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order
 from domain.pagination import Page, paginate
 from domain.pricing.models import FlashSale, FlashSaleItem
-from domain.pricing.windows import Window, in_window, next_change, utc, window
+from domain.pricing.windows import Window, clashing_skus, in_window, next_change, utc, window
 
 MAX_NAME = 64
 MAX_ITEMS = 100
@@ -104,11 +104,7 @@ async def _check_skus(draft: FlashSaleDraft, exclude_id: int | None) -> dict[int
     sku_ids = sorted({item.sku_id for item in draft.items})
     found = {sku.id: sku for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
              .select_for_update()}
-    clashes = FlashSaleItem.filter(sku_id__in=sku_ids, sale__ended_at__isnull=True,
-                                   sale__starts_at__lt=draft.ends_at, sale__ends_at__gt=draft.starts_at)
-    if exclude_id is not None:
-        clashes = clashes.exclude(sale_id=exclude_id)
-    taken = set(await clashes.values_list("sku_id", flat=True))
+    taken = await clashing_skus(FlashSaleItem, "sale", sku_ids, draft.starts_at, draft.ends_at, exclude_id)
     errors: list[DomainError] = []
     for index, item in enumerate(draft.items):
         where = ["items", str(index)]

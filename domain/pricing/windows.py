@@ -54,3 +54,16 @@ async def next_change(model: type[Model], after: datetime) -> datetime | None:
     ends = await live.filter(ends_at__gt=after).order_by("ends_at").first().values_list("ends_at", flat=True)
     moments = [utc(m) for m in (starts, ends) if m is not None]  # type: ignore[arg-type]
     return min(moments) if moments else None
+
+
+async def clashing_skus(item_model: type[Model], owner: str, sku_ids: list[int], starts_at: datetime,
+                        ends_at: datetime, exclude_id: int | None) -> set[int]:
+    """SKUs already in another promotion of the same kind (not ended early) whose window overlaps [starts_at,
+    ends_at). `owner` names the items' relation to their promotion (e.g. "discount", "sale"). Call it with the SKU
+    rows locked, so two concurrent set-ups cannot both claim one SKU."""
+    clashes = item_model.filter(sku_id__in=sku_ids, **{f"{owner}__ended_at__isnull": True,
+                                                       f"{owner}__starts_at__lt": ends_at,
+                                                       f"{owner}__ends_at__gt": starts_at})
+    if exclude_id is not None:
+        clashes = clashes.exclude(**{f"{owner}_id": exclude_id})
+    return set(await clashes.values_list("sku_id", flat=True))  # type: ignore[arg-type]
