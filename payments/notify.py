@@ -146,7 +146,8 @@ async def _settle_refund(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str
     status = resource.get("refund_status") or event_type.removeprefix("REFUND.")
     refund_id = resource.get("refund_id")
     try:
-        outcome = await settle_refund(out_refund_no, str(status), refund_id if isinstance(refund_id, str) else None)
+        outcome = await settle_refund(deps, out_refund_no, str(status),
+                                      refund_id if isinstance(refund_id, str) else None)
     except DomainError as exc:
         if exc.code == ErrorCode.NOT_FOUND:
             log.warning(

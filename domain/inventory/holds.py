@@ -127,6 +127,22 @@ async def retake(order_id: int) -> bool:
     return bool(released)
 
 
+async def restock(order_id: int) -> list[int]:
+    """The order was refunded in full before it shipped: its sold units go back to stock, once. Returns the SKUs
+    whose stock changed (their counters need a resync)."""
+    restocked = []
+    for reservation in await Reservation.filter(order_id=order_id, state=ReservationState.COMMITTED).order_by("sku_id"):
+        if not await Reservation.filter(id=reservation.id, state=ReservationState.COMMITTED).update(
+            state=ReservationState.RETURNED
+        ):
+            continue
+        sku_id = reservation.sku_id  # type: ignore[attr-defined]
+        await Sku.filter(id=sku_id).update(stock=F("stock") + reservation.quantity)
+        await stock.audit(sku_id, reservation.quantity, "refunded before shipping", f"order:{order_id}")
+        restocked.append(sku_id)
+    return restocked
+
+
 async def _audit_sale(order_id: int, reservation: Reservation) -> None:
     await stock.audit(reservation.sku_id, -reservation.quantity, "sold", f"order:{order_id}")  # type: ignore[attr-defined]
 

@@ -12,10 +12,12 @@ class ReservationState(StrEnum):
     HELD = "HELD"
     COMMITTED = "COMMITTED"
     RELEASED = "RELEASED"
+    RETURNED = "RETURNED"
 
 
 class Reservation(Model):
-    """Units of one SKU held for one order: HELD counts in Sku.reserved, COMMITTED left stock, RELEASED came back."""
+    """Units of one SKU held for one order: HELD counts in Sku.reserved, COMMITTED left stock, RELEASED came back,
+    RETURNED were sold and came back to stock (the order was refunded in full before it shipped)."""
 
     id = fields.BigIntField(primary_key=True)
     order: fields.ForeignKeyRelation = fields.ForeignKeyField(

@@ -9,6 +9,7 @@ from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
+from domain.inventory import holds
 from domain.ledger import service as ledger
 from domain.orders import states
 from domain.orders.deps import OrderDeps
@@ -97,7 +98,7 @@ async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
     order = await Order.get(id=refund.order_id)  # type: ignore[attr-defined]
     payment = await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED).order_by("id").first()
     if payment is None:
-        return await _settle(refund, "CLOSED", None)
+        return await _settle(deps, refund, "CLOSED", None)
     try:
         result = await deps.gateway.refund(out_refund_no=refund.out_refund_no, out_trade_no=payment.out_trade_no,
                                            amount=refund.amount, total=payment.amount, reason=refund.reason)
@@ -105,26 +106,35 @@ async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
         log.warning("refund call failed", refund=refund.out_refund_no, code=exc.code)
         if exc.retryable:
             return refund
-        return await _settle(refund, "CLOSED", None)
+        return await _settle(deps, refund, "CLOSED", None)
     if result.status in {"SUCCESS", "CLOSED"}:
-        return await _settle(refund, result.status, result.refund_id)
+        return await _settle(deps, refund, result.status, result.refund_id)
     await Refund.filter(id=refund.id).update(refund_id=result.refund_id)
     return refund
 
 
-async def settle_refund(out_refund_no: str, status: str, refund_id: str | None) -> str:
+async def settle_refund(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
     """A refund notification (or query) reached a final state. Idempotent; never lets an old state win."""
     refund = await Refund.get_or_none(out_refund_no=out_refund_no)
     if refund is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no refund {out_refund_no}")
     if status not in {"SUCCESS", "CLOSED"}:
         return "pending"
-    await _settle(refund, status, refund_id)
+    await _settle(deps, refund, status, refund_id)
     return "refunded" if status == "SUCCESS" else "failed"
 
 
-async def _settle(refund: Refund, status: str, refund_id: str | None) -> Refund:
+def _goods_come_back(order: Order, refund: Refund) -> bool:
+    """A customer asked for their money back before the order shipped: the goods never left the shop, so they go
+    back on sale. Staff refunding on their own (often because the goods are missing) adjust stock themselves."""
+    return order.status_before_refund == OrderStatus.PAID and refund.requested_by.startswith("customer:")
+
+
+async def _settle(deps: OrderDeps, refund: Refund, status: str, refund_id: str | None) -> Refund:
+    """A refund reached its final state, once. The money is recorded in the ledger. An order refunded in full goes
+    to REFUNDED, and its units go back to stock when `_goods_come_back`."""
     final = RefundStatus.SUCCEEDED if status == "SUCCESS" else RefundStatus.FAILED
+    restocked: list[int] = []
     async with in_transaction():
         if not await Refund.filter(id=refund.id, status=RefundStatus.PROCESSING).update(status=final,
                                                                                         refund_id=refund_id):
@@ -137,11 +147,15 @@ async def _settle(refund: Refund, status: str, refund_id: str | None) -> Refund:
                                 reference=f"refund:{refund.out_refund_no}", order_id=order.id)
             await Order.filter(id=order.id).update(refunded_total=order.refunded_total + refund.amount)
             if await ledger.order_balance(order.id) == 0:
+                returned = _goods_come_back(order, refund)
                 await states.move(order, OrderStatus.REFUNDED)
+                if returned:
+                    restocked = await holds.restock(order.id)
             else:
                 await _back_to_before(order)
         else:
             await _back_to_before(order)
+    await deps.inventory.resync(restocked)
     await refund.refresh_from_db()
     return refund
 
@@ -160,7 +174,7 @@ async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_m
             if found is None:
                 refund = await send_refund(deps, refund)
             elif found.status in {"SUCCESS", "CLOSED"}:
-                refund = await _settle(refund, found.status, found.refund_id)
+                refund = await _settle(deps, refund, found.status, found.refund_id)
         except PaymentGatewayError as exc:
             log.info("refund reconcile skipped", refund=refund.out_refund_no, code=exc.code)
             continue

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from domain.catalog.models import StockMovement
+from domain.inventory import holds
 from domain.orders.models import Refund
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import (
@@ -13,6 +15,8 @@ from tests.fixtures.orders import (
     REFUND_REJECT,
     ledger,
     order_row,
+    reservations,
+    stock,
 )
 
 
@@ -178,3 +182,33 @@ async def test_finance_refunds_on_the_shops_own_initiative(shop, gql, customer_t
 async def test_an_unknown_refund_is_not_found(gql, finance_token):
     result = await approve(gql, finance_token, {"id": gid("Refund", 424242)})
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("NOT_FOUND", ["refundId"])]
+
+
+async def test_a_full_refund_before_shipping_puts_the_units_back_on_sale_once(
+    shop, gql, customer_token, finance_token
+):
+    sku = await shop.sku(price=1990, stock=5)
+    order = await shop.paid_order(customer_token, (sku, 2))
+    assert await stock(sku) == (3, 0) and await shop.available(sku) == 3
+    asked = await request_refund(gql, customer_token, order)
+    await approve(gql, finance_token, asked["refund"])
+    await shop.finish_refund(asked["refund"]["id"])
+    assert (await order_row(order)).status == "REFUNDED"
+    assert await stock(sku) == (5, 0) and await shop.available(sku) == 5
+    assert await reservations(order) == [(sku.id, 2, "RETURNED")]
+    assert await holds.restock((await order_row(order)).id) == []  # only once
+    moves = await StockMovement.filter(sku_id=sku.id).order_by("id").values_list("delta", "reason")
+    assert moves[-2:] == [(-2, "sold"), (2, "refunded before shipping")]
+    assert sum(delta for delta, _ in moves) == 5
+
+
+async def test_a_refund_after_shipping_leaves_the_stock_alone(
+    shop, gql, customer_token, operator_token, finance_token
+):
+    sku = await shop.sku(price=1990, stock=5)
+    order = await shop.shipped_order(customer_token, operator_token, (sku, 2))
+    asked = await request_refund(gql, customer_token, order)
+    await approve(gql, finance_token, asked["refund"])
+    await shop.finish_refund(asked["refund"]["id"])
+    assert (await order_row(order)).status == "REFUNDED"
+    assert await stock(sku) == (3, 0)  # the goods left the shop: they come back only through a return
