@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -127,10 +126,17 @@ def _wechat_client(settings: Settings, simulator: Starlette | None, stack: Async
     return client
 
 
-async def _cancelled(task: asyncio.Task[None]) -> None:
+STOP_GRACE_SECONDS = 2.0
+
+
+async def _cancelled(task: asyncio.Task[None], grace: float = STOP_GRACE_SECONDS) -> None:
+    """Cancel a background task and give it `grace` seconds to end: shutting down never hangs on one."""
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    done, _ = await asyncio.wait({task}, timeout=grace)
+    if not done:
+        log.warning("background task did not stop in time", task=task.get_name(), grace=grace)
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("background task failed", task=task.get_name(), error=repr(task.exception()))
 
 
 def redis_client(url: str) -> aioredis.Redis:

@@ -84,6 +84,7 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     """An empty store for each test: tables truncated, caches and counters dropped."""
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
+    app.state.runtime.simulators.wechatpay.state.simulator.forget()  # order numbers may repeat after the truncate
     deps = app.state.runtime.services.orders
     if backend.real:
         await backends.delete_redis_keys(backend.redis_prefix + ":rl")

@@ -154,10 +154,12 @@ class Notifier:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def aclose(self) -> None:
+    async def aclose(self, grace: float = 2.0) -> None:
+        """Cancel deliveries in flight and give them `grace` seconds to end (closing never hangs on one)."""
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -61,6 +61,13 @@ class SimulatorState:
         self.prepay_ids: dict[str, tuple[str, float]] = {}
         self.refunds: dict[str, Refund] = {}
 
+    def forget(self) -> None:
+        """Start again with no trades, prepays or refunds (a test whose store was emptied reuses order numbers)."""
+        self.transactions.clear()
+        self.by_transaction_id.clear()
+        self.prepay_ids.clear()
+        self.refunds.clear()
+
     def wall(self) -> float:
         return self._clock()
 
