@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench._checkout_load import ADDRESS, in_parallel
+from bench._checkout_load import ADDRESS, graphql, in_parallel
 from bench._checkout_report import percentile
 from bench._flash_sale_server import RAW_PREFIX, REDIS_URL
 from bench._harness import RESULT_MARK, BenchError, WrkResult, request, run_wrk
@@ -41,7 +41,6 @@ BUY = """mutation FlashSaleBuy($input: FlashSaleBuyInput!) {
   }
 }"""
 TOKEN_REFRESH = "mutation TokenRefresh { tokenRefresh { token errors { code } } }"
-LOGIN = "mutation Login($code: String!) { login(input: {code: $code}) { token errors { code message } } }"
 KEY_SLOT = "@KEY@"  # where a wrk request puts its idempotency key
 OPERATIONS_METRIC = re.compile(r'^pond_graphql_operations_total\{([^}]*)\} (\S+)$', re.MULTILINE)
 
@@ -49,22 +48,6 @@ OPERATIONS_METRIC = re.compile(r'^pond_graphql_operations_total\{([^}]*)\} (\S+)
 # --------------------------------------------------------------------------------------------------------------------
 # GraphQL over httpx
 # --------------------------------------------------------------------------------------------------------------------
-
-
-async def graphql(client: Any, operation: str, query: str, variables: dict[str, Any],
-                  token: str | None = None) -> tuple[dict[str, Any], float]:
-    """The `data` of a 200 answer without top-level errors, and the latency in ms."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    body = {"query": query, "variables": variables, "operationName": operation}
-    start = time.perf_counter()
-    reply = await client.post("/graphql", json=body, headers=headers)
-    elapsed = (time.perf_counter() - start) * 1000
-    if reply.status_code != 200:
-        raise BenchError(f"{operation}: HTTP {reply.status_code}: {reply.text[:300]}")
-    answer = reply.json()
-    if answer.get("errors"):
-        raise BenchError(f"{operation}: {answer['errors']}")
-    return answer["data"], elapsed
 
 
 async def staff_login(client: Any, username: str, password: str) -> str:
@@ -89,21 +72,6 @@ async def create_sale(client: Any, staff_token: str, name: str, sku_gid: str, pr
     if payload["errors"] or payload["flashSale"]["status"] != "ACTIVE":
         raise BenchError(f"flashSaleCreate {name}: {payload}")
     return str(payload["flashSale"]["id"])
-
-
-async def log_in(client: Any, users: Sequence[str], concurrency: int) -> dict[str, str]:
-    """Each user logs in through code2Session (`login`, code `<user>#1`)."""
-    tokens: dict[str, str] = {}
-
-    async def one(user: str) -> None:
-        data, _ = await graphql(client, "Login", LOGIN, {"code": f"{user}#1"})
-        payload = data["login"]
-        if payload["errors"] or not payload["token"]:
-            raise BenchError(f"login {user}: {payload['errors']}")
-        tokens[user] = payload["token"]
-
-    await in_parallel(users, concurrency, one)
-    return tokens
 
 
 def buy_body(sale_gid: str, sku_gid: str, key: str) -> bytes:

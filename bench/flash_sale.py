@@ -55,6 +55,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `bench` and Pond's modules importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._checkout_load import log_in
 from bench._flash_sale_data import (
     STAFF_USERNAME,
     Sku,
@@ -73,7 +74,6 @@ from bench._flash_sale_load import (
     burst_result,
     buy_body,
     create_sale,
-    log_in,
     operation_count,
     raw_take,
     redis_benchmark_take,
