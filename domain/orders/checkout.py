@@ -96,16 +96,15 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     customer = await Customer.get(id=request.customer_id)
     placed_at = deps.clock()
     quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at, customer.id)
-    if request.kind is not OrderKind.FLASH_SALE:  # a flash sale order takes no order-level promotions
-        try:
-            quote = await promotions.with_promotions(quote, placed_at, customer.id, request.coupon_code)
-        except DomainError:
-            # A double tap whose twin has just placed the order (and so used the coupon): answer with that order.
-            twin = request.idempotency_key and await Order.get_or_none(
-                customer_id=request.customer_id, idempotency_key=request.idempotency_key)
-            if twin:
-                return await first_payment(deps, twin)
-            raise
+    try:
+        quote = await promotions.with_promotions(quote, placed_at, customer.id, request.coupon_code)
+    except DomainError:
+        # A double tap whose twin has just placed the order (and so used the coupon): answer with that order.
+        twin = request.idempotency_key and await Order.get_or_none(
+            customer_id=request.customer_id, idempotency_key=request.idempotency_key)
+        if twin:
+            return await first_payment(deps, twin)
+        raise
     delivery = (snapshot, pickup_point_id)
     for _ in range(NUMBER_ATTEMPTS):
         try:
@@ -148,7 +147,7 @@ async def _write_order(
     try:
         async with in_transaction():
             if request.idempotency_key:
-                existing = await earlier_tap(request.customer_id, request.idempotency_key)
+                _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
                 if existing is not None:
                     return existing, True
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
@@ -197,12 +196,17 @@ async def _write_order(
         raise
 
 
-async def earlier_tap(customer_id: int, idempotency_key: str) -> Order | None:
-    """Inside the checkout transaction, before the stock counter: lock the customer's row so a concurrent tap with
+async def earlier_tap(customer_id: int, idempotency_key: str | None) -> tuple[Customer, Order | None]:
+    """Inside the order's transaction, before the order is written: lock the customer's row so a concurrent tap with
     the same key waits here for this one, then finds its order instead of taking the stock a second time (or
-    being told SOLD_OUT because the first tap holds the last units)."""
-    await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
-    return await Order.get_or_none(customer_id=customer_id, idempotency_key=idempotency_key)
+    being told SOLD_OUT because the first tap holds the last units). Returns the locked customer and that order."""
+    customer = await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
+    if customer is None:
+        raise NotFound("customer")
+    earlier = None
+    if idempotency_key:
+        earlier = await Order.get_or_none(customer_id=customer_id, idempotency_key=idempotency_key)
+    return customer, earlier
 
 
 def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:

@@ -16,7 +16,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
-from domain.identity.models import Customer
 from domain.inventory.flash_pool import Take
 from domain.inventory.models import Reservation
 from domain.orders import delivery as deliveries
@@ -130,7 +129,7 @@ async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: dat
 
 async def _earlier(request: FlashBuyRequest) -> Order | None:
     async with in_transaction():
-        return await earlier_tap(request.customer_id, request.idempotency_key or "")
+        return (await earlier_tap(request.customer_id, request.idempotency_key))[1]
 
 
 class _NumberTaken(Exception):
@@ -151,21 +150,18 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
     item = await sales.sale_items(request.sale_id, request.sku_id)
     if item is None or item.sku.deleted_at is not None or not _on_sale(item):
         raise NotFound("item", ["skuId"])
-    closed = sales.window_error(item.sale, now)
-    if closed is not None:
-        raise closed
+    state = sales.status(item.sale, now)
+    if state is not sales.FlashSaleStatus.ACTIVE:  # the pool said open, the database says no: the database wins
+        raise _refused(Take.NOT_STARTED if state is sales.FlashSaleStatus.SCHEDULED else Take.ENDED)
     snapshot, pickup_point_id = await _delivery(request)
+    # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
     quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
                                flash={item.sku_id: item})  # type: ignore[attr-defined]
     try:
         async with in_transaction():
-            customer = await Customer.filter(id=request.customer_id).select_for_update(no_key=True).first()
-            if customer is None:
-                raise NotFound("customer")
-            if request.idempotency_key:
-                existing = await Order.get_or_none(customer_id=customer.id, idempotency_key=request.idempotency_key)
-                if existing is not None:
-                    return existing, True, None
+            customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
+            if existing is not None:
+                return existing, True, None
             await _guard(item, request)
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
             order = await Order.create(

@@ -20,7 +20,7 @@ from domain.catalog.models import Category, Product
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.pagination import Page, paginate
 from domain.pricing.models import Coupon, CouponKind, CouponScope
-from domain.pricing.windows import Window, in_window, running, utc, window
+from domain.pricing.windows import Window, changeable, in_window, running, utc, window
 
 MAX_NAME = 64
 MAX_DESCRIPTION = 200
@@ -196,11 +196,7 @@ def draft_of(coupon: Coupon) -> CouponDraft:
 async def update_coupon(coupon_id: int, changes: dict[str, Any], now: datetime) -> Coupon:
     """`changes` maps CouponDraft field names to new values (None clears a nullable one)."""
     async with in_transaction():
-        coupon = await Coupon.get_or_none(id=coupon_id).select_for_update()
-        if coupon is None:
-            raise NotFound("coupon")
-        if status(coupon, now) is CouponStatus.ENDED:
-            raise DomainError(ErrorCode.INVALID_STATE, "the coupon has ended", ["id"])
+        coupon = await changeable(Coupon, coupon_id, now, "coupon")
         before = draft_of(coupon)
         draft = _normalised(replace(before, **changes))
         if draft.scope is CouponScope.ALL:
@@ -228,11 +224,7 @@ async def update_coupon(coupon_id: int, changes: dict[str, Any], now: datetime) 
 async def end_coupon(coupon_id: int, now: datetime) -> Coupon:
     """No more claims from now on; copies already claimed keep their validity."""
     async with in_transaction():
-        coupon = await Coupon.get_or_none(id=coupon_id).select_for_update()
-        if coupon is None:
-            raise NotFound("coupon")
-        if status(coupon, now) is CouponStatus.ENDED:
-            raise DomainError(ErrorCode.INVALID_STATE, "the coupon has ended", ["id"])
+        coupon = await changeable(Coupon, coupon_id, now, "coupon")
         coupon.ended_at = now
         await coupon.save(update_fields=["ended_at", "updated_at"])
     return coupon

@@ -20,7 +20,7 @@ from domain.identity.models import Customer
 from domain.orders.models import OrderLine, OrderStatus
 from domain.pagination import Page, paginate
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
-from domain.pricing.windows import Window, clashing_skus, in_window, next_change, utc, window
+from domain.pricing.windows import Window, changeable, clashing_skus, in_window, next_change, utc, window
 
 MAX_NAME = 64
 MAX_ITEMS = 200
@@ -124,12 +124,7 @@ async def create_discount(draft: DiscountDraft, now: datetime) -> Discount:
 
 
 async def _changeable(discount_id: int, now: datetime) -> Discount:
-    discount = await Discount.get_or_none(id=discount_id).select_for_update()
-    if discount is None:
-        raise NotFound("discount")
-    if status(discount, now) is DiscountStatus.ENDED:
-        raise DomainError(ErrorCode.INVALID_STATE, "the discount has ended", ["id"])
-    return discount
+    return await changeable(Discount, discount_id, now, "discount")
 
 
 @dataclass(frozen=True)

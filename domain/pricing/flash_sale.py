@@ -28,7 +28,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order
 from domain.pagination import Page, paginate
 from domain.pricing.models import FlashSale, FlashSaleItem
-from domain.pricing.windows import Window, clashing_skus, in_window, next_change, utc, window
+from domain.pricing.windows import Window, changeable, clashing_skus, in_window, locked, next_change, utc, window
 
 MAX_NAME = 64
 MAX_ITEMS = 100
@@ -44,17 +44,6 @@ class FlashSaleStatus(StrEnum):
 
 def status(sale: FlashSale, at: datetime) -> FlashSaleStatus:
     return FlashSaleStatus(window(sale, at))
-
-
-def window_error(sale: FlashSale, at: datetime) -> DomainError | None:
-    """NOT_STARTED or ENDED when the sale is not open at `at`."""
-    state = status(sale, at)
-    if state is FlashSaleStatus.SCHEDULED:
-        return DomainError(ErrorCode.NOT_STARTED, f"the flash sale starts at {sale.starts_at.isoformat()}",
-                           ["flashSaleId"])
-    if state is FlashSaleStatus.ENDED:
-        return DomainError(ErrorCode.ENDED, "the flash sale has ended", ["flashSaleId"])
-    return None
 
 
 @dataclass(frozen=True)
@@ -162,20 +151,10 @@ class FlashSaleChanges:
     items: list[ItemDraft] | None = None
 
 
-async def _locked(sale_id: int) -> FlashSale:
-    sale = await FlashSale.get_or_none(id=sale_id).select_for_update()
-    if sale is None:
-        raise NotFound("flash sale")
-    return sale
-
-
 async def update_flash_sale(sale_id: int, changes: FlashSaleChanges, now: datetime) -> FlashSale:
     async with in_transaction():
-        sale = await _locked(sale_id)
-        state = status(sale, now)
-        if state is FlashSaleStatus.ENDED:
-            raise DomainError(ErrorCode.INVALID_STATE, "the flash sale has ended", ["id"])
-        if state is FlashSaleStatus.ACTIVE and (changes.items is not None or changes.starts_at is not None):
+        sale = await changeable(FlashSale, sale_id, now, "flash sale")
+        if status(sale, now) is FlashSaleStatus.ACTIVE and (changes.items is not None or changes.starts_at is not None):
             raise DomainError(ErrorCode.INVALID_STATE, "items and startsAt cannot change once the sale has started",
                               ["items" if changes.items is not None else "startsAt"])
         rows = await FlashSaleItem.filter(sale_id=sale.id).order_by("id")
@@ -216,9 +195,7 @@ async def _replace_items(sale: FlashSale, rows: Sequence[FlashSaleItem], items: 
 async def end_flash_sale(sale_id: int, now: datetime) -> FlashSale:
     """Staff end it now: no more buys, and the unsold units go back to normal stock at once."""
     async with in_transaction():
-        sale = await _locked(sale_id)
-        if status(sale, now) is FlashSaleStatus.ENDED:
-            raise DomainError(ErrorCode.INVALID_STATE, "the flash sale has already ended", ["id"])
+        sale = await changeable(FlashSale, sale_id, now, "flash sale")
         sale.ended_at = now
         await sale.save(update_fields=["ended_at", "updated_at"])
         await _settle_locked(sale, now)
@@ -229,7 +206,7 @@ async def settle(sale_id: int, now: datetime) -> list[int]:
     """Once a sale has ended: give the units nobody holds or bought back to normal stock, once. Returns the SKUs
     whose stock changed (their counters need a resync)."""
     async with in_transaction():
-        sale = await _locked(sale_id)
+        sale = await locked(FlashSale, sale_id, "flash sale")
         if sale.settled_at is not None or status(sale, now) is not FlashSaleStatus.ENDED:
             return []
         return await _settle_locked(sale, now)

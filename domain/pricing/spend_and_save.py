@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
+from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
 from domain.pagination import Page, paginate
 from domain.pricing import windows
 from domain.pricing.engine import Tier
@@ -104,12 +104,7 @@ async def create_spend_and_save(draft: SpendAndSaveDraft, now: datetime) -> Spen
 
 
 async def _changeable(promotion_id: int, now: datetime) -> SpendAndSave:
-    promotion = await SpendAndSave.get_or_none(id=promotion_id).select_for_update()
-    if promotion is None:
-        raise NotFound("spend-and-save")
-    if status(promotion, now) is SpendAndSaveStatus.ENDED:
-        raise DomainError(ErrorCode.INVALID_STATE, "the spend-and-save has ended", ["id"])
-    return promotion
+    return await windows.changeable(SpendAndSave, promotion_id, now, "spend-and-save")
 
 
 async def update_spend_and_save(promotion_id: int, changes: SpendAndSaveChanges, now: datetime) -> SpendAndSave:

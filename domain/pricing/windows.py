@@ -11,6 +11,8 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from domain.errors import DomainError, ErrorCode, NotFound
+
 M = TypeVar("M", bound=Model)
 
 
@@ -67,3 +69,19 @@ async def clashing_skus(item_model: type[Model], owner: str, sku_ids: list[int],
     if exclude_id is not None:
         clashes = clashes.exclude(**{f"{owner}_id": exclude_id})
     return set(await clashes.values_list("sku_id", flat=True))  # type: ignore[arg-type]
+
+
+async def locked(model: type[M], row_id: int, what: str) -> M:
+    """The promotion's row, locked for the rest of the transaction; NOT_FOUND if there is none."""
+    row = await model.get_or_none(id=row_id).select_for_update()
+    if row is None:
+        raise NotFound(what)
+    return row
+
+
+async def changeable(model: type[M], row_id: int, now: datetime, what: str) -> M:
+    """The promotion's row, locked, if staff may still change or end it: an ended one is INVALID_STATE."""
+    row = await locked(model, row_id, what)
+    if window(row, now) is Window.ENDED:
+        raise DomainError(ErrorCode.INVALID_STATE, f"the {what} has ended", ["id"])
+    return row
