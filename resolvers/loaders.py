@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -46,33 +47,76 @@ async def _visible_copies(ids: list[int], customer_id: int | None, *, staff: boo
 
 
 class Loaders:
-    """Built once per request in the GraphQL context; `shop_only` hides what customers may not see."""
+    """One per request in the GraphQL context; `shop_only` hides what customers may not see. Each loader is built
+    the first time a resolver asks for it, so a request pays only for the loaders it uses."""
 
     def __init__(self, *, shop_only: bool, customer_id: int | None = None) -> None:
-        self.product: DataLoader[int, Product | None] = _keyed(
-            lambda ids: queries.products_by_id(ids, shop_only=shop_only)
-        )
-        self.sku: DataLoader[int, Sku | None] = _keyed(lambda ids: queries.skus_by_id(ids, shop_only=shop_only))
-        self.skus_by_product: DataLoader[int, list[Sku]] = _keyed(queries.live_skus_by_product, default=list)
-        self.category: DataLoader[int, Category | None] = _keyed(queries.categories_by_id)
-        self.children: DataLoader[int, list[Category]] = _keyed(queries.children_by_parent, default=list)
-        self.order_lines: DataLoader[int, list[OrderLine]] = _keyed(order_queries.lines_by_order, default=list)
-        self.offer: DataLoader[int, DiscountItem | None] = _keyed(
-            lambda ids: active_discounts(ids, datetime.now(UTC))
-        )
+        self.shop_only = shop_only
+        self.customer_id = customer_id
+
+    @cached_property
+    def product(self) -> DataLoader[int, Product | None]:
+        return _keyed(lambda ids: queries.products_by_id(ids, shop_only=self.shop_only))
+
+    @cached_property
+    def sku(self) -> DataLoader[int, Sku | None]:
+        return _keyed(lambda ids: queries.skus_by_id(ids, shop_only=self.shop_only))
+
+    @cached_property
+    def skus_by_product(self) -> DataLoader[int, list[Sku]]:
+        return _keyed(queries.live_skus_by_product, default=list)
+
+    @cached_property
+    def category(self) -> DataLoader[int, Category | None]:
+        return _keyed(queries.categories_by_id)
+
+    @cached_property
+    def children(self) -> DataLoader[int, list[Category]]:
+        return _keyed(queries.children_by_parent, default=list)
+
+    @cached_property
+    def order_lines(self) -> DataLoader[int, list[OrderLine]]:
+        return _keyed(order_queries.lines_by_order, default=list)
+
+    @cached_property
+    def offer(self) -> DataLoader[int, DiscountItem | None]:
         """The live limited-time discount item of each SKU id, with its discount."""
-        self.discount_items: DataLoader[int, list[DiscountItem]] = _keyed(items_by_discount, default=list)
-        self.order_refunds: DataLoader[int, list[Refund]] = _keyed(order_queries.refunds_by_order, default=list)
-        self.coupon: DataLoader[int, Coupon | None] = _keyed(coupons_by_id)
-        self.customer_coupon: DataLoader[int, CustomerCoupon | None] = _keyed(
-            lambda ids: _visible_copies(ids, customer_id, staff=not shop_only)
-        )
+        return _keyed(lambda ids: active_discounts(ids, datetime.now(UTC)))
+
+    @cached_property
+    def discount_items(self) -> DataLoader[int, list[DiscountItem]]:
+        return _keyed(items_by_discount, default=list)
+
+    @cached_property
+    def order_refunds(self) -> DataLoader[int, list[Refund]]:
+        return _keyed(order_queries.refunds_by_order, default=list)
+
+    @cached_property
+    def coupon(self) -> DataLoader[int, Coupon | None]:
+        return _keyed(coupons_by_id)
+
+    @cached_property
+    def customer_coupon(self) -> DataLoader[int, CustomerCoupon | None]:
         """Claimed coupons: a customer's own, or any for staff."""
-        self.spend_and_save: DataLoader[int, SpendAndSave | None] = _keyed(spend_and_saves_by_id)
-        self.order_promotions: DataLoader[int, list[OrderPromotion]] = _keyed(promotions_by_order, default=list)
-        self.flash_sale_by_product: DataLoader[int, FlashSale | None] = _keyed(
-            lambda ids: flash_sale.sale_by_product(ids, datetime.now(UTC))
-        )
+        return _keyed(lambda ids: _visible_copies(ids, self.customer_id, staff=not self.shop_only))
+
+    @cached_property
+    def spend_and_save(self) -> DataLoader[int, SpendAndSave | None]:
+        return _keyed(spend_and_saves_by_id)
+
+    @cached_property
+    def order_promotions(self) -> DataLoader[int, list[OrderPromotion]]:
+        return _keyed(promotions_by_order, default=list)
+
+    @cached_property
+    def flash_sale_by_product(self) -> DataLoader[int, FlashSale | None]:
         """Each product's running flash sale, or else its next one."""
-        self.flash_sale: DataLoader[int, FlashSale | None] = _keyed(flash_sale.sales_by_id)
-        self.flash_items: DataLoader[int, list[FlashSaleItem]] = _keyed(flash_sale.items_by_sale, default=list)
+        return _keyed(lambda ids: flash_sale.sale_by_product(ids, datetime.now(UTC)))
+
+    @cached_property
+    def flash_sale(self) -> DataLoader[int, FlashSale | None]:
+        return _keyed(flash_sale.sales_by_id)
+
+    @cached_property
+    def flash_items(self) -> DataLoader[int, list[FlashSaleItem]]:
+        return _keyed(flash_sale.items_by_sale, default=list)

@@ -20,13 +20,16 @@ class Admission:
 
     admitted: bool
     sold_out: list[int] = field(default_factory=list)
+    already_held: bool = False
+    """Admitted because this holder already held units (a repeated call): nothing was taken this time."""
     missing: list[int] = field(default_factory=list)
     """SKUs the counter knows nothing about: load them from the database and ask again."""
 
 
 class StockCounter(Protocol):
     async def admit(self, holder: str, lines: Mapping[int, int], ttl_seconds: int) -> Admission:
-        """Take units for every line or none. Asking again for the same holder admits again without taking twice."""
+        """Take units for every line or none. Asking again for the same holder admits again without taking twice
+        (and says `already_held`)."""
 
     async def give_back(self, holder: str) -> bool:
         """Return the holder's units (cancelled or expired order). True only for the call that returned them."""

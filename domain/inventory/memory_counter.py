@@ -59,7 +59,7 @@ class MemoryStockCounter:
         now = self._clock()
         hold = self._holds.get(holder)
         if hold is not None and hold.expires_at > now:
-            return Admission(admitted=True)
+            return Admission(admitted=True, already_held=True)
         missing = [sku_id for sku_id in wanted if sku_id not in self._counts]
         if missing:
             return Admission(admitted=False, missing=missing)

@@ -18,10 +18,11 @@ from domain.inventory.counter import Admission
 from domain.inventory.memory_counter import checked_counts, checked_lines
 
 # KEYS: counts, holder. ARGV: ttl_ms, sku, qty, sku, qty, ...
-# Returns {1} admitted, {-1, sku...} missing (nothing taken), {-2, sku...} sold out (nothing taken).
+# Returns {1} admitted, {2} already held by this holder (nothing taken),
+# {-1, sku...} missing (nothing taken), {-2, sku...} sold out (nothing taken).
 _ADMIT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then
-    return {1}
+    return {2}
 end
 local missing, sold_out = {}, {}
 for i = 2, #ARGV, 2 do
@@ -74,7 +75,7 @@ end
 return 0
 """
 
-_ADMITTED, _MISSING, _SOLD_OUT = 1, -1, -2
+_ADMITTED, _ALREADY_HELD, _MISSING, _SOLD_OUT = 1, 2, -1, -2
 
 
 class RedisStockCounter:
@@ -105,6 +106,8 @@ class RedisStockCounter:
         code, *sku_ids = await self._admit(keys=self.key_names(holder), args=args)
         if code == _ADMITTED:
             return Admission(admitted=True)
+        if code == _ALREADY_HELD:
+            return Admission(admitted=True, already_held=True)
         found = [int(sku_id) for sku_id in sku_ids]
         if code == _MISSING:
             return Admission(admitted=False, missing=found)

@@ -17,8 +17,9 @@ class Inventory:
     def __init__(self, counter: StockCounter) -> None:
         self.counter = counter
 
-    async def admit(self, holder: str, lines: Mapping[int, int], ttl_seconds: int) -> None:
-        """Take the units in the counter or raise SOLD_OUT; a SKU the counter lost is reloaded from the database."""
+    async def admit(self, holder: str, lines: Mapping[int, int], ttl_seconds: int) -> bool:
+        """Take the units in the counter or raise SOLD_OUT; a SKU the counter lost is reloaded from the database.
+        Returns False when the holder already held units (nothing was taken by this call)."""
         admission = await self.counter.admit(holder, lines, ttl_seconds)
         if admission.missing:
             await self.counter.load(await holds.database_counts(admission.missing))
@@ -27,6 +28,7 @@ class Inventory:
             raise DomainError(ErrorCode.NOT_FOUND, "an item is no longer for sale", ["lines"])
         if not admission.admitted:
             raise sold_out(admission.sold_out)
+        return not admission.already_held
 
     async def give_back(self, holder: str, sku_ids: list[int]) -> None:
         """Call after the database released the holder's units. If the counter lost the holder (its record

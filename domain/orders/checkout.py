@@ -127,7 +127,7 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
 
 
 class _NumberTaken(Exception):
-    """The random order number is already in use (rare): nothing was written, try another one."""
+    """The random order number is already in use (rare): nothing was written or held, try another one."""
 
 
 async def _write_order(
@@ -151,7 +151,8 @@ async def _write_order(
                 if existing is not None:
                     return existing, True
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
-            await deps.inventory.admit(number, wanted, hold_seconds)
+            if not await deps.inventory.admit(number, wanted, hold_seconds):
+                raise _NumberTaken()  # an order in flight holds stock under this number: leave its hold alone
             admitted = True
             order = await Order.create(
                 number=number,
@@ -179,12 +180,10 @@ async def _write_order(
         await deps.inventory.give_back(number, list(wanted))
         raise sold_out(exc.sku_ids) from None
     except IntegrityError:
+        if admitted:  # this call took the units: the admit was fresh, so the holder record is this order's
+            await deps.inventory.give_back(number, list(wanted))
         if await Order.exists(number=number):
-            # Another order owns this number, and so the counter's holder record: giving it back would return
-            # that order's units. Set the counter from the database instead, then draw another number.
-            await deps.inventory.resync(list(wanted))
-            raise _NumberTaken() from None
-        await deps.inventory.give_back(number, list(wanted))
+            raise _NumberTaken() from None  # an order written earlier owns this number: draw another one
         if request.idempotency_key:
             existing = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
             if existing is not None:

@@ -115,8 +115,8 @@ async def test_missing_skus_are_reported_and_nothing_is_taken(counter: StockCoun
 
 async def test_admit_is_idempotent_per_holder(counter: StockCounter) -> None:
     await counter.load({1: 5})
-    assert (await counter.admit("order-1", {1: 2}, TTL)).admitted
-    assert (await counter.admit("order-1", {1: 2}, TTL)).admitted
+    assert await counter.admit("order-1", {1: 2}, TTL) == Admission(admitted=True)
+    assert await counter.admit("order-1", {1: 2}, TTL) == Admission(admitted=True, already_held=True)
     assert await counter.counts([1]) == {1: 3}
 
 

@@ -38,3 +38,17 @@ async def test_a_taken_number_is_drawn_again_and_the_stock_is_held_once(app, sku
     await sku.refresh_from_db()
     assert sku.reserved == 3
     assert await deps.inventory.counter.counts([sku.id]) == {sku.id: 2}  # alice's hold was not given back
+
+
+async def test_a_number_of_a_paid_order_is_drawn_again_and_nothing_is_lost(app, sku, monkeypatch):
+    """The first order's holder record is gone (it was paid), so the second admit really takes units: writing the
+    order fails on the number, the units go back, and the next number holds them."""
+    deps = app.state.runtime.services.orders
+    alice, bob = [await Customer.create(openid=f"o-paid-number-{name}") for name in ("alice", "bob")]
+    drawn = iter(["P2611230412000011", "P2611230412000011", "P2611230412000012"])
+    monkeypatch.setattr(checkout_module, "order_number", lambda _at: next(drawn))
+    first = await checkout(deps, CheckoutRequest(customer_id=alice.id, delivery=ADDRESS, lines=[(sku.id, 1)]))
+    await deps.inventory.forget(first.order.number)  # as when it is paid
+    second = await checkout(deps, CheckoutRequest(customer_id=bob.id, delivery=ADDRESS, lines=[(sku.id, 2)]))
+    assert second.order.number == "P2611230412000012"
+    assert await deps.inventory.counter.counts([sku.id]) == {sku.id: 2}
