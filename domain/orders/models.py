@@ -150,6 +150,10 @@ class Refund(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="refunds", on_delete=fields.CASCADE, db_index=True
     )
+    payment: fields.ForeignKeyNullableRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="refunds", on_delete=fields.RESTRICT, null=True, db_index=True,
+        description="the WeChat Pay trade the money goes back through (null on refunds made before it was recorded)",
+    )
     out_refund_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()
     reason = fields.CharField(max_length=200, default="")

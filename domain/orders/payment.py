@@ -224,7 +224,8 @@ async def _apply_payment(order: Order, payment: Payment) -> str:
 async def _refund_unwanted_payment(order: Order, payment: Payment) -> Refund:
     """Money arrived that no order can use (e.g. a second payment): give it all back."""
     sequence = await Refund.filter(order_id=order.id).count() + 1
-    refund = await Refund.create(order_id=order.id, out_refund_no=refund_number(order.number, sequence),
+    refund = await Refund.create(order_id=order.id, payment_id=payment.id,
+                                 out_refund_no=refund_number(order.number, sequence),
                                  amount=payment.amount, reason="paid after the order was closed",
                                  status=RefundStatus.PROCESSING, requested_by="system", decided_by="system")
     if order.status == OrderStatus.CANCELLED:

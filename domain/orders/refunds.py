@@ -16,6 +16,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number
 from domain.orders.ports import PaymentGatewayError
+from domain.pricing import coupons
 
 log = structlog.get_logger("pond.orders.refunds")
 REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED})
@@ -41,11 +42,26 @@ async def _open_refund(order: Order, amount: int | None, reason: str, actor: str
     if len(reason) > 200:
         raise Invalid("reason must be at most 200 characters", ["reason"])
     sequence = await Refund.filter(order_id=order.id).count() + 1
-    refund = await Refund.create(order_id=order.id, out_refund_no=refund_number(order.number, sequence), amount=amount,
+    source = await _refund_source(order.id, amount)
+    refund = await Refund.create(order_id=order.id, payment_id=source.id if source else None,
+                                 out_refund_no=refund_number(order.number, sequence), amount=amount,
                                  reason=reason.strip(), requested_by=actor, status=status,
                                  decided_by=actor if status == RefundStatus.PROCESSING else "")
     await states.move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
     return refund
+
+
+async def _refund_source(order_id: int, amount: int) -> Payment | None:
+    """The trade the money goes back through: the first paid one with `amount` not yet given back through it. An
+    order paid twice has its extra payment refunded on that payment's own trade, so the first one still holds the
+    order's money."""
+    paid = await Payment.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).order_by("id")
+    for payment in paid:
+        used = await Refund.filter(payment_id=payment.id).exclude(
+            status__in=(RefundStatus.REJECTED, RefundStatus.FAILED)).values_list("amount", flat=True)
+        if payment.amount - sum(used) >= amount:
+            return payment
+    return paid[0] if paid else None
 
 
 async def request_refund(order: Order, amount: int | None, reason: str, actor: str) -> Refund:
@@ -95,8 +111,10 @@ async def _back_to_before(order: Order) -> None:
 
 async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
     """Call WeChat Pay for a PROCESSING refund (outside any transaction). A failed call marks it FAILED."""
-    order = await Order.get(id=refund.order_id)  # type: ignore[attr-defined]
-    payment = await Payment.filter(order_id=order.id, status=PaymentStatus.SUCCEEDED).order_by("id").first()
+    if refund.payment_id is not None:  # type: ignore[attr-defined]
+        payment = await Payment.get_or_none(id=refund.payment_id)  # type: ignore[attr-defined]
+    else:  # a refund recorded before refunds named their trade
+        payment = await _refund_source(refund.order_id, refund.amount)  # type: ignore[attr-defined]
     if payment is None:
         return await _settle(deps, refund, "CLOSED", None)
     try:
@@ -132,7 +150,7 @@ def _goods_come_back(order: Order, refund: Refund) -> bool:
 
 async def _settle(deps: OrderDeps, refund: Refund, status: str, refund_id: str | None) -> Refund:
     """A refund reached its final state, once. The money is recorded in the ledger. An order refunded in full goes
-    to REFUNDED, and its units go back to stock when `_goods_come_back`."""
+    to REFUNDED and gives its coupon back, and its units go back to stock when `_goods_come_back`."""
     final = RefundStatus.SUCCEEDED if status == "SUCCESS" else RefundStatus.FAILED
     restocked: list[int] = []
     async with in_transaction():
@@ -149,6 +167,7 @@ async def _settle(deps: OrderDeps, refund: Refund, status: str, refund_id: str |
             if await ledger.order_balance(order.id) == 0:
                 returned = _goods_come_back(order, refund)
                 await states.move(order, OrderStatus.REFUNDED)
+                await coupons.give_back(order.id)  # all the money came back: so does the coupon
                 if returned:
                     restocked = await holds.restock(order.id)
             else:

@@ -210,8 +210,8 @@ async def use(customer_coupon_id: int, order_id: int, at: datetime) -> None:
 
 
 async def give_back(order_id: int) -> int:
-    """The order was cancelled or expired (in its transaction): its coupon is AVAILABLE again. Returns copies given
-    back (0 or 1). A copy past its validity then reads as EXPIRED."""
+    """The order was cancelled, expired or refunded in full (in its transaction): its coupon is AVAILABLE again.
+    Returns copies given back (0 or 1). A copy past its validity then reads as EXPIRED."""
     return await CustomerCoupon.filter(order_id=order_id, status=USED).update(
         status=AVAILABLE, order_id=None, used_at=None
     )

@@ -114,6 +114,29 @@ async def test_a_late_payment_reviving_a_cancelled_order_takes_its_coupon_again(
     assert (taken.status, taken.order_id) == (CustomerCouponStatus.USED, row.id)
 
 
+async def test_a_full_refund_gives_the_coupon_back_and_a_partial_one_does_not(
+    shop, gql, operator_token, customer_token, finance_token
+):
+    from tests.api.orders.test_refunds import approve, request_refund
+
+    sku = await shop.sku(price=20000, stock=5)
+    copy = await claimed(gql, customer_token, (await create(gql, operator_token))["id"])
+    order, pay = await shop.place(customer_token, (sku, 1), couponCode=copy["code"])
+    await shop.pay(pay)
+
+    part = await request_refund(gql, customer_token, order, amount=1000)
+    await approve(gql, finance_token, part["refund"])
+    await shop.finish_refund(part["refund"]["id"])
+    assert (await CustomerCoupon.get(code=copy["code"])).status == CustomerCouponStatus.USED
+
+    rest = await request_refund(gql, customer_token, order)
+    await approve(gql, finance_token, rest["refund"])
+    await shop.finish_refund(rest["refund"]["id"])
+    assert (await Order.get(id=pk(order["id"]))).status == "REFUNDED"
+    back = await CustomerCoupon.get(code=copy["code"])
+    assert (back.status, back.order_id, back.used_at) == (CustomerCouponStatus.AVAILABLE, None, None)
+
+
 async def _nothing_placed(shop, sku, stock: int) -> None:
     assert not await Order.exists() and not await Reservation.exists() and not await OrderPromotion.exists()
     assert await shop.available(sku) == stock

@@ -63,3 +63,35 @@ async def test_a_payment_found_after_cancelling_when_the_units_were_sold_meanwhi
     assert sum(amount for _, amount, _ in await ledger(first)) == 0
     assert await stock(sku) == (0, 0)
     assert (await reload(second)).status == OrderStatus.PAID
+
+
+async def test_an_order_paid_on_two_trades_refunds_each_payment_through_its_own_trade(pay_flow):
+    """The first trade was marked closed here but WeChat Pay still took the money, after a second trade was opened:
+    the extra payment goes back through its own trade, and a later refund of the order through the first one."""
+    from domain.orders.payment import prepay
+    from domain.orders.refunds import approve, request_refund
+
+    sku = await pay_flow.sku(stock=5)
+    order, first_params = await pay_flow.place((sku, 1))
+    await Payment.filter(order_id=order.id).update(status="CLOSED")
+    second_params = await prepay(pay_flow.deps, await reload(order))
+    first_trade, second_trade = await Payment.filter(order_id=order.id).order_by("id")
+    await pay_flow.paid(first_params)
+    assert (await reload(order)).status == OrderStatus.PAID
+    await pay_flow.paid(second_params)
+
+    extra = await Refund.get(order_id=order.id)
+    assert (extra.payment_id, extra.amount) == (second_trade.id, second_trade.amount)
+    assert pay_flow.sim.refunds[extra.out_refund_no].out_trade_no == second_trade.out_trade_no
+    await pay_flow.finish_refund(extra.out_refund_no)
+    await pay_flow.drain()
+    order = await reload(order)
+    assert order.status == OrderStatus.PAID and sum(amount for _, amount, _ in await ledger(order)) == order.payable
+
+    refund = await request_refund(order, None, "不想要了", f"customer:{order.customer_id}")
+    refund = await approve(pay_flow.deps, refund, "staff:1")
+    assert refund.payment_id == first_trade.id and refund.status == RefundStatus.PROCESSING
+    assert pay_flow.sim.refunds[refund.out_refund_no].out_trade_no == first_trade.out_trade_no
+    await pay_flow.finish_refund(refund.out_refund_no)
+    await pay_flow.drain()
+    assert (await reload(order)).status == OrderStatus.REFUNDED
