@@ -34,3 +34,31 @@ def test_no_comment_contains_a_semicolon():
     ]
     offenders += [model.__name__ for model in models if ";" in (model._meta.table_description or "")]
     assert offenders == []
+
+
+async def _indexed_columns(connection, table: str) -> set[str]:
+    """The first column of every index on a table, on either database."""
+    if connection.capabilities.dialect == "sqlite":
+        _, indexes = await connection.execute_query(f"PRAGMA index_list('{table}')")
+        columns = set()
+        for index in indexes:
+            _, info = await connection.execute_query(f"PRAGMA index_info('{index['name']}')")
+            columns.update(row["name"] for row in info if row["seqno"] == 0)
+        return columns
+    _, rows = await connection.execute_query(
+        "SELECT a.attname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+        " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0] WHERE t.relname = $1", [table])
+    return {row["attname"] for row in rows}
+
+
+async def test_every_field_asking_for_an_index_has_one(db):
+    connection = Tortoise.get_connection("default")
+    missing = []
+    for model in Tortoise.apps.get_models_iterable():
+        table = model._meta.db_table
+        indexed = await _indexed_columns(connection, table)
+        for name, field in model._meta.fields_map.items():
+            column = field.source_field or name
+            if field.index and not field.pk and column not in indexed:  # a SQLite rowid key lists no index
+                missing.append(f"{table}.{column}")
+    assert missing == []
