@@ -144,12 +144,18 @@ class LeasedCacheStore:
         self._read_started = started
 
     async def run(self) -> None:
-        """Keep the lease alive; run as a background task for the life of the process."""
-        while True:
+        """Keep the lease alive; run as a background task for the life of the process.
+
+        redis-py can swallow a cancellation that lands inside a command (redis/redis-py#2028): the command returns
+        and the task goes on as if never cancelled. So the loop also ends once its task is being cancelled."""
+        task = asyncio.current_task()
+        while task is None or not task.cancelling():
             try:
                 await self.refresh()
             except (OSError, aioredis.RedisError):
                 pass  # the lease lapses and every read goes to Redis until it answers again
+            if task is not None and task.cancelling():
+                return
             await asyncio.sleep(self.REFRESH)
 
     def _leased(self) -> bool:

@@ -75,3 +75,23 @@ async def test_a_page_computed_before_an_invalidation_is_not_kept(shared):
     await reader.refresh()
     await reader.put("page", stale.generation, b"computed before the change", 60)
     assert (await reader.get("page")).body is None
+
+
+async def test_the_lease_task_stops_when_cancelled_even_inside_a_redis_call(shared, monkeypatch: pytest.MonkeyPatch):
+    """redis-py can swallow a cancellation that lands inside a command (redis/redis-py#2028: the command returns
+    normally and the task goes on). Cancelled at every moment of its loop, the lease task still ends at once."""
+    one = process(shared)
+    monkeypatch.setattr(LeasedCacheStore, "REFRESH", 0.0005)
+    stuck = 0
+    for attempt in range(300):
+        task = asyncio.create_task(one.run())
+        await asyncio.sleep((attempt % 30) * 0.0001)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=1.0)
+        if not done:
+            stuck += 1
+            while not task.done():  # do not leave it running: cancel until it listens
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.1)
+            break
+    assert stuck == 0
