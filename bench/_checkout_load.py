@@ -1,4 +1,9 @@
-"""The client half of bench/checkout.py: customers logging in, checking out and paying through the simulator."""
+"""The client half of bench/checkout.py: customers logging in, checking out and paying through the simulator.
+
+The WeChat Pay simulator's control API is reached through a client of its own (`sim`), whose base URL is the
+standalone simulator (`http://127.0.0.1:<its port>`) or the one mounted in Pond (`…/__sim/wechatpay`, see
+`simulator_base_url`); the paths below are relative to it.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench._checkout_server import TIMER_HEADER, TIMINGS_PATH
-from bench._harness import BenchError, request
+from bench._harness import HOST, BenchError, request
 
-SIM_PAY = "/__sim/wechatpay/__sim/pay"
-SIM_NOTIFICATIONS = "/__sim/wechatpay/__sim/notifications"
+EMBEDDED_SIMULATOR = "/__sim/wechatpay"  # where Pond mounts its embedded WeChat Pay simulator
+SIM_PAY = "/__sim/pay"
+SIM_NOTIFICATIONS = "/__sim/notifications"
 NOTIFY_METRIC = re.compile(
     r'^pond_http_request_duration_seconds_count\{[^}]*path="/payments/wechat/notify"[^}]*\} (\S+)$', re.MULTILINE
 )
@@ -85,14 +91,23 @@ async def log_in(client: Any, users: Sequence[str], concurrency: int) -> dict[st
     return tokens
 
 
-async def buy_and_pay(client: Any, token: str, sku: str, key: str, tally: Tally) -> None:
-    """One customer: `checkout` for one unit, then pay through the simulator if there is something to pay."""
+def simulator_base_url(pond_port: int, pay_port: int | None) -> str:
+    """The WeChat Pay simulator's base URL: its own process on `pay_port`, else the one embedded in Pond."""
+    return f"http://{HOST}:{pay_port}" if pay_port is not None else f"http://{HOST}:{pond_port}{EMBEDDED_SIMULATOR}"
+
+
+async def buy_and_pay(client: Any, sim: Any, token: str, sku: str, key: str, tally: Tally) -> None:
+    """One customer: `checkout` for one unit, then pay through the simulator (`sim`) if there is something to pay.
+
+    A request that fails (an error answer, or a connection dropped: httpx's TransportError) is counted, not raised."""
+    import httpx
+
     variables = {"input": {"delivery": {"address": ADDRESS}, "lines": [{"skuId": sku, "quantity": 1}],
                            "idempotencyKey": key}}
     try:
         data, elapsed = await graphql(client, "Checkout", CHECKOUT, variables, token)
-    except BenchError as exc:
-        tally.failures[f"checkout: {str(exc)[:120]}"] += 1
+    except (BenchError, httpx.TransportError) as exc:
+        tally.failures[f"checkout: {type(exc).__name__}: {str(exc)[:120]}"] += 1
         return
     tally.checkout_ms.append(elapsed)
     payload = data["checkout"]
@@ -110,7 +125,11 @@ async def buy_and_pay(client: Any, token: str, sku: str, key: str, tally: Tally)
     pay = {"prepay_id": payment["package"].removeprefix("prepay_id="), "outcome": "SUCCESS",
            "paySign": payment["paySign"], "timeStamp": payment["timeStamp"], "nonceStr": payment["nonceStr"]}
     start = time.perf_counter()
-    reply = await client.post(SIM_PAY, json=pay)
+    try:
+        reply = await sim.post(SIM_PAY, json=pay)
+    except httpx.TransportError as exc:
+        tally.failures[f"pay: {type(exc).__name__}: {str(exc)[:120]}"] += 1
+        return
     tally.pay_ms.append((time.perf_counter() - start) * 1000)
     if reply.status_code != 200 or not reply.json().get("notification_id"):
         tally.failures[f"pay: HTTP {reply.status_code} {reply.text[:120]}"] += 1
@@ -118,11 +137,12 @@ async def buy_and_pay(client: Any, token: str, sku: str, key: str, tally: Tally)
     tally.paid += 1
 
 
-async def shop(client: Any, tokens: dict[str, str], sku: str, concurrency: int, label: str) -> tuple[Tally, float]:
+async def shop(client: Any, sim: Any, tokens: dict[str, str], sku: str, concurrency: int,
+               label: str) -> tuple[Tally, float]:
     tally = Tally()
 
     async def one(user: str) -> None:
-        await buy_and_pay(client, tokens[user], sku, f"{label}-{user}", tally)
+        await buy_and_pay(client, sim, tokens[user], sku, f"{label}-{user}", tally)
 
     start = time.perf_counter()
     await in_parallel(list(tokens), concurrency, one)
@@ -136,19 +156,21 @@ class Delivery:
     first_attempt: int
     pending: int
     seconds: float
+    attempts: int  # HTTP deliveries the simulator tried, retries and duplicates included
 
 
-async def wait_for_notifications(client: Any, expected: int, patience: float) -> Delivery:
+async def wait_for_notifications(sim: Any, expected: int, patience: float) -> Delivery:
     """Poll the simulator's log until nothing is in flight and `expected` notifications exist (or time runs out)."""
     start = time.perf_counter()
     while True:
-        log = (await client.get(SIM_NOTIFICATIONS)).json()
+        log = (await sim.get(SIM_NOTIFICATIONS)).json()
         notes = log["notifications"]
         done = log["pending"] == 0 and len(notes) >= expected
         if done or time.perf_counter() - start > patience:
             delivered = sum(note["status"] == "delivered" for note in notes)
             first = sum(bool(note["attempts"]) and note["attempts"][0]["delivered"] for note in notes)
-            return Delivery(len(notes), delivered, first, log["pending"], time.perf_counter() - start)
+            return Delivery(len(notes), delivered, first, log["pending"], time.perf_counter() - start,
+                            len(log["attempts"]))
         await asyncio.sleep(0.05)
 
 

@@ -6,8 +6,8 @@ import math
 import os
 import resource
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bench._checkout_server import NOTIFY_TIMER
@@ -17,36 +17,45 @@ if TYPE_CHECKING:
     from bench.checkout import Run
 
 TARGET_P99_MS = 150.0
+PAY_SIMULATOR = "WeChat Pay simulator"
+LOGIN_SIMULATOR = "code2Session simulator"
+
+
+def _minus(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
 
 
 @dataclass(frozen=True)
 class Cpu:
     client: float
     server: float | None
-    others: dict[str, float]
+    others: dict[str, float]  # by command name: postgres, redis-server
     machine: float | None
     wall: float
     idle_before: float | None = None  # share of the machine idle just before, with no load running
+    simulators: dict[str, float | None] = field(default_factory=dict)  # WeChat's hosts, by name (none if embedded)
 
     @staticmethod
-    def now(server_pid: int) -> Cpu:
+    def now(server_pid: int, simulators: Mapping[str, int] | None = None) -> Cpu:
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        sims = {name: process_cpu_seconds(pid) for name, pid in (simulators or {}).items()}
         return Cpu(usage.ru_utime + usage.ru_stime, process_cpu_seconds(server_pid),
-                   command_cpu_seconds(("postgres", "redis-server")), machine_busy_seconds(), time.perf_counter())
+                   command_cpu_seconds(("postgres", "redis-server")), machine_busy_seconds(), time.perf_counter(),
+                   simulators=sims)
 
     def since(self, before: Cpu) -> Cpu:
-        server = None if self.server is None or before.server is None else self.server - before.server
-        machine = None if self.machine is None or before.machine is None else self.machine - before.machine
         others = {name: value - before.others.get(name, 0.0) for name, value in self.others.items()}
-        return Cpu(self.client - before.client, server, others, machine, self.wall - before.wall)
+        sims = {name: _minus(value, before.simulators.get(name)) for name, value in self.simulators.items()}
+        return Cpu(self.client - before.client, _minus(self.server, before.server), others,
+                   _minus(self.machine, before.machine), self.wall - before.wall, simulators=sims)
 
     @property
     def elsewhere(self) -> float | None:
-        """CPU seconds used by processes other than the client, the server, PostgreSQL and Redis."""
-        if self.machine is None or self.server is None:
+        """CPU seconds used by processes other than the client, the server, the simulators, PostgreSQL and Redis."""
+        if self.machine is None or self.server is None or None in self.simulators.values():
             return None
-        return max(0.0, self.machine - self.client - self.server - sum(self.others.values()))
-
+        sims = sum(v for v in self.simulators.values() if v is not None)
+        return max(0.0, self.machine - self.client - self.server - sims - sum(self.others.values()))
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -70,8 +79,12 @@ def report(run: Run) -> bool:
     attempts = len(tally.checkout_ms) + sum(n for k, n in tally.failures.items() if k.startswith("checkout"))
     placed = tally.paid + tally.free + sum(n for k, n in tally.failures.items() if k.startswith("pay"))
     print()
+    embedded = args.embedded_simulator
     print(f"checkout + pay, {args.customers} customers x 1 unit, {args.concurrency} concurrent, stock {args.stock}, "
           f"Tortoise pool max {args.pool_max or '5 (default)'}, server pid {run.server_pid}")
+    print("  WeChat: " + ("the simulators embedded in the server process (--embedded-simulator)" if embedded else
+                          ", ".join(f"{name} pid {pid}" for name, pid in run.simulator_pids.items())
+                          + ", processes of their own"))
     print(f"  {run.seconds:.2f}s for {attempts} checkouts: {attempts / run.seconds:.1f} checkouts/s "
           f"({placed / run.seconds:.1f} placed and paid/s, {tally.sold_out / run.seconds:.1f} SOLD_OUT/s)")
     print(f"  outcomes: {tally.paid} paid, {tally.sold_out} SOLD_OUT, {tally.free} free (nothing to pay), "
@@ -86,10 +99,11 @@ def report(run: Run) -> bool:
     print(latency_line("  simulator pay call (client)", tally.pay_ms, "   (queues the notification, returns)"))
     print(latency_line("  notify handler (server)", [s * 1000 for s in run.timings.get(NOTIFY_TIMER, [])],
                        "" if run.timings else "   (--plain)"))
-    metrics = "absent" if run.metrics_notify is None else f"{run.metrics_notify:g}"
-    print(f"  (/metrics pond_http_request_duration_seconds_count for /payments/wechat/notify: {metrics}; the "
-          "in-process deliveries bypass RequestIdMiddleware)")
     d = run.delivery
+    metrics = "absent" if run.metrics_notify is None else f"{run.metrics_notify:g}"
+    how = ("the in-process deliveries bypass RequestIdMiddleware" if embedded else
+           f"the simulator's HTTP delivery attempts: {d.attempts}, warm-up included")
+    print(f"  (/metrics pond_http_request_duration_seconds_count for /payments/wechat/notify: {metrics}; {how})")
     expected_notes = run.warmup_customers + tally.paid
     print(f"  notifications: {d.delivered}/{d.notifications} delivered ({d.first_attempt} at the first attempt), "
           f"{d.pending} still pending, {d.seconds:.2f}s after the last pay call")
@@ -110,6 +124,8 @@ def report(run: Run) -> bool:
         ("paid orders = payments succeeded", ledger.payments_succeeded, ledger.orders_by_status.get("PAID", 0)),
         ("paid orders = customers who paid", ledger.orders_by_status.get("PAID", 0), tally.paid),
         ("notifications delivered", d.delivered, expected_notes),
+        *([] if embedded else [("notify requests /metrics counted = delivery attempts",
+                                 None if run.metrics_notify is None else round(run.metrics_notify), d.attempts)]),
         ("units left while buyers were told SOLD_OUT", undersold, 0),
         ("failed requests", sum(tally.failures.values()), 0),
     ]
@@ -142,12 +158,19 @@ def report(run: Run) -> bool:
     idle = "?" if cpu.idle_before is None else f"{100 * cpu.idle_before:.0f}%"
     print(f"cpu during the measured {cpu.wall:.2f}s ({cores} cores = {100 * cores}%; machine {idle} idle just before):")
     print(f"  client {share(cpu.client)}, server {share(cpu.server)}, postgres {share(cpu.others.get('postgres'))}, "
-          f"redis {share(cpu.others.get('redis-server'))}, other processes {share(cpu.elsewhere)}")
+          f"redis {share(cpu.others.get('redis-server'))}")
+    sims = ", ".join(f"{name} {share(seconds)}" for name, seconds in cpu.simulators.items())
+    print(f"  {sims or 'simulators: inside the server'}, other processes {share(cpu.elsewhere)}")
     if cpu.server is not None and attempts:
         per = 1000 * cpu.server / attempts
-        print(f"  server CPU per checkout (with its pay call and notification): {per:.1f} ms, so one worker tops out "
-              f"near {1000 / per:.0f} checkouts/s and {args.concurrency} in flight wait about "
-              f"{args.concurrency * per:.0f} ms")
+        what = ("its pay call and notification, the simulator's signing included" if embedded else
+                "its prepay and notification, not the simulator's work")
+        print(f"  server CPU per checkout ({what}): {per:.1f} ms, so one worker tops out near {1000 / per:.0f} "
+              f"checkouts/s and {args.concurrency} in flight wait about {args.concurrency * per:.0f} ms")
+    pay_cpu = cpu.simulators.get(PAY_SIMULATOR)
+    if pay_cpu is not None and attempts:
+        print(f"  {PAY_SIMULATOR} CPU per checkout (prepay, pay call, signed notification): "
+              f"{1000 * pay_cpu / attempts:.1f} ms")
     noisy = (cpu.idle_before is not None and cpu.idle_before < 1 - BUSY_THRESHOLD) or (
         cpu.elsewhere is not None and cpu.elsewhere > BUSY_THRESHOLD * cores * cpu.wall)
     if noisy:

@@ -3,6 +3,11 @@
 `_serve` runs in the server process (started by `pond_server` as `python -c "from bench._checkout_server import
 _serve; _serve()" serve …`); it times the notify endpoints and every request carrying the header `x-bench-op`, and
 hands the samples over at `/__bench/timings`.
+
+By default WeChat's two hosts are processes of their own, the ones bench/flash_sale.py runs (`WeChat` below:
+`login_simulator`, `pay_simulator`, `make_keys` and `wechat_env` from `bench/_flash_sale_server.py`), and Pond is
+pointed at them through its POND_WECHAT_* / POND_WECHATPAY_* settings; `wechat=None` keeps Pond's embedded
+simulators instead.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import argparse
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench._harness import REPO, Server
+from bench._flash_sale_server import login_simulator, make_keys, pay_simulator, wechat_env
+from bench._harness import HOST, REPO, Server, free_port, running
 
 DATABASE = "pond_bench_checkout"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
@@ -86,8 +94,27 @@ def _serve() -> None:
     cli(args=sys.argv[1:], prog_name="pond")
 
 
-def pond_server(workdir: Path, args: argparse.Namespace) -> Server:
+@dataclass(frozen=True)
+class WeChat:
+    """WeChat's two hosts as processes of their own: the WeChat Pay simulator and code2Session."""
+
+    keys_dir: Path
+    login: Server
+    pay: Server
+
+
+@contextmanager
+def wechat_simulators(workdir: Path) -> Iterator[WeChat]:
+    """The flash bench's simulators, started (keys first, so that Pond can be given them) and always stopped."""
+    keys_dir = workdir / "wechatpay-simulator"
+    make_keys(keys_dir)
+    with running(login_simulator()) as login, running(pay_simulator(keys_dir)) as pay:
+        yield WeChat(keys_dir, login, pay)
+
+
+def pond_server(workdir: Path, args: argparse.Namespace, wechat: WeChat | None) -> Server:
     url = DATABASE_URL if args.pool_max is None else f"{DATABASE_URL}?maxsize={args.pool_max}"
+    port = free_port()
     env = {
         "POND_DATABASE_URL": url,
         "POND_REDIS_URL": REDIS_URL,
@@ -99,10 +126,12 @@ def pond_server(workdir: Path, args: argparse.Namespace) -> Server:
         "POND_SECRET_KEY": secrets.token_urlsafe(48),
         "POND_DATA_DIR": str(workdir / ".pond"),
     }
+    if wechat is not None:
+        # the notify URL Pond hands the simulator in every prepay: this server, over HTTP
+        env |= {**wechat_env(wechat.keys_dir, wechat.login, wechat.pay), "POND_PUBLIC_URL": f"http://{HOST}:{port}"}
     if args.plain:
         code = "from app import main; main()"
     else:
         code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench._checkout_server import _serve; _serve()"
     argv = [sys.executable, "-c", code, "serve", "--host", "{host}", "--port", "{port}"]
-    return Server("pond", argv, env, ready_path="/readyz", cwd=workdir)
-
+    return Server("pond", argv, env, ready_path="/readyz", port=port, cwd=workdir)

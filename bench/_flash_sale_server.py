@@ -55,11 +55,27 @@ def make_keys(keys_dir: Path) -> None:
     load_or_create_keys(keys_dir, appid=LOGIN_APPID)
 
 
-def pond_server(workdir: Path, keys_dir: Path, login: Server, pay: Server, pool_max: int | None) -> Server:
-    """`pond serve` (one uvicorn worker) on PostgreSQL + Redis, WeChat's hosts being the two simulators."""
+def wechat_env(keys_dir: Path, login: Server, pay: Server) -> dict[str, str]:
+    """Pond's settings for WeChat's hosts being the two simulators (the merchant key set in `keys_dir`)."""
     from payments.keys import load_keys
 
     keys = load_keys(keys_dir)
+    return {
+        "POND_WECHAT_APPID": keys.appid,
+        "POND_WECHAT_SECRET": LOGIN_SECRET,
+        "POND_WECHAT_API_BASE": f"http://{HOST}:{login.port}",
+        "POND_WECHATPAY_MCHID": keys.mchid,
+        "POND_WECHATPAY_CERT_SERIAL_NO": keys.merchant_cert_serial,
+        "POND_WECHATPAY_PRIVATE_KEY_PATH": str(keys_dir / "apiclient_key.pem"),
+        "POND_WECHATPAY_APIV3_KEY": keys.apiv3_key,
+        "POND_WECHATPAY_PUBLIC_KEY_PATH": str(keys_dir / "wechatpay_public_key.pem"),
+        "POND_WECHATPAY_PUBLIC_KEY_ID": keys.public_key_id,
+        "POND_WECHATPAY_GATEWAY": f"http://{HOST}:{pay.port}",
+    }
+
+
+def pond_server(workdir: Path, keys_dir: Path, login: Server, pay: Server, pool_max: int | None) -> Server:
+    """`pond serve` (one uvicorn worker) on PostgreSQL + Redis, WeChat's hosts being the two simulators."""
     url = DATABASE_URL if pool_max is None else f"{DATABASE_URL}?maxsize={pool_max}"
     env = {
         "POND_DATABASE_URL": url,
@@ -71,16 +87,7 @@ def pond_server(workdir: Path, keys_dir: Path, login: Server, pay: Server, pool_
         "POND_FLASH_SALE_PAYMENT_MINUTES": "60",  # nothing expires during the run (no sweeps run anyway)
         "POND_SECRET_KEY": secrets.token_urlsafe(48),
         "POND_DATA_DIR": str(workdir / ".pond"),
-        "POND_WECHAT_APPID": keys.appid,
-        "POND_WECHAT_SECRET": LOGIN_SECRET,
-        "POND_WECHAT_API_BASE": f"http://{HOST}:{login.port}",
-        "POND_WECHATPAY_MCHID": keys.mchid,
-        "POND_WECHATPAY_CERT_SERIAL_NO": keys.merchant_cert_serial,
-        "POND_WECHATPAY_PRIVATE_KEY_PATH": str(keys_dir / "apiclient_key.pem"),
-        "POND_WECHATPAY_APIV3_KEY": keys.apiv3_key,
-        "POND_WECHATPAY_PUBLIC_KEY_PATH": str(keys_dir / "wechatpay_public_key.pem"),
-        "POND_WECHATPAY_PUBLIC_KEY_ID": keys.public_key_id,
-        "POND_WECHATPAY_GATEWAY": f"http://{HOST}:{pay.port}",
+        **wechat_env(keys_dir, login, pay),
     }
     code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from app import main; main()"
     argv = [sys.executable, "-c", code, "serve", "--host", "{host}", "--port", "{port}"]

@@ -1,28 +1,43 @@
 """Checkout benchmark: N customers check out one SKU and pay through the WeChat Pay simulator, 32 at a time.
 
     python bench/checkout.py [--customers 400] [--stock 300] [--concurrency 32] [--product-seconds 5]
+                             [--embedded-simulator] [--profile FILE] [--plain]
 
 One `pond serve` (one uvicorn worker) on PostgreSQL (database `pond_bench_checkout`, dropped and recreated) and
-Redis (keys under the prefix `benchco`), with the demo catalog and the embedded WeChat Pay simulator. One SKU's
-stock is set to --stock, fewer units than customers, so the last buyers are told SOLD_OUT. Every customer logs in
-(`login`, codes `benchN#1`), then --concurrency of them at a time call `checkout` for one unit and, when they get a
-payment, play the user through the simulator's `POST /__sim/wechatpay/__sim/pay`; its notification reaches
-`/payments/wechat/notify` in-process. After every notification is delivered, PostgreSQL and the Redis counter are
-read back. Then wrk drives `product(id)` on the same server for the floor a single request pays.
+Redis (keys under the prefix `benchco`), with the demo catalog, and WeChat's two hosts as processes of their own, as
+in bench/flash_sale.py: the WeChat Pay simulator (`python -m payments.simulator --keys-dir …`) and the code2Session
+simulator, Pond pointed at them through its POND_WECHAT_* / POND_WECHATPAY_* settings as it would be at WeChat, and
+POND_PUBLIC_URL set to the server's own address. So the simulator's work (checking Pond's request signatures,
+signing its answers, encrypting, signing and sending the notifications) is billed to its process, not to Pond's, as
+in production where WeChat Pay is another host. One SKU's stock is set to --stock, fewer units than customers, so
+the last buyers are told SOLD_OUT. Every customer logs in (`login`, codes `benchN#1`, Pond calling code2Session over
+HTTP), then --concurrency of them at a time call `checkout` for one unit (Pond asking the simulator for a prepay over
+HTTP) and, when they get a payment, play the user through the simulator's control API on its own port
+(`POST /__sim/pay`); the simulator then POSTs its signed notification to Pond's `/payments/wechat/notify` over HTTP.
+After every notification is delivered (the simulator's `GET /__sim/notifications` polled), PostgreSQL and the Redis
+counter are read back. Then wrk drives `product(id)` on the same server for the floor a single request pays.
+
+`--embedded-simulator` runs the old way, for comparison: Pond's embedded simulators inside the server process
+(mounted at `/__sim/wechatpay`), prepays and notifications passed in-process, the simulator's CPU charged to the
+server's.
 
 Prints checkouts/s, p50/p99 of `checkout` and of the notify handler, oversold units (must be 0), stock left (must be
-the start minus the paid units), the `product(id)` rate, CPU used by the client, the server, PostgreSQL and Redis,
-and PASS/BELOW for "checkout p99 < 150 ms at 32 concurrent customers".
+the start minus the paid units), the `product(id)` rate, CPU used by the client, the server, PostgreSQL, Redis and
+each simulator process (server CPU per checkout, and the WeChat Pay simulator's), and PASS/BELOW for "checkout p99 <
+150 ms at 32 concurrent customers". `--profile FILE` records the server with py-spy (`.venv/bin/py-spy`, 200 samples
+a second, raw collapsed stacks in FILE) from the start of the measured checkouts until they end, when SIGINT stops it,
+and prints self and inclusive time by package and by Pond function (the measured run is slowed by the sampling).
 
 The notify handler is timed inside the server: the server is `pond serve` started through `_serve` (in
 `bench/_checkout_server.py`), which adds two timers from outside Pond's code, one around the notify endpoints and one
-around requests carrying the header `x-bench-op` (the server-side half of every client latency). The simulator
-delivers notifications to the inner Starlette app, past `RequestIdMiddleware`, so `/metrics` never sees them.
-`--plain` runs `pond serve` untouched (no server-side timings then). The customers are in `bench/_checkout_load.py`,
-the printed report in `bench/_checkout_report.py`.
+around requests carrying the header `x-bench-op` (the server-side half of every client latency). With the standalone
+simulator the notifications pass through `RequestIdMiddleware` like any request, so `/metrics` counts them (checked
+against the simulator's delivery attempts); the embedded simulator delivers them to the inner Starlette app, past
+it, so `/metrics` never sees them. `--plain` runs `pond serve` untouched (no server-side timings then). The
+customers are in `bench/_checkout_load.py`, the printed report in `bench/_checkout_report.py`.
 
 Exit status: 0 after a consistent measurement whatever the latency, 1 if units were oversold, the stock, the
-reservations or the Redis counter do not add up, a request failed, or a server failed to start.
+reservations or the Redis counter do not add up, a notification or a request failed, or a server failed to start.
 """
 
 from __future__ import annotations
@@ -30,11 +45,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import json
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +68,19 @@ from bench._checkout_load import (
     metrics_notify_count,
     server_timings,
     shop,
+    simulator_base_url,
     wait_for_notifications,
 )
-from bench._checkout_report import Cpu, report
-from bench._checkout_server import DATABASE, DATABASE_URL, REDIS_PREFIX, REDIS_URL, pond_server
+from bench._checkout_report import LOGIN_SIMULATOR, PAY_SIMULATOR, Cpu, report
+from bench._checkout_server import (
+    DATABASE,
+    DATABASE_URL,
+    REDIS_PREFIX,
+    REDIS_URL,
+    WeChat,
+    pond_server,
+    wechat_simulators,
+)
 from bench._harness import (
     HOST,
     BenchError,
@@ -71,6 +99,8 @@ from bench._harness import (
 
 REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock}:…)
 COUNTS_KEY = f"{{{REDIS_PREFIX}:stock}}:counts"
+PROFILE_RATE = 200  # py-spy samples per second
+PY_SPY = Path(sys.executable).with_name("py-spy")
 PRODUCT = """query Product($id: ID!) {
   product(id: $id) {
     id title subtitle images description
@@ -164,6 +194,48 @@ async def read_back(sku_id: int) -> Ledger:
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Profiling
+# --------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Recording:
+    path: Path
+    seconds: float = 0.0  # from the start of the measured phase to py-spy's stop
+
+
+@contextlib.contextmanager
+def profiling(pid: int, path: Path | None) -> Iterator[Recording | None]:
+    """py-spy recording `pid` for as long as the block runs (the measured phase's length is not known in advance): no
+    duration is given, and SIGINT, py-spy's Ctrl-C, stops it and makes it write `path`."""
+    if path is None:
+        yield None
+        return
+    argv = [str(PY_SPY), "record", "-p", str(pid), "-r", str(PROFILE_RATE), "-f", "raw", "--threads",
+            "--full-filenames", "--nolineno", "-o", str(path)]
+    path.unlink(missing_ok=True)
+    spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    recording = Recording(path)
+    try:
+        time.sleep(0.5)  # py-spy attaches; the server is idle meanwhile, and py-spy leaves idle samples out
+        if spy.poll() is None:  # else it failed at once: its message is raised below
+            started = time.perf_counter()
+            yield recording
+            recording.seconds = time.perf_counter() - started
+    finally:
+        if spy.poll() is None:
+            spy.send_signal(signal.SIGINT)
+        try:
+            _, err = spy.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait()
+            raise BenchError("py-spy did not stop within 60s of SIGINT") from None
+    if spy.returncode != 0 or not path.exists():
+        raise BenchError(f"py-spy failed ({spy.returncode}): {err.decode(errors='replace').strip()}")
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------------------------
 
@@ -182,14 +254,24 @@ class Run:
     metrics_notify: float | None
     server_pid: int
     warmup_customers: int
+    simulator_pids: dict[str, int]  # WeChat's hosts as processes of their own; empty with --embedded-simulator
+    profile: Recording | None
 
 
-async def drive(server: Server, target: Target, args: argparse.Namespace, workdir: Path) -> Run:
+async def drive(server: Server, wechat: WeChat | None, target: Target, args: argparse.Namespace,
+                workdir: Path) -> Run:
     import httpx
 
     assert server.process is not None
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0) as client:
+    hosts = [] if wechat is None else [(PAY_SIMULATOR, wechat.pay), (LOGIN_SIMULATOR, wechat.login)]
+    sim_pids = {name: host.process.pid for name, host in hosts if host.process is not None}
+    # idle connections are dropped well before uvicorn's 5 s keep-alive timeout (httpx's default expiry is the same
+    # 5 s), so that a connection the server is closing at that moment is never reused
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency,
+                          keepalive_expiry=2.0)
+    sim_url = simulator_base_url(server.port, None if wechat is None else wechat.pay.port)
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0) as client, \
+            httpx.AsyncClient(base_url=sim_url, limits=limits, timeout=30.0) as sim:
         sku, warm_sku = global_id("Sku", target.sku_id), global_id("Sku", target.warmup_sku_id)
         product_id = global_id("Product", target.product_id)
         data, _ = await graphql(client, "Product", PRODUCT, {"id": product_id})
@@ -204,20 +286,23 @@ async def drive(server: Server, target: Target, args: argparse.Namespace, workdi
 
         if warm:
             print(f"  warm-up: {len(warm)} customers buy another SKU and pay", flush=True)
-            warm_tally, _ = await shop(client, {u: tokens[u] for u in warm}, warm_sku, args.concurrency, "warm")
+            warm_tally, _ = await shop(client, sim, {u: tokens[u] for u in warm}, warm_sku, args.concurrency,
+                                       "warm")
             if warm_tally.failures or warm_tally.paid != len(warm):
                 raise BenchError(f"warm-up: {warm_tally.paid} paid of {len(warm)}: {dict(warm_tally.failures)}")
-            await wait_for_notifications(client, len(warm), args.notify_timeout)
+            await wait_for_notifications(sim, len(warm), args.notify_timeout)
         await server_timings(client)  # drop the warm-up's
 
         print(f"  measured: {args.customers} customers, {args.concurrency} at a time, {args.stock} units in stock",
               flush=True)
         busy = background_cpu()
-        before = Cpu.now(server.process.pid)
-        tally, seconds = await shop(client, {u: tokens[u] for u in customers}, sku, args.concurrency, "bench")
-        cpu = Cpu.now(server.process.pid).since(before)
+        with profiling(server.process.pid, args.profile) as recording:
+            before = Cpu.now(server.process.pid, sim_pids)
+            tally, seconds = await shop(client, sim, {u: tokens[u] for u in customers}, sku, args.concurrency,
+                                        "bench")
+            cpu = Cpu.now(server.process.pid, sim_pids).since(before)
         cpu = dataclasses.replace(cpu, idle_before=None if busy is None else 1 - busy)
-        delivery = await wait_for_notifications(client, len(warm) + tally.paid, args.notify_timeout)
+        delivery = await wait_for_notifications(sim, len(warm) + tally.paid, args.notify_timeout)
         timings = await server_timings(client)
         ledger = await read_back(target.sku_id)
 
@@ -238,7 +323,7 @@ async def drive(server: Server, target: Target, args: argparse.Namespace, workdi
                       threads=threads)
     product = dataclasses.replace(product, background_cpu=busy)
     return Run(args, target, tally, seconds, cpu, delivery, timings, ledger, product,
-               metrics_notify_count(server.port), server.process.pid, len(warm))
+               metrics_notify_count(server.port), server.process.pid, len(warm), sim_pids, recording)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -248,18 +333,30 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"preparing {DATABASE}: migrations, demo catalog, stock {args.stock}", flush=True)
         target = asyncio.run(prepare_database(args.stock, args.warmup))
-        with tempfile.TemporaryDirectory(prefix="pond-bench-checkout-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="pond-bench-checkout-") as tmp, contextlib.ExitStack() as stack:
             workdir = Path(tmp)
-            with running(pond_server(workdir, args)) as server:
+            wechat = None if args.embedded_simulator else stack.enter_context(wechat_simulators(workdir))
+            with running(pond_server(workdir, args, wechat)) as server:
                 assert server.process is not None
-                print(f"  server up on port {server.port}, pid {server.process.pid}", flush=True)
+                where = ("WeChat Pay simulator embedded" if wechat is None else
+                         f"WeChat Pay simulator on {wechat.pay.port}, code2Session on {wechat.login.port}")
+                print(f"  server up on port {server.port}, pid {server.process.pid}; {where}", flush=True)
                 try:
-                    outcome = run_event_loop(drive(server, target, args, workdir))
+                    outcome = run_event_loop(drive(server, wechat, target, args, workdir))
                 except BenchError as exc:
-                    raise BenchError(f"{exc}\n--- server log ---\n{server.log_tail()}") from None
+                    logs = "".join(f"\n--- {s.name} log ---\n{s.log_tail()}"
+                                   for s in (server, *([] if wechat is None else [wechat.pay])))
+                    raise BenchError(f"{exc}{logs}") from None
     finally:
         delete_redis_keys(REDIS_URL, REDIS_PATTERNS)
     ok = report(outcome)
+    if outcome.profile is not None:
+        from bench._flash_sale_profile import print_profile
+
+        attempts = len(outcome.tally.checkout_ms)
+        print()
+        print_profile(outcome.profile.path, f"the measured checkouts ({outcome.seconds:.2f}s)",
+                      outcome.profile.seconds, attempts, PROFILE_RATE)
     print(f"\ntotal {time.perf_counter() - started:.0f}s")
     return 0 if ok else 1
 
@@ -275,7 +372,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pool-max", type=int, default=None,
                         help="the server's PostgreSQL pool size (?maxsize=); default: Tortoise's (5)")
     parser.add_argument("--plain", action="store_true", help="run `pond serve` without the bench's timers")
+    parser.add_argument("--embedded-simulator", action="store_true",
+                        help="the old way, for comparison: Pond's embedded WeChat simulators, inside the server "
+                        "process, instead of processes of their own")
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="record the server with py-spy during the measured checkouts (raw collapsed stacks in "
+                        "FILE) and print where its time goes")
     args = parser.parse_args(argv)
+    if args.profile is not None and not PY_SPY.exists():
+        parser.error(f"--profile needs py-spy at {PY_SPY}")
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
     if args.customers < 1 or not 0 <= args.stock or args.concurrency < 1 or args.warmup < 0:
         parser.error("--customers >= 1, --stock >= 0, --concurrency >= 1, --warmup >= 0")
     if args.product_seconds < 1:
