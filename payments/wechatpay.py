@@ -28,6 +28,8 @@ DEFAULT_GATEWAY = "https://api.mch.weixin.qq.com"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
 SIGNTEST_PREFIX = "WECHATPAY/SIGNTEST/"
 MAX_NOTIFICATION_SKEW = 300
+_DROPPED_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+"""What a reused connection the other side had closed looks like (not timeouts, not refused connections)."""
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 _MERCHANT_NO = re.compile(r"[0-9A-Za-z_-]{6,32}")
@@ -180,7 +182,12 @@ class WeChatPayGateway:
         if not self._started:
             raise RuntimeError("WeChatPayGateway is not started; use `async with` or `await start()`")
         try:
-            return await getattr(self._wxpay, method)(**kwargs)
+            try:
+                return await getattr(self._wxpay, method)(**kwargs)
+            except _DROPPED_CONNECTION:
+                # A kept-alive connection the gateway closed just as it was reused. Every call Pond makes is
+                # idempotent at WeChat Pay (same out_trade_no / out_refund_no): asking once more, signed anew, is safe.
+                return await getattr(self._wxpay, method)(**kwargs)
         except httpx.HTTPError as exc:
             raise WeChatPayError(0, "NETWORK", f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:

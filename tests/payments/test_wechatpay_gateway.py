@@ -198,3 +198,41 @@ async def test_the_simulator_can_be_mounted_under_a_prefix_of_another_app(sim_ke
         )
         order = await gateway.query(out_trade_no)
     assert order is not None and order["trade_state"] == "NOTPAY"
+
+
+async def test_a_connection_dropped_as_it_is_reused_is_asked_once_more(sim_keys: SimulatorKeys) -> None:
+    """A kept-alive connection the gateway closes just as Pond reuses it: the call goes out again, signed anew."""
+    inner = httpx.ASGITransport(app=create_wechatpay_simulator(sim_keys))
+    sent: list[str] = []
+
+    class DropsEveryOther(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(request.headers["Authorization"])
+            if len(sent) % 2:
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            return await inner.handle_async_request(request)
+
+    config = WeChatPayConfig.from_simulator_keys(
+        sim_keys, notify_url="http://127.0.0.1/n", refund_notify_url="http://127.0.0.1/r", gateway=GATEWAY_URL
+    )
+    async with WeChatPayGateway(config, transport=DropsEveryOther()) as gateway:
+        out_trade_no = new_order_no()
+        prepay_id = await gateway.prepay(
+            out_trade_no=out_trade_no, description="x", total_fen=1, openid=OPENID, time_expire=_soon()
+        )
+        assert prepay_id and len(sent) == 2 and sent[0] != sent[1]  # a new signature (nonce) the second time
+        found = await gateway.query(out_trade_no)
+        assert found is not None and found["trade_state"] == "NOTPAY" and len(sent) == 4
+
+
+async def test_a_connection_dropped_twice_is_a_network_error(sim_keys: SimulatorKeys) -> None:
+    def drop(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("connection reset by peer", request=request)
+
+    config = WeChatPayConfig.from_simulator_keys(
+        sim_keys, notify_url="http://127.0.0.1/n", refund_notify_url="http://127.0.0.1/r", gateway=GATEWAY_URL
+    )
+    async with WeChatPayGateway(config, transport=httpx.MockTransport(drop)) as gateway:
+        with pytest.raises(WeChatPayError) as caught:
+            await gateway.close(new_order_no())
+    assert (caught.value.status, caught.value.code) == (0, "NETWORK")
