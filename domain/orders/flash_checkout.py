@@ -31,6 +31,8 @@ from domain.pricing.models import FlashSaleItem
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
+TWIN_PATIENCE = 5.0
+"""Seconds a double tap waits for its twin's order before taking the twin's units for a dead attempt's."""
 
 _REFUSED = {
     Take.SOLD_OUT: (ErrorCode.SOLD_OUT, "sold out", ["skuId"]),
@@ -77,11 +79,12 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
         if outcome is Take.HELD:
             if request.idempotency_key is None:
                 continue  # a random order number drawn twice: draw another
-            earlier = await _earlier(request)
+            outcome, earlier = await _twin(deps, request, holder)
             if earlier is not None:
                 return await first_payment(deps, earlier)
-            await deps.flash_pool.give_back(request.sale_id, holder)  # a holder whose attempt died: free it
-            continue
+            if outcome is Take.HELD:
+                await deps.flash_pool.give_back(request.sale_id, holder)  # a holder whose attempt died: free it
+                continue
         if outcome is not Take.OK:
             raise _refused(outcome)
         try:
@@ -125,6 +128,24 @@ async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: dat
     if outcome is Take.MISSING:
         raise RuntimeError(f"flash sale {sale.id}'s pool vanished while loading")
     return outcome
+
+
+async def _twin(deps: OrderDeps, request: FlashBuyRequest, holder: str) -> tuple[Take, Order | None]:
+    """Another tap with the same key holds the units: wait for its order rather than free units it is still
+    writing an order for. Returns (the pool's latest answer, the twin's order). The twin may fail meanwhile and
+    give the units back (the pool then answers this tap); a holder with no order after TWIN_PATIENCE belongs to an
+    attempt that died, and is freed by the caller."""
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + TWIN_PATIENCE, 0.02
+    while True:
+        earlier = await _earlier(request)
+        if earlier is not None or loop.time() >= deadline:
+            return Take.HELD, earlier
+        await asyncio.sleep(pause)
+        pause = min(2 * pause, 0.25)
+        outcome = await _take(deps, request, holder, deps.clock())
+        if outcome is not Take.HELD:
+            return outcome, None
 
 
 async def _earlier(request: FlashBuyRequest) -> Order | None:

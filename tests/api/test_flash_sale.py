@@ -178,3 +178,34 @@ async def test_flash_sales_lists_by_status(shop, flash, gql):
     upcoming = (await gql.data(SALES, {"status": "SCHEDULED"}))["flashSales"]
     assert (active["totalCount"], upcoming["totalCount"]) == (1, 1)
     assert await Sku.filter(id=sku.id).count() == 1
+
+
+async def test_a_double_tap_landing_while_the_first_writes_its_order_waits_for_it(shop, flash, customer_token,
+                                                                                  monkeypatch):
+    """The second tap finds the first one's units taken but no order yet: it waits for that order instead of
+    freeing units still being bought (which left the pool one unit above the database)."""
+    import asyncio
+
+    from domain.pricing import flash_sale as sales
+
+    sku = await shop.sku(price=5990, stock=30)
+    sale = await flash.sale((sku, 990, 10))
+    slow_items = sales.sale_items
+    first_read = asyncio.Event()
+
+    async def slow(*args):
+        if not first_read.is_set():
+            first_read.set()
+            await asyncio.sleep(0.4)  # the first tap, between the pool and its order
+        return await slow_items(*args)
+
+    monkeypatch.setattr(sales, "sale_items", slow)
+    first = asyncio.create_task(flash.buy(customer_token, sale, sku, 1, idempotencyKey="tap-2"))
+    await first_read.wait()
+    again = await flash.buy(customer_token, sale, sku, 1, idempotencyKey="tap-2")
+    first = await first
+    assert first["errors"] == [] and again["errors"] == []
+    assert first["order"]["id"] == again["order"]["id"]
+    assert (await flash.read(sale))["items"][0]["remaining"] == 9
+    pool = shop.deps.flash_pool
+    assert await pool.left(pk(sale["id"]), [sku.id]) == {sku.id: 9}
