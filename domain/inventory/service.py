@@ -41,7 +41,14 @@ class Inventory:
     async def forget(self, holder: str) -> None:
         await self.counter.forget(holder)
 
-    async def resync(self, sku_ids: list[int]) -> None:
-        """Make the counter agree with the database (after staff stock changes, or on the periodic sweep)."""
-        if sku_ids:
-            await self.counter.reset(await holds.database_counts(sku_ids))
+    async def resync(self, sku_ids: list[int]) -> int:
+        """Make the counter agree with the database (after staff stock changes, or on the periodic sweep). Returns
+        how many SKUs' counts it changed."""
+        if not sku_ids:
+            return 0
+        wanted = await holds.database_counts(sku_ids)
+        current = await self.counter.counts(list(wanted))
+        changed = {sku_id: count for sku_id, count in wanted.items() if current.get(sku_id) != count}
+        if changed:
+            await self.counter.reset(changed)
+        return len(changed)

@@ -22,8 +22,9 @@ class HasInventory(Protocol):
 
 
 async def resync_stock(deps: HasInventory, batch: int = RESYNC_BATCH) -> int:
-    """Reset the counter from the database for every SKU not deleted, `batch` SKUs per round trip; returns how many."""
-    done, after = 0, 0
+    """Reset the counter from the database for every SKU not deleted, `batch` SKUs at a time; returns how many
+    counts were wrong (and are now right)."""
+    changed, after = 0, 0
     while True:
         ids = (
             await Sku.filter(deleted_at__isnull=True, id__gt=after)
@@ -32,9 +33,8 @@ async def resync_stock(deps: HasInventory, batch: int = RESYNC_BATCH) -> int:
             .values_list("id", flat=True)
         )
         if not ids:
-            return done
-        await deps.inventory.resync(list(ids))  # type: ignore[arg-type]
-        done += len(ids)
+            return changed
+        changed += await deps.inventory.resync(list(ids))  # type: ignore[arg-type]
         after = ids[-1]  # type: ignore[assignment]
         if len(ids) < batch:
-            return done
+            return changed

@@ -148,3 +148,4 @@ async def test_resync_walks_every_sku_in_batches(pay_flow: PayFlow):
     assert await resync_stock(deps, batch=2) == 5
 
     assert await counter(deps, *skus) == [1, 2, 3, 4, 5]
+    assert await resync_stock(deps, batch=2) == 0  # nothing was wrong this time
