@@ -46,6 +46,7 @@ class Tally:
     sold_out: int = 0
     free: int = 0
     failures: Counter[str] = field(default_factory=Counter)
+    in_flight: list[int] = field(default_factory=list)  # open loop (--rate): customers in flight at each start
 
 
 async def in_parallel(items: Iterable[Any], concurrency: int, work: Callable[[Any], Awaitable[None]]) -> None:
@@ -138,14 +139,27 @@ async def buy_and_pay(client: Any, sim: Any, token: str, sku: str, key: str, tal
 
 
 async def shop(client: Any, sim: Any, tokens: dict[str, str], sku: str, concurrency: int,
-               label: str) -> tuple[Tally, float]:
+               label: str, rate: float | None = None) -> tuple[Tally, float]:
+    """Every customer buys and pays: `concurrency` at a time (a closed loop: the next starts when one ends), or,
+    with `rate`, one starting every 1/rate seconds whatever is still in flight (an open loop: arrivals do not wait
+    for answers, as real customers don't). `Tally.in_flight` samples how many were in flight at each start."""
     tally = Tally()
 
     async def one(user: str) -> None:
         await buy_and_pay(client, sim, tokens[user], sku, f"{label}-{user}", tally)
 
     start = time.perf_counter()
-    await in_parallel(list(tokens), concurrency, one)
+    if rate is None:
+        await in_parallel(list(tokens), concurrency, one)
+        return tally, time.perf_counter() - start
+    running: set[asyncio.Task[None]] = set()
+    for index, user in enumerate(tokens):
+        await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
+        tally.in_flight.append(len(running))
+        task = asyncio.create_task(one(user))
+        running.add(task)
+        task.add_done_callback(running.discard)
+    await asyncio.gather(*running)
     return tally, time.perf_counter() - start
 
 

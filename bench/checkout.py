@@ -1,7 +1,9 @@
 """Checkout benchmark: N customers check out one SKU and pay through the WeChat Pay simulator, 32 at a time.
 
     python bench/checkout.py [--customers 400] [--stock 300] [--concurrency 32] [--product-seconds 5]
-                             [--embedded-simulator] [--profile FILE] [--plain]
+                             [--rate R] [--embedded-simulator] [--profile FILE] [--plain]
+
+--rate R: an open loop instead (a customer starts every 1/R s, however many are in flight): the p99 at that rate.
 
 One `pond serve` (one uvicorn worker) on PostgreSQL (database `pond_bench_checkout`, dropped and recreated) and
 Redis (keys under the prefix `benchco`), with the demo catalog, and WeChat's two hosts as processes of their own, as
@@ -97,6 +99,7 @@ from bench._harness import (
     running,
 )
 
+OPEN_LOOP_CONNECTIONS = 512  # --rate: enough that arrivals never wait for a client connection
 REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock}:…)
 COUNTS_KEY = f"{{{REDIS_PREFIX}:stock}}:counts"
 PROFILE_RATE = 200  # py-spy samples per second
@@ -267,8 +270,8 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
     sim_pids = {name: host.process.pid for name, host in hosts if host.process is not None}
     # idle connections are dropped well before uvicorn's 5 s keep-alive timeout (httpx's default expiry is the same
     # 5 s), so that a connection the server is closing at that moment is never reused
-    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency,
-                          keepalive_expiry=2.0)
+    connections = args.concurrency if args.rate is None else OPEN_LOOP_CONNECTIONS
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0)
     sim_url = simulator_base_url(server.port, None if wechat is None else wechat.pay.port)
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0) as client, \
             httpx.AsyncClient(base_url=sim_url, limits=limits, timeout=30.0) as sim:
@@ -293,13 +296,13 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
             await wait_for_notifications(sim, len(warm), args.notify_timeout)
         await server_timings(client)  # drop the warm-up's
 
-        print(f"  measured: {args.customers} customers, {args.concurrency} at a time, {args.stock} units in stock",
-              flush=True)
+        pace = f"{args.concurrency} at a time" if args.rate is None else f"one every {1000 / args.rate:.1f} ms"
+        print(f"  measured: {args.customers} customers, {pace}, {args.stock} units in stock", flush=True)
         busy = background_cpu()
         with profiling(server.process.pid, args.profile) as recording:
             before = Cpu.now(server.process.pid, sim_pids)
             tally, seconds = await shop(client, sim, {u: tokens[u] for u in customers}, sku, args.concurrency,
-                                        "bench")
+                                        "bench", rate=args.rate)
             cpu = Cpu.now(server.process.pid, sim_pids).since(before)
         cpu = dataclasses.replace(cpu, idle_before=None if busy is None else 1 - busy)
         delivery = await wait_for_notifications(sim, len(warm) + tally.paid, args.notify_timeout)
@@ -366,6 +369,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=400, help="customers buying one unit each (default 400)")
     parser.add_argument("--stock", type=int, default=300, help="units of the SKU on sale (default 300)")
     parser.add_argument("--concurrency", type=int, default=32, help="customers at a time (default 32)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: start a customer every 1/RATE s, however many are in flight (instead of "
+                             "--concurrency at a time); the report shows how many were in flight")
     parser.add_argument("--warmup", type=int, default=32, help="customers buying another SKU first (default 32)")
     parser.add_argument("--product-seconds", type=float, default=5.0, help="wrk on product(id) (default 5)")
     parser.add_argument("--notify-timeout", type=float, default=30.0, help="wait for notifications (default 30)")
@@ -384,6 +390,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.profile is not None:
         args.profile = args.profile.resolve()
         args.profile.parent.mkdir(parents=True, exist_ok=True)
+    if args.rate is not None and args.rate <= 0:
+        parser.error("--rate > 0")
     if args.customers < 1 or not 0 <= args.stock or args.concurrency < 1 or args.warmup < 0:
         parser.error("--customers >= 1, --stock >= 0, --concurrency >= 1, --warmup >= 0")
     if args.product_seconds < 1:
