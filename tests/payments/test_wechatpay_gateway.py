@@ -143,14 +143,21 @@ async def test_a_reply_lost_after_commit_is_safe_to_retry_with_the_same_body(env
     assert await env.gateway.prepay(**order) == await env.gateway.prepay(**order)
 
 
-async def test_an_unreachable_gateway_is_a_network_error(sim_keys: SimulatorKeys) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+@pytest.mark.parametrize("failure", [
+    httpx.ConnectError("connection refused"),  # an unreachable gateway
+    httpx.ReadError("connection reset by peer"),  # a connection dropped on both tries
+])
+async def test_an_unreachable_gateway_or_a_connection_dropped_twice_is_a_network_error(
+    sim_keys: SimulatorKeys, failure: httpx.TransportError
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        failure.request = request
+        raise failure
 
     config = WeChatPayConfig.from_simulator_keys(
         sim_keys, notify_url="http://127.0.0.1/n", refund_notify_url="http://127.0.0.1/r", gateway=GATEWAY_URL
     )
-    async with WeChatPayGateway(config, transport=httpx.MockTransport(refuse)) as gateway:
+    async with WeChatPayGateway(config, transport=httpx.MockTransport(fail)) as gateway:
         with pytest.raises(WeChatPayError) as caught:
             await gateway.close(new_order_no())
     assert (caught.value.status, caught.value.code) == (0, "NETWORK")
@@ -224,15 +231,3 @@ async def test_a_connection_dropped_as_it_is_reused_is_asked_once_more(sim_keys:
         found = await gateway.query(out_trade_no)
         assert found is not None and found["trade_state"] == "NOTPAY" and len(sent) == 4
 
-
-async def test_a_connection_dropped_twice_is_a_network_error(sim_keys: SimulatorKeys) -> None:
-    def drop(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadError("connection reset by peer", request=request)
-
-    config = WeChatPayConfig.from_simulator_keys(
-        sim_keys, notify_url="http://127.0.0.1/n", refund_notify_url="http://127.0.0.1/r", gateway=GATEWAY_URL
-    )
-    async with WeChatPayGateway(config, transport=httpx.MockTransport(drop)) as gateway:
-        with pytest.raises(WeChatPayError) as caught:
-            await gateway.close(new_order_no())
-    assert (caught.value.status, caught.value.code) == (0, "NETWORK")
