@@ -20,9 +20,8 @@ from domain.catalog.models import Category, Product
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.pagination import Page, paginate
 from domain.pricing.models import Coupon, CouponKind, CouponScope
-from domain.pricing.windows import Window, changeable, in_window, running, utc, window
+from domain.pricing.windows import Window, changeable, in_window, name_errors, running, utc, window
 
-MAX_NAME = 64
 MAX_DESCRIPTION = 200
 MAX_AMOUNT = 100_000_000
 """One million yuan in fen: far above any real coupon, well inside a 32-bit column."""
@@ -135,9 +134,7 @@ def _check_times(draft: CouponDraft) -> list[DomainError]:
 
 
 def _check(draft: CouponDraft) -> list[DomainError]:
-    errors: list[DomainError] = []
-    if not 1 <= len(draft.name) <= MAX_NAME:
-        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
+    errors = name_errors(draft.name)
     if len(draft.description) > MAX_DESCRIPTION:
         errors.append(Invalid(f"description must be at most {MAX_DESCRIPTION} characters", ["description"]))
     errors += _check_amounts(draft)

@@ -20,9 +20,18 @@ from domain.identity.models import Customer
 from domain.orders.models import OrderLine, OrderStatus
 from domain.pagination import Page, paginate
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
-from domain.pricing.windows import Window, changeable, clashing_skus, in_window, next_change, utc, window
+from domain.pricing.windows import (
+    Window,
+    changeable,
+    clashing_skus,
+    in_window,
+    next_change,
+    set_up_errors,
+    sku_item_errors,
+    utc,
+    window,
+)
 
-MAX_NAME = 64
 MAX_ITEMS = 200
 
 
@@ -53,23 +62,12 @@ def status(discount: Discount, at: datetime) -> DiscountStatus:
 
 
 def _check_fields(draft: DiscountDraft) -> list[DomainError]:
-    errors: list[DomainError] = []
-    if not 1 <= len(draft.name.strip()) <= MAX_NAME:
-        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
-    if draft.ends_at <= draft.starts_at:
-        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    errors = set_up_errors(draft.name.strip(), draft.starts_at, draft.ends_at)
     if draft.per_customer_limit is not None and draft.per_customer_limit < 1:
         errors.append(Invalid("perCustomerLimit must be at least 1 (or null for none)", ["perCustomerLimit"]))
-    if not draft.items:
-        errors.append(Invalid("a discount needs at least one item", ["items"]))
-    if len(draft.items) > MAX_ITEMS:
-        errors.append(DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_ITEMS} items", ["items"]))
-    seen: set[int] = set()
+    errors += sku_item_errors([item.sku_id for item in draft.items], "discount", MAX_ITEMS)
     for index, item in enumerate(draft.items):
         where = ["items", str(index)]
-        if item.sku_id in seen:
-            errors.append(DomainError(ErrorCode.DUPLICATE, "one item per SKU", [*where, "skuId"]))
-        seen.add(item.sku_id)
         if item.kind is DiscountKind.PERCENT and not 1 <= item.value <= 99:
             errors.append(Invalid("a percentage off is 1 to 99", [*where, "value"]))
         if item.kind is DiscountKind.FIXED_PRICE and item.value < 0:

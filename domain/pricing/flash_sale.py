@@ -28,9 +28,19 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order
 from domain.pagination import Page, paginate
 from domain.pricing.models import FlashSale, FlashSaleItem
-from domain.pricing.windows import Window, changeable, clashing_skus, in_window, locked, next_change, utc, window
+from domain.pricing.windows import (
+    Window,
+    changeable,
+    clashing_skus,
+    in_window,
+    locked,
+    next_change,
+    set_up_errors,
+    sku_item_errors,
+    utc,
+    window,
+)
 
-MAX_NAME = 64
 MAX_ITEMS = 100
 MAX_LIMIT = 99
 OPEN_STATES = (ReservationState.HELD, ReservationState.COMMITTED)
@@ -63,23 +73,12 @@ class FlashSaleDraft:
 
 
 def _check_fields(draft: FlashSaleDraft) -> list[DomainError]:
-    errors: list[DomainError] = []
-    if not 1 <= len(draft.name) <= MAX_NAME:
-        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
-    if draft.ends_at <= draft.starts_at:
-        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    errors = set_up_errors(draft.name, draft.starts_at, draft.ends_at)
     if not 1 <= draft.per_customer_limit <= MAX_LIMIT:
         errors.append(Invalid(f"perCustomerLimit must be 1 to {MAX_LIMIT}", ["perCustomerLimit"]))
-    if not draft.items:
-        errors.append(Invalid("a flash sale needs at least one item", ["items"]))
-    if len(draft.items) > MAX_ITEMS:
-        errors.append(DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_ITEMS} items", ["items"]))
-    seen: set[int] = set()
+    errors += sku_item_errors([item.sku_id for item in draft.items], "flash sale", MAX_ITEMS)
     for index, item in enumerate(draft.items):
         where = ["items", str(index)]
-        if item.sku_id in seen:
-            errors.append(DomainError(ErrorCode.DUPLICATE, "one item per SKU", [*where, "skuId"]))
-        seen.add(item.sku_id)
         if item.price < 0:
             errors.append(Invalid("the sale price is at least 0 fen", [*where, "price"]))
         if not 1 <= item.quantity <= 1_000_000:

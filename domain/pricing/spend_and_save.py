@@ -18,9 +18,8 @@ from domain.pagination import Page, paginate
 from domain.pricing import windows
 from domain.pricing.engine import Tier
 from domain.pricing.models import SpendAndSave
-from domain.pricing.windows import Window, in_window, utc, window
+from domain.pricing.windows import Window, in_window, set_up_errors, utc, window
 
-MAX_NAME = 64
 MAX_TIERS = 10
 MAX_AMOUNT = 100_000_000
 """One million yuan in fen: far above any real tier, well inside a 32-bit column."""
@@ -65,11 +64,7 @@ def tiers_of(promotion: SpendAndSave) -> list[TierDraft]:
 
 
 def _check(draft: SpendAndSaveDraft) -> list[DomainError]:
-    errors: list[DomainError] = []
-    if not 1 <= len(draft.name.strip()) <= MAX_NAME:
-        errors.append(Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"]))
-    if draft.ends_at <= draft.starts_at:
-        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    errors = set_up_errors(draft.name.strip(), draft.starts_at, draft.ends_at)
     if not draft.tiers:
         errors.append(Invalid("a spend-and-save needs at least one tier", ["tiers"]))
     if len(draft.tiers) > MAX_TIERS:

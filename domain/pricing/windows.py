@@ -3,6 +3,7 @@ them early (`ended_at`). Discounts, flash sales, coupons (their claim window) an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -11,7 +12,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from domain.errors import DomainError, ErrorCode, NotFound
+from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 
 M = TypeVar("M", bound=Model)
 
@@ -22,6 +23,37 @@ class Window(StrEnum):
     SCHEDULED = "SCHEDULED"
     ACTIVE = "ACTIVE"
     ENDED = "ENDED"
+
+
+MAX_NAME = 64
+"""The longest name of a promotion (discount, flash sale, coupon, spend-and-save)."""
+
+
+def name_errors(name: str) -> list[DomainError]:
+    return [] if 1 <= len(name) <= MAX_NAME else [Invalid(f"name must be 1 to {MAX_NAME} characters", ["name"])]
+
+
+def set_up_errors(name: str, starts_at: datetime, ends_at: datetime) -> list[DomainError]:
+    """What every promotion with a window checks first: its name, and a window that ends after it starts."""
+    errors = name_errors(name)
+    if ends_at <= starts_at:
+        errors.append(Invalid("endsAt must be after startsAt", ["endsAt"]))
+    return errors
+
+
+def sku_item_errors(sku_ids: Sequence[int], what: str, max_items: int) -> list[DomainError]:
+    """A promotion's SKU items: at least one, at most `max_items`, one item per SKU."""
+    errors: list[DomainError] = []
+    if not sku_ids:
+        errors.append(Invalid(f"a {what} needs at least one item", ["items"]))
+    if len(sku_ids) > max_items:
+        errors.append(DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {max_items} items", ["items"]))
+    seen: set[int] = set()
+    for index, sku_id in enumerate(sku_ids):
+        if sku_id in seen:
+            errors.append(DomainError(ErrorCode.DUPLICATE, "one item per SKU", ["items", str(index), "skuId"]))
+        seen.add(sku_id)
+    return errors
 
 
 def utc(moment: datetime) -> datetime:
