@@ -11,11 +11,7 @@ from domain.catalog.models import Category, Product, Sku
 from domain.catalog.products import ProductChanges, SkuChanges
 from domain.catalog.rules import ProductDraft, SkuDraft, Spec
 from resolvers.context import Context
-from resolvers.outcome import Outcome, attempt, decode_id
-
-
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
+from resolvers.outcome import Outcome, attempt, decode_id, given
 
 
 def _specs(specs: Any) -> list[Spec]:
@@ -26,7 +22,7 @@ def _sku_draft(data: Any) -> SkuDraft:
     return SkuDraft(
         specs=_specs(data.specs),
         price=data.price,
-        original_price=_given(data.original_price),
+        original_price=given(data.original_price),
         stock=data.stock,
         barcode=data.barcode,
         weight=data.weight,
@@ -42,7 +38,7 @@ async def _changed(ctx: Context, outcome: Outcome[Any]) -> Outcome[Any]:
 
 async def category_create(ctx: Context, data: Any) -> Outcome[Category]:
     async def run() -> Category:
-        parent = _given(data.parent_id)
+        parent = given(data.parent_id)
         parent_id = None if parent is None else decode_id(parent, "Category", "parentId")
         return await categories.create_category(data.name, parent_id, data.sort_order, data.image)
 
@@ -55,11 +51,11 @@ async def category_update(ctx: Context, data: Any) -> Outcome[Category]:
         parent = data.parent_id
         return await categories.update_category(
             category_id,
-            name=_given(data.name),
+            name=given(data.name),
             parent_id=None if parent in (UNSET, None) else decode_id(parent, "Category", "parentId"),
             move_to_root=parent is None,
-            sort_order=_given(data.sort_order),
-            image=_given(data.image),
+            sort_order=given(data.sort_order),
+            image=given(data.image),
         )
 
     return await _changed(ctx, await attempt(run()))
@@ -92,14 +88,14 @@ async def product_create(ctx: Context, data: Any) -> Outcome[Product]:
 
 async def product_update(ctx: Context, data: Any) -> Outcome[Product]:
     async def run() -> Product:
-        category = _given(data.category_id)
+        category = given(data.category_id)
         changes = ProductChanges(
-            title=_given(data.title),
-            subtitle=_given(data.subtitle),
-            images=_given(data.images),
-            description=_given(data.description),
+            title=given(data.title),
+            subtitle=given(data.subtitle),
+            images=given(data.images),
+            description=given(data.description),
             category_id=None if category is None else decode_id(category, "Category", "categoryId"),
-            sort_order=_given(data.sort_order),
+            sort_order=given(data.sort_order),
         )
         return await products.update_product(decode_id(data.id, "Product"), changes)
 
@@ -133,12 +129,12 @@ async def sku_create(ctx: Context, data: Any) -> Outcome[Sku]:
 
 async def sku_update(ctx: Context, data: Any) -> Outcome[Sku]:
     async def run() -> Sku:
-        specs = _given(data.specs)
+        specs = given(data.specs)
         changes = SkuChanges(
             specs=None if specs is None else _specs(specs),
-            price=_given(data.price),
-            barcode=_given(data.barcode),
-            weight=_given(data.weight),
+            price=given(data.price),
+            barcode=given(data.barcode),
+            weight=given(data.weight),
         )
         if data.original_price is not UNSET:
             changes.original_price = data.original_price

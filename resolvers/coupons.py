@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from strawberry import UNSET
@@ -15,17 +14,13 @@ from domain.pricing.coupon_setup import CouponDraft, CouponStatus, scope_of
 from domain.pricing.coupons import ClaimedStatus
 from domain.pricing.models import Coupon, CouponKind, CustomerCoupon
 from resolvers.context import Context
-from resolvers.outcome import Outcome, attempt, decode_id
+from resolvers.outcome import Outcome, attempt, decode_id, now
 from resolvers.permissions import unauthenticated
 
 # Input fields whose null clears the value; for the others null means "leave as is", as everywhere else.
 NULLABLE = ("max_discount", "valid_from", "valid_until", "valid_days")
 PLAIN = ("name", "description", "kind", "value", "min_spend", "total_quantity", "per_customer_limit", "starts_at",
          "ends_at")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _customer_id(ctx: Context) -> int:
@@ -70,7 +65,7 @@ async def coupon_create(ctx: Context, data: Any) -> Outcome[Coupon]:
     async def run() -> Coupon:
         values = _given(data)
         draft = CouponDraft(**values)
-        return await coupon_setup.create_coupon(draft, _now())
+        return await coupon_setup.create_coupon(draft, now())
 
     return await attempt(run())
 
@@ -78,45 +73,45 @@ async def coupon_create(ctx: Context, data: Any) -> Outcome[Coupon]:
 async def coupon_update(ctx: Context, data: Any) -> Outcome[Coupon]:
     async def run() -> Coupon:
         coupon_id = decode_id(data.id, "Coupon")
-        return await coupon_setup.update_coupon(coupon_id, _given(data), _now())
+        return await coupon_setup.update_coupon(coupon_id, _given(data), now())
 
     return await attempt(run())
 
 
 async def coupon_end(ctx: Context, data: Any) -> Outcome[Coupon]:
     async def run() -> Coupon:
-        return await coupon_setup.end_coupon(decode_id(data.id, "Coupon"), _now())
+        return await coupon_setup.end_coupon(decode_id(data.id, "Coupon"), now())
 
     return await attempt(run())
 
 
 async def coupon_claim(ctx: Context, data: Any) -> Outcome[CustomerCoupon]:
     async def run() -> CustomerCoupon:
-        return await coupons.claim(_customer_id(ctx), decode_id(data.coupon_id, "Coupon", "couponId"), _now())
+        return await coupons.claim(_customer_id(ctx), decode_id(data.coupon_id, "Coupon", "couponId"), now())
 
     return await attempt(run())
 
 
 async def staff_coupons(ctx: Context, first: int | None, after: str | None, status: Any) -> Page[Coupon]:
     wanted = None if status is None else CouponStatus(status.value)
-    return await coupon_setup.staff_coupons(wanted, _now(), first, after)
+    return await coupon_setup.staff_coupons(wanted, now(), first, after)
 
 
 async def claimable_coupons(ctx: Context, first: int | None, after: str | None) -> Page[Coupon]:
-    return await coupons.claimable_coupons(ctx.customer_id, _now(), first, after)
+    return await coupons.claimable_coupons(ctx.customer_id, now(), first, after)
 
 
 async def customer_coupons(ctx: Context, first: int | None, after: str | None, status: Any) -> Page[CustomerCoupon]:
     wanted = None if status is None else ClaimedStatus(status.value)
-    return await coupons.customer_coupons(_customer_id(ctx), wanted, _now(), first, after)
+    return await coupons.customer_coupons(_customer_id(ctx), wanted, now(), first, after)
 
 
 def coupon_status(coupon: Coupon) -> CouponStatus:
-    return coupon_setup.status(coupon, _now())
+    return coupon_setup.status(coupon, now())
 
 
 def claimed_status(copy: CustomerCoupon) -> ClaimedStatus:
-    return coupons.claimed_status(copy, _now())
+    return coupons.claimed_status(copy, now())
 
 
 async def scope_products(ctx: Context, coupon: Coupon) -> list[Product]:

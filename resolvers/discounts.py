@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from strawberry import UNSET
@@ -15,11 +14,7 @@ from domain.pricing.discounts import DiscountChanges, DiscountDraft, DiscountSta
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
-from resolvers.outcome import Outcome, attempt, decode_id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from resolvers.outcome import Outcome, attempt, decode_id, given, now
 
 
 def _sku_id(global_id: Any, index: int) -> int:
@@ -42,46 +37,42 @@ async def discount_create(ctx: Context, data: Any) -> Outcome[Discount]:
             per_customer_limit=None if data.per_customer_limit is UNSET else data.per_customer_limit,
             items=_decoded_items(data.items),
         )
-        return await discounts.create_discount(draft, _now())
+        return await discounts.create_discount(draft, now())
 
     return await _changed(ctx, await attempt(run()))
-
-
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
 
 
 async def discount_update(ctx: Context, data: Any) -> Outcome[Discount]:
     async def run() -> Discount:
         discount_id = decode_id(data.id, "Discount")
-        items = _given(data.items)
+        items = given(data.items)
         changes = DiscountChanges(
-            name=_given(data.name),
-            starts_at=_given(data.starts_at),
-            ends_at=_given(data.ends_at),
-            per_customer_limit=_given(data.per_customer_limit),
+            name=given(data.name),
+            starts_at=given(data.starts_at),
+            ends_at=given(data.ends_at),
+            per_customer_limit=given(data.per_customer_limit),
             clear_limit=data.per_customer_limit is None,
             items=None if items is None else _decoded_items(items),
         )
-        return await discounts.update_discount(discount_id, changes, _now())
+        return await discounts.update_discount(discount_id, changes, now())
 
     return await _changed(ctx, await attempt(run()))
 
 
 async def discount_end(ctx: Context, data: Any) -> Outcome[Discount]:
     async def run() -> Discount:
-        return await discounts.end_discount(decode_id(data.id, "Discount"), _now())
+        return await discounts.end_discount(decode_id(data.id, "Discount"), now())
 
     return await _changed(ctx, await attempt(run()))
 
 
 async def staff_discounts(ctx: Context, first: int | None, after: str | None, status: Any) -> Page[Discount]:
     wanted = None if status is None else DiscountStatus(status.value)
-    return await discounts.staff_discounts(wanted, _now(), first, after)
+    return await discounts.staff_discounts(wanted, now(), first, after)
 
 
 def discount_status(discount: Discount) -> DiscountStatus:
-    return discounts.status(discount, _now())
+    return discounts.status(discount, now())
 
 
 async def discount_items(ctx: Context, discount: Discount) -> list[DiscountItem]:

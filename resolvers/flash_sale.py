@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-
-from strawberry import UNSET
 
 from domain.catalog.models import Sku
 from domain.errors import NotFound
@@ -19,15 +16,7 @@ from domain.pricing.models import FlashSale, FlashSaleItem
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
 from resolvers.orders import _delivery, customer_id
-from resolvers.outcome import Outcome, attempt, decode_id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
+from resolvers.outcome import Outcome, attempt, decode_id, given, now
 
 
 def _sku_id(global_id: Any, index: int) -> int:
@@ -78,7 +67,7 @@ async def flash_sale_create(ctx: Context, data: Any) -> Outcome[FlashSale]:
     async def run() -> FlashSale:
         draft = FlashSaleDraft(name=data.name, starts_at=data.starts_at, ends_at=data.ends_at,
                                per_customer_limit=data.per_customer_limit, items=_items(data.items))
-        return await flash_sale.create_flash_sale(draft, _now())
+        return await flash_sale.create_flash_sale(draft, now())
 
     return await _settled(ctx, await attempt(run()), [])
 
@@ -87,30 +76,30 @@ async def flash_sale_update(ctx: Context, data: Any) -> Outcome[FlashSale]:
     before = await _items_before(data.id)
 
     async def run() -> FlashSale:
-        items = _given(data.items)
+        items = given(data.items)
         changes = FlashSaleChanges(
-            name=_given(data.name), starts_at=_given(data.starts_at), ends_at=_given(data.ends_at),
-            per_customer_limit=_given(data.per_customer_limit), items=None if items is None else _items(items),
+            name=given(data.name), starts_at=given(data.starts_at), ends_at=given(data.ends_at),
+            per_customer_limit=given(data.per_customer_limit), items=None if items is None else _items(items),
         )
-        return await flash_sale.update_flash_sale(decode_id(data.id, "FlashSale"), changes, _now())
+        return await flash_sale.update_flash_sale(decode_id(data.id, "FlashSale"), changes, now())
 
     return await _settled(ctx, await attempt(run()), before)
 
 
 async def flash_sale_end(ctx: Context, data: Any) -> Outcome[FlashSale]:
     async def run() -> FlashSale:
-        return await flash_sale.end_flash_sale(decode_id(data.id, "FlashSale"), _now())
+        return await flash_sale.end_flash_sale(decode_id(data.id, "FlashSale"), now())
 
     return await _settled(ctx, await attempt(run()), [])
 
 
 async def flash_sales(ctx: Context, first: int | None, after: str | None, status: Any) -> Page[FlashSale]:
     wanted = None if status is None else FlashSaleStatus(status.value)
-    return await flash_sale.flash_sales(wanted, _now(), first, after)
+    return await flash_sale.flash_sales(wanted, now(), first, after)
 
 
 def sale_status(sale: FlashSale) -> FlashSaleStatus:
-    return flash_sale.status(sale, _now())
+    return flash_sale.status(sale, now())
 
 
 async def sale_items(ctx: Context, sale: FlashSale) -> list[FlashSaleItem]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
-from strawberry import relay
+from strawberry import UNSET, relay
 
 from domain.errors import DomainError, DomainErrors, NotFound
 
@@ -43,3 +44,13 @@ def decode_id(global_id: relay.GlobalID | str | None, type_name: str, field: str
     if global_id.type_name != type_name or not node_id.isdigit() or len(node_id) > 10 or int(node_id) > MAX_ID:
         raise NotFound(type_name, [field])
     return int(node_id)
+
+
+def given(value: Any) -> Any:
+    """An optional input field: None when the client left it out (UNSET)."""
+    return None if value is UNSET else value
+
+
+def now() -> datetime:
+    """The moment a resolver hands the domain, in UTC."""
+    return datetime.now(UTC)

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry import UNSET
-
 from domain.orders import pickup
 from domain.orders.models import PickupPoint
 from domain.orders.pickup import PickupPointChanges
 from resolvers.context import Context
-from resolvers.outcome import Outcome, attempt, decode_id
-
-
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
+from resolvers.outcome import Outcome, attempt, decode_id, given
 
 
 async def pickup_points(ctx: Context) -> list[PickupPoint]:
@@ -33,7 +27,7 @@ async def pickup_point_create(ctx: Context, data: Any) -> Outcome[PickupPoint]:
 async def pickup_point_update(ctx: Context, data: Any) -> Outcome[PickupPoint]:
     async def run() -> PickupPoint:
         changes = PickupPointChanges(
-            name=_given(data.name), address=_given(data.address), phone=_given(data.phone), active=_given(data.active)
+            name=given(data.name), address=given(data.address), phone=given(data.phone), active=given(data.active)
         )
         return await pickup.update_point(decode_id(data.id, "PickupPoint"), changes)
 

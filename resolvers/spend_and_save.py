@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
-
-from strawberry import UNSET
 
 from domain.pagination import Page
 from domain.pricing import spend_and_save
 from domain.pricing.models import SpendAndSave
 from domain.pricing.spend_and_save import SpendAndSaveChanges, SpendAndSaveDraft, SpendAndSaveStatus, TierDraft
-from resolvers.outcome import Outcome, attempt, decode_id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from resolvers.outcome import Outcome, attempt, decode_id, given, now
 
 
 def _tiers(tiers: Any) -> list[TierDraft]:
     return [TierDraft(tier.threshold, tier.amount) for tier in tiers]
 
 
-def _given(value: Any) -> Any:
-    return None if value is UNSET else value
-
-
 async def spend_and_save_create(data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
         draft = SpendAndSaveDraft(data.name, data.starts_at, data.ends_at, _tiers(data.tiers))
-        return await spend_and_save.create_spend_and_save(draft, _now())
+        return await spend_and_save.create_spend_and_save(draft, now())
 
     return await attempt(run())
 
@@ -37,36 +26,36 @@ async def spend_and_save_create(data: Any) -> Outcome[SpendAndSave]:
 async def spend_and_save_update(data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
         promotion_id = decode_id(data.id, "SpendAndSave")
-        tiers = _given(data.tiers)
+        tiers = given(data.tiers)
         changes = SpendAndSaveChanges(
-            name=_given(data.name),
-            starts_at=_given(data.starts_at),
-            ends_at=_given(data.ends_at),
+            name=given(data.name),
+            starts_at=given(data.starts_at),
+            ends_at=given(data.ends_at),
             tiers=None if tiers is None else _tiers(tiers),
         )
-        return await spend_and_save.update_spend_and_save(promotion_id, changes, _now())
+        return await spend_and_save.update_spend_and_save(promotion_id, changes, now())
 
     return await attempt(run())
 
 
 async def spend_and_save_end(data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
-        return await spend_and_save.end_spend_and_save(decode_id(data.id, "SpendAndSave"), _now())
+        return await spend_and_save.end_spend_and_save(decode_id(data.id, "SpendAndSave"), now())
 
     return await attempt(run())
 
 
 async def staff_spend_and_saves(first: int | None, after: str | None, status: Any) -> Page[SpendAndSave]:
     wanted = None if status is None else SpendAndSaveStatus(status.value)
-    return await spend_and_save.staff_spend_and_saves(wanted, _now(), first, after)
+    return await spend_and_save.staff_spend_and_saves(wanted, now(), first, after)
 
 
 async def running_spend_and_saves() -> list[SpendAndSave]:
-    return await spend_and_save.running(_now())
+    return await spend_and_save.running(now())
 
 
 def status(promotion: SpendAndSave) -> SpendAndSaveStatus:
-    return spend_and_save.status(promotion, _now())
+    return spend_and_save.status(promotion, now())
 
 
 def tiers(promotion: SpendAndSave) -> list[TierDraft]:
