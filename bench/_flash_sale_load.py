@@ -22,7 +22,7 @@ from typing import Any
 from bench._checkout_load import ADDRESS, graphql, in_parallel
 from bench._checkout_report import percentile
 from bench._flash_sale_server import RAW_PREFIX, REDIS_URL
-from bench._harness import RESULT_MARK, BenchError, WrkResult, request, run_wrk
+from bench._harness import LUA_RESULT_LINE, BenchError, WrkResult, request, run_wrk
 
 STAFF_LOGIN = """mutation StaffLogin($input: StaffLoginInput!) {
   staffLogin(input: $input) { token errors { code message } }
@@ -152,13 +152,7 @@ function done(summary, latency, requests)
   local g = io.open("%(sample)s", "w")
   g:write(first)
   g:close()
-  local e = summary.errors
-  io.write(string.format(
-    '%(mark)s{"requests":%%d,"duration_us":%%d,"p50_us":%%d,"p99_us":%%d,' ..
-    '"connect":%%d,"read":%%d,"write":%%d,"status":%%d,"timeout":%%d}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect, e.read, e.write, e.status, e.timeout))
-end
+%(result)send
 """
 
 
@@ -196,7 +190,7 @@ def rotating_script(directory: Path, name: str, body: bytes, tokens: Sequence[st
         "tokens": ",\n".join(f'"{token}"' for token in tokens),
         "before": _lua_string(before), "after": _lua_string(after), "label": label, "threads": threads,
         "counts": directory / f"{name}.counts.json", "sample": directory / f"{name}.sample.txt",
-        "mark": RESULT_MARK,
+        "result": LUA_RESULT_LINE,
     })
     return path
 

@@ -30,17 +30,19 @@ REPO = Path(__file__).resolve().parent.parent
 RESULT_MARK = "BENCH_RESULT "
 BUSY_THRESHOLD = 0.15  # share of the machine's CPU in use by others before a scenario that makes its numbers suspect
 
-# wrk's done() hook prints one machine-readable line; latencies are in microseconds.
-_LUA_DONE = """
-function done(summary, latency, requests)
-  local e = summary.errors
+# The lines of wrk's done() hook that print one machine-readable result line (read back by run_wrk); latencies are
+# in microseconds. A script with a done() hook of its own ends it with these lines.
+LUA_RESULT_LINE = """  local e = summary.errors
   io.write(string.format(
     'MARK{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,' ..
     '"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     e.connect, e.read, e.write, e.status, e.timeout))
-end
 """.replace("MARK", RESULT_MARK)
+_LUA_DONE = f"""
+function done(summary, latency, requests)
+{LUA_RESULT_LINE}end
+"""
 
 
 class BenchError(Exception):
