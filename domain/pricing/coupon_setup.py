@@ -18,9 +18,9 @@ from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Category, Product
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
-from domain.pagination import Page, paginate
+from domain.pagination import Page
 from domain.pricing.models import Coupon, CouponKind, CouponScope
-from domain.pricing.windows import Window, changeable, in_window, name_errors, running, utc, window
+from domain.pricing.windows import changeable, name_errors, newest_first, running, utc, window
 
 MAX_DESCRIPTION = 200
 MAX_AMOUNT = 100_000_000
@@ -234,7 +234,4 @@ def claim_window(at: datetime) -> Q:
 async def staff_coupons(status_filter: CouponStatus | None, now: datetime, first: int | None,
                         after: str | None) -> Page[Coupon]:
     """Newest first, optionally only those whose claims are SCHEDULED, ACTIVE or ENDED at `now`."""
-    query = Coupon.all()
-    if status_filter is not None:
-        query = in_window(query, Window(status_filter), now)
-    return await paginate(query, ("id",), first, after, descending=True)
+    return await newest_first(Coupon, status_filter, now, first, after)

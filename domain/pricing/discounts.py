@@ -18,13 +18,12 @@ from domain.catalog.models import Sku
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.identity.models import Customer
 from domain.orders.models import OrderLine, OrderStatus
-from domain.pagination import Page, paginate
+from domain.pagination import Page
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
 from domain.pricing.windows import (
-    Window,
     changeable,
     clashing_skus,
-    in_window,
+    newest_first,
     next_change,
     set_up_errors,
     sku_item_errors,
@@ -198,10 +197,7 @@ async def next_price_change(after: datetime) -> datetime | None:
 async def staff_discounts(status_filter: DiscountStatus | None, now: datetime, first: int | None,
                           after: str | None) -> Page[Discount]:
     """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
-    query = Discount.all()
-    if status_filter is not None:
-        query = in_window(query, Window(status_filter), now)
-    return await paginate(query, ("id",), first, after, descending=True)
+    return await newest_first(Discount, status_filter, now, first, after)
 
 
 async def check_limits(customer_id: int, bought: Sequence[tuple[DiscountItem, int]]) -> None:

@@ -26,14 +26,13 @@ from domain.inventory.flash_pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order
-from domain.pagination import Page, paginate
+from domain.pagination import Page
 from domain.pricing.models import FlashSale, FlashSaleItem
 from domain.pricing.windows import (
-    Window,
     changeable,
     clashing_skus,
-    in_window,
     locked,
+    newest_first,
     next_change,
     set_up_errors,
     sku_item_errors,
@@ -280,10 +279,7 @@ async def sale_items(sale_id: int, sku_id: int) -> FlashSaleItem | None:
 async def flash_sales(status_filter: FlashSaleStatus | None, now: datetime, first: int | None,
                       after: str | None) -> Page[FlashSale]:
     """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
-    query = FlashSale.all()
-    if status_filter is not None:
-        query = in_window(query, Window(status_filter), now)
-    return await paginate(query, ("id",), first, after, descending=True)
+    return await newest_first(FlashSale, status_filter, now, first, after)
 
 
 async def items_by_sale(sale_ids: Sequence[int]) -> dict[int, list[FlashSaleItem]]:

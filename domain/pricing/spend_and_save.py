@@ -14,11 +14,11 @@ from enum import StrEnum
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
-from domain.pagination import Page, paginate
+from domain.pagination import Page
 from domain.pricing import windows
 from domain.pricing.engine import Tier
 from domain.pricing.models import SpendAndSave
-from domain.pricing.windows import Window, in_window, set_up_errors, utc, window
+from domain.pricing.windows import newest_first, set_up_errors, utc, window
 
 MAX_TIERS = 10
 MAX_AMOUNT = 100_000_000
@@ -145,10 +145,7 @@ async def running_tiers(at: datetime) -> list[Tier]:
 async def staff_spend_and_saves(status_filter: SpendAndSaveStatus | None, now: datetime, first: int | None,
                                 after: str | None) -> Page[SpendAndSave]:
     """Newest first, optionally only those SCHEDULED, ACTIVE or ENDED at `now`."""
-    query = SpendAndSave.all()
-    if status_filter is not None:
-        query = in_window(query, Window(status_filter), now)
-    return await paginate(query, ("id",), first, after, descending=True)
+    return await newest_first(SpendAndSave, status_filter, now, first, after)
 
 
 async def spend_and_saves_by_id(ids: Sequence[int]) -> dict[int, SpendAndSave]:

@@ -13,6 +13,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
+from domain.pagination import Page, paginate
 
 M = TypeVar("M", bound=Model)
 
@@ -79,6 +80,16 @@ def in_window(query: QuerySet[M], wanted: Window, now: datetime) -> QuerySet[M]:
     if wanted is Window.ACTIVE:
         return query.filter(running(now))
     return query.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now))
+
+
+async def newest_first(model: type[M], wanted: StrEnum | None, now: datetime, first: int | None,
+                       after: str | None) -> Page[M]:
+    """Staff's list of one kind of promotion: newest first, optionally only those SCHEDULED, ACTIVE or ENDED at
+    `now` (`wanted` is the area's status, whose values are Window's)."""
+    query = model.all()
+    if wanted is not None:
+        query = in_window(query, Window(wanted), now)
+    return await paginate(query, ("id",), first, after, descending=True)
 
 
 async def next_change(model: type[Model], after: datetime) -> datetime | None:
