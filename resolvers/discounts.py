@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry import UNSET
-
 from domain.catalog.models import Sku
 from domain.errors import NotFound
 from domain.pagination import Page
@@ -34,7 +32,7 @@ async def discount_create(ctx: Context, data: Any) -> Outcome[Discount]:
             name=data.name,
             starts_at=data.starts_at,
             ends_at=data.ends_at,
-            per_customer_limit=None if data.per_customer_limit is UNSET else data.per_customer_limit,
+            per_customer_limit=given(data.per_customer_limit),
             items=_decoded_items(data.items),
         )
         return await discounts.create_discount(draft, now())
