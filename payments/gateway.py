@@ -5,9 +5,19 @@ from __future__ import annotations
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest, RefundStatus, TradeStatus
 from payments.wechatpay import WeChatPayError, WeChatPayGateway
 
+REFUND_REFUSALS_THAT_CLEAR = frozenset({"NOT_ENOUGH"})
+"""Refusals of a refund that clear by themselves, besides no answer, 429 and 5xx (`WeChatPayError.retryable`): the
+merchant's balance is short until takings or a top-up arrive. Others (PARAM_ERROR, INVALID_REQUEST, NO_AUTH, a
+refund past its window, ...) say the same again however often they are asked: staff must look."""
+
 
 def _error(exc: WeChatPayError) -> PaymentGatewayError:
     return PaymentGatewayError(exc.code, exc.message, retryable=exc.retryable)
+
+
+def _refund_error(exc: WeChatPayError) -> PaymentGatewayError:
+    return PaymentGatewayError(exc.code, exc.message,
+                               retryable=exc.retryable or exc.code in REFUND_REFUSALS_THAT_CLEAR)
 
 
 class WeChatPayPort:
@@ -70,7 +80,7 @@ class WeChatPayPort:
                 reason=reason or None,
             )
         except WeChatPayError as exc:
-            raise _error(exc) from None
+            raise _refund_error(exc) from None
         return RefundStatus(out_refund_no=out_refund_no, status=result["status"], refund_id=result.get("refund_id"))
 
     async def query_refund(self, out_refund_no: str) -> RefundStatus | None:

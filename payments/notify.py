@@ -4,6 +4,11 @@ Both endpoints follow the §4.4 contract: verify and decrypt (``WeChatPayGateway
 resource is ours, skip a notification id already handled, apply the idempotent domain transition, record the id,
 answer 204 with no body. Every failure answers 4xx/5xx with ``{"code": "FAIL", "message": …}`` so WeChat retries;
 only the status counts to WeChat.
+
+A notification whose handling crashes is answered 500 (WeChat Pay retries it; the database may just be down), but
+the same one crashing MAX_CRASHES times is given up: logged at error level and answered 204, so one bad notification
+is not retried for a day. What it was about is not lost: the reconcile sweeps ask WeChat Pay about every trade and
+refund still open.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
 from domain.errors import DomainError, ErrorCode
 from domain.orders.deps import OrderDeps
 from domain.orders.models import PaymentNotification
 from domain.orders.payment import settle_payment
-from domain.orders.refunds import settle_refund
+from domain.orders.refund_calls import settle_refund
 from payments.wechatpay import NotificationRejected, WeChatPayGateway
 
 log = structlog.get_logger("pond.payments.notify")
@@ -34,6 +40,10 @@ _ID_MAX = 64  # PaymentNotification.notification_id
 _REFERENCE_MAX = 32  # PaymentNotification.reference
 _EVENT_MAX = 40  # PaymentNotification.event_type
 _OUTCOME_MAX = 64  # PaymentNotification.outcome
+MAX_CRASHES = 5
+CRASHING = "crashing"
+"""The outcome of a notification whose handling crashed and that is still retried: not yet handled."""
+GIVEN_UP = "given_up"
 
 
 class Fail(Exception):
@@ -168,8 +178,31 @@ async def _record(ident: str, event_type: str, reference: str, outcome: str) -> 
     try:
         await PaymentNotification.create(notification_id=ident, **values)
     except IntegrityError:
-        if outcome != "duplicate":
-            await PaymentNotification.filter(notification_id=ident, outcome="duplicate").update(**values)
+        replaceable = (CRASHING,) if outcome == "duplicate" else ("duplicate", CRASHING)
+        await PaymentNotification.filter(notification_id=ident, outcome__in=replaceable).update(**values)
+
+
+async def _crashed(kind: str, ident: str, event_type: str) -> Response:
+    """Handling crashed (the exception is being handled): 500 so WeChat Pay retries, until MAX_CRASHES."""
+    log.exception("wechatpay notification failed", kind=kind, id=ident, event_type=event_type)
+    if not ident:
+        return _fail(500, "internal error, retry later")
+    try:
+        row, created = await PaymentNotification.get_or_create(
+            notification_id=ident,
+            defaults={"event_type": event_type[:_EVENT_MAX], "reference": "", "outcome": CRASHING, "failures": 1},
+        )
+        if not created:
+            await PaymentNotification.filter(id=row.id, outcome=CRASHING).update(failures=F("failures") + 1)
+            await row.refresh_from_db()
+        if row.outcome == CRASHING and row.failures >= MAX_CRASHES:
+            await PaymentNotification.filter(id=row.id, outcome=CRASHING).update(outcome=GIVEN_UP)
+            log.error("wechatpay notification given up: it crashed every time; the reconcile sweeps take over",
+                      kind=kind, id=ident, event_type=event_type, failures=row.failures)
+            return Response(status_code=204)
+    except Exception:
+        log.exception("wechatpay notification failure not counted", kind=kind, id=ident)
+    return _fail(500, "internal error, retry later")
 
 
 async def _handle(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
@@ -194,7 +227,7 @@ def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
             if not isinstance(ident, str) or len(ident) > _ID_MAX or not isinstance(event_type, str):
                 raise Fail(400, "malformed notification id or event_type")
             _check_ours(gateway, envelope)
-            if await PaymentNotification.filter(notification_id=ident).exists():
+            if await PaymentNotification.filter(notification_id=ident).exclude(outcome=CRASHING).exists():
                 log.info("wechatpay notification replayed", kind=kind, id=ident, event_type=event_type)
                 return Response(status_code=200)
             reference, outcome = await _handle(deps, envelope)
@@ -202,8 +235,7 @@ def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
         except Fail as exc:
             return _fail(exc.status, exc.message)
         except Exception:
-            log.exception("wechatpay notification failed", kind=kind, id=ident, event_type=event_type)
-            return _fail(500, "internal error, retry later")
+            return await _crashed(kind, ident, event_type)
         log.info(
             "wechatpay notification handled",
             kind=kind,

@@ -12,7 +12,7 @@ from strawberry.dataloader import DataLoader
 from domain.catalog import queries
 from domain.catalog.models import Category, Product, Sku
 from domain.orders import queries as order_queries
-from domain.orders.models import OrderLine, Refund
+from domain.orders.models import Order, OrderLine, Refund
 from domain.pricing import flash_sale
 from domain.pricing.coupons import copies_by_id, coupons_by_id
 from domain.pricing.discounts import active_discounts, items_by_discount
@@ -86,6 +86,10 @@ class Loaders:
     @cached_property
     def discount_items(self) -> DataLoader[int, list[DiscountItem]]:
         return _keyed(items_by_discount, default=list)
+
+    @cached_property
+    def order(self) -> DataLoader[int, Order | None]:
+        return _keyed(order_queries.orders_by_id)
 
     @cached_property
     def order_refunds(self) -> DataLoader[int, list[Refund]]:

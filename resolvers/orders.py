@@ -8,7 +8,7 @@ from typing import Any
 from domain.catalog.models import Sku
 from domain.errors import DomainError, DomainErrors, NotFound
 from domain.orders import checkout as placing
-from domain.orders import lifecycle, queries, refunds
+from domain.orders import lifecycle, queries, refund_states, refunds
 from domain.orders.checkout import CheckoutRequest
 from domain.orders.delivery import Address, DeliveryChoice
 from domain.orders.models import Order, OrderLine, OrderStatus, Refund
@@ -133,6 +133,14 @@ async def order_lines(ctx: Context, order: Order) -> list[OrderLine]:
 
 async def order_refunds(ctx: Context, order: Order) -> list[Refund]:
     return await ctx.loaders.order_refunds.load(order.id)
+
+
+async def order_refund_owed(ctx: Context, order: Order) -> int:
+    return refund_states.owed(await ctx.loaders.order_refunds.load(order.id))
+
+
+async def refund_order(ctx: Context, refund: Refund) -> Order | None:
+    return await ctx.loaders.order.load(refund.order_id)  # type: ignore[attr-defined]
 
 
 async def order_promotions(ctx: Context, order: Order) -> list[OrderPromotion]:

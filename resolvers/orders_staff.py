@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import DomainError
-from domain.orders import lifecycle, queries, refunds
-from domain.orders.models import Order, OrderStatus
+from domain.orders import lifecycle, queries, refund_calls, refunds
+from domain.orders.models import Order, OrderStatus, Refund, RefundStatus
 from domain.pagination import Page
 from resolvers.context import Context
 from resolvers.orders import RefundResult
@@ -17,6 +17,12 @@ async def staff_orders(
     ctx: Context, first: int | None, after: str | None, status: OrderStatus | None, number: str | None
 ) -> Page[Order]:
     return await queries.staff_orders(status, number, first, after)
+
+
+async def staff_refunds(
+    ctx: Context, first: int | None, after: str | None, status: RefundStatus | None
+) -> Page[Refund]:
+    return await refunds.staff_refunds(status, first, after)
 
 
 async def staff_order(ctx: Context, global_id: Any) -> Order | None:
@@ -54,6 +60,14 @@ async def refund_reject(ctx: Context, data: Any) -> Outcome[RefundResult]:
     async def run() -> RefundResult:
         refund = await refunds.get_refund(decode_id(data.refund_id, "Refund", "refundId"))
         return await _with_order(await refunds.reject(refund, ctx.actor, data.reason))
+
+    return await attempt(run())
+
+
+async def refund_retry(ctx: Context, data: Any) -> Outcome[RefundResult]:
+    async def run() -> RefundResult:
+        refund = await refunds.get_refund(decode_id(data.refund_id, "Refund", "refundId"))
+        return await _with_order(await refund_calls.retry_by_staff(ctx.services.orders, refund))
 
     return await attempt(run())
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import PermissionExtension
 
 from domain.orders import models
 from domain.orders.payment import Placed
@@ -14,7 +15,7 @@ from domain.orders.ports import PaymentParams
 from resolvers import orders
 from resolvers.orders import RefundResult
 from resolvers.outcome import Outcome
-from resolvers.permissions import IsCustomer
+from resolvers.permissions import IsCustomer, IsStaff
 from schema.catalog import Sku, SpecValue
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
 
@@ -62,6 +63,12 @@ class OrderLine(relay.Node):
     line_total: Money = money_field("line_total", "unitPrice × quantity − discount")
 
 
+def staff_only(description: str) -> Any:
+    """A field staff see and customers read as null (why a refund failed is the merchant's business)."""
+    return strawberry.field(description=description,
+                            extensions=[PermissionExtension(permissions=[IsStaff()], fail_silently=True)])
+
+
 @strawberry.type(description="Money going back to the customer")
 class Refund(relay.Node):
     id: relay.NodeID[int]
@@ -72,6 +79,18 @@ class Refund(relay.Node):
     is_type_of = model_node(models.Refund)
 
     amount: Money = money_field("amount")
+
+    out_refund_no: str | None = staff_only("The number WeChat Pay knows it by (out_refund_no)")
+    failure_code: str | None = staff_only("Why its last attempt failed, e.g. NOT_ENOUGH (the merchant's WeChat Pay "
+                                          "balance was short), CLOSED, ABNORMAL; empty if none failed")
+    failure_message: str | None = staff_only("WeChat Pay's words for that failure")
+    failures: int | None = staff_only("How many attempts failed")
+    next_attempt_at: datetime | None = staff_only("When a FAILED refund is sent again by itself; null: it waits for "
+                                                  "staff (refundRetry)")
+
+    @strawberry.field(description="The order it gives money back for")
+    async def order(self, info: Info) -> Order:
+        return await orders.refund_order(info.context, self)  # type: ignore[arg-type,return-value]
 
 
 @strawberry.type(description="A postal address, as given at checkout")
@@ -161,9 +180,19 @@ class Order(relay.Node):
 
     refunded_total: Money = money_field("refunded_total", "What has been refunded so far")
 
+    @strawberry.field(description="Money the shop owes back on this order: refunds that FAILED (WeChat Pay refused "
+                      "or could not pay them) and are being sent again")
+    async def refund_owed(self, info: Info) -> Money:
+        return Money(amount=await orders.order_refund_owed(info.context, self))  # type: ignore[arg-type]
+
 
 @strawberry.type
 class OrderConnection(Connection[Order]):
+    pass
+
+
+@strawberry.type
+class RefundConnection(Connection[Refund]):
     pass
 
 

@@ -8,7 +8,16 @@ from strawberry import Info
 from resolvers import orders_staff
 from resolvers.permissions import CanFulfilOrders, CanManageMoney, IsStaff
 from schema.core import connection, payload
-from schema.orders import Order, OrderConnection, OrderPayload, OrderStatus, RefundPayload, refund_payload
+from schema.orders import (
+    Order,
+    OrderConnection,
+    OrderPayload,
+    OrderStatus,
+    RefundConnection,
+    RefundPayload,
+    RefundStatus,
+    refund_payload,
+)
 
 
 @strawberry.input(description="carrier and trackingNumber are required for postal delivery, optional for pickup")
@@ -27,6 +36,11 @@ class RefundApproveInput:
 class RefundRejectInput:
     refund_id: strawberry.ID
     reason: str
+
+
+@strawberry.input
+class RefundRetryInput:
+    refund_id: strawberry.ID
 
 
 @strawberry.input(description="Refund on the shop's own initiative; without an amount, everything still refundable")
@@ -50,6 +64,18 @@ class OrderStaffQuery:
         page = await orders_staff.staff_orders(info.context, first, after, status, number)
         return connection(page, OrderConnection)  # type: ignore[no-any-return]
 
+    @strawberry.field(permission_classes=[CanManageMoney], description="Refunds, newest first; status FAILED is the "
+                      "queue of money still owed to customers (WeChat Pay refused or could not pay it)")
+    async def staff_refunds(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: RefundStatus | None = None,  # type: ignore[valid-type]
+    ) -> RefundConnection:
+        page = await orders_staff.staff_refunds(info.context, first, after, status)
+        return connection(page, RefundConnection)  # type: ignore[no-any-return]
+
     @strawberry.field(permission_classes=[IsStaff], description="Any order by its ID, or null")
     async def staff_order(self, info: Info, id: strawberry.ID) -> Order | None:
         return await orders_staff.staff_order(info.context, id)  # type: ignore[return-value]
@@ -68,6 +94,11 @@ class OrderStaffMutation:
     @strawberry.mutation(permission_classes=[CanManageMoney], description="The order goes back to where it was")
     async def refund_reject(self, info: Info, input: RefundRejectInput) -> RefundPayload:
         return refund_payload(await orders_staff.refund_reject(info.context, input))
+
+    @strawberry.mutation(permission_classes=[CanManageMoney], description="Sends a FAILED refund to WeChat Pay again "
+                         "(after asking what became of it); PAYMENT_FAILED if it fails again")
+    async def refund_retry(self, info: Info, input: RefundRetryInput) -> RefundPayload:
+        return refund_payload(await orders_staff.refund_retry(info.context, input))
 
     @strawberry.mutation(permission_classes=[CanManageMoney])
     async def order_refund(self, info: Info, input: OrderRefundInput) -> RefundPayload:

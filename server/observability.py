@@ -43,10 +43,12 @@ __all__ = [
     "OUTCOME_ERROR",
     "OUTCOME_OK",
     "OUTCOME_USER_ERROR",
+    "REFUND_FAILURES",
     "REQUEST_ID_HEADER",
     "MetricsExtension",
     "RequestIdMiddleware",
     "configure_logging",
+    "count_refund_failure",
     "current_request_id",
     "metrics_endpoint",
 ]
@@ -172,6 +174,24 @@ GRAPHQL_OPERATION_DURATION = Histogram(
     "GraphQL operation duration in seconds, by operation name and type.",
     ["operation", "type"],
 )
+
+REFUND_FAILURES = Counter(
+    "pond_refund_failures_total",
+    "Refunds that ended FAILED (the customer's money stayed with the merchant), by WeChat Pay's reason.",
+    ["reason"],
+)
+#: Reasons kept as their own label value; any other is counted as "other" (labels stay bounded).
+REFUND_FAILURE_REASONS = frozenset(
+    {"NOT_ENOUGH", "SYSTEM_ERROR", "FREQUENCY_LIMITED", "NETWORK", "INVALID_RESPONSE_SIGNATURE", "CLOSED",
+     "ABNORMAL", "INVALID_REQUEST", "PARAM_ERROR", "NO_AUTH", "SIGN_ERROR", "NO_TRADE"}
+)
+
+
+def count_refund_failure(reason: str) -> None:
+    """`OrderDeps.refund_failed`: one more failed refund in the metric."""
+    label = reason if reason in REFUND_FAILURE_REASONS else _OTHER
+    REFUND_FAILURES.labels(reason=label).inc()
+
 
 OUTCOME_OK = "ok"
 OUTCOME_USER_ERROR = "user_error"

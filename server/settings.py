@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     wechatpay_public_key_path: Path | None = None
     wechatpay_public_key_id: str | None = None
     wechatpay_gateway: str = "https://api.mch.weixin.qq.com"
+    simulated_refund_seconds: float = Field(
+        default=2.0, ge=0, le=3600, description="the embedded WeChat Pay simulator pays a refund this long after it"
+    )
 
     order_payment_minutes: int = Field(default=15, ge=1, le=24 * 60)
     flash_sale_payment_minutes: int = Field(default=5, ge=1, le=24 * 60,

@@ -34,6 +34,7 @@ from payments.simulator import create_wechatpay_simulator
 from payments.wechatpay import WeChatPayConfig, WeChatPayGateway
 from resolvers.context import Services
 from server.catalog_cache import CacheStore, InMemoryCacheStore, LeasedCacheStore, RedisCacheStore
+from server.observability import count_refund_failure
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.settings import Settings, SettingsError
 from server.wechat_sessions import WeChatClientSessions
@@ -73,7 +74,9 @@ def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
     if not settings.simulated_wechatpay:
         return Simulators(wechat, None, None)
     keys = load_or_create_keys(settings.wechatpay_simulator_dir, appid=SIMULATOR_APPID)
-    pay = create_wechatpay_simulator(keys, notify_transport=httpx.ASGITransport(app=notify_app))
+    pay = create_wechatpay_simulator(
+        keys, notify_transport=httpx.ASGITransport(app=notify_app), refund_seconds=settings.simulated_refund_seconds
+    )
     return Simulators(wechat, pay, keys)
 
 
@@ -183,6 +186,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             flash_payment_minutes=settings.flash_sale_payment_minutes,
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
+            refund_failed=count_refund_failure,
         )
         tokens = TokenService(
             settings.signing_key(),

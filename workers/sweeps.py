@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.inventory.sweeps import resync_stock
-from domain.orders import lifecycle, refunds
+from domain.orders import lifecycle, refund_calls
 from domain.orders.deps import OrderDeps
 from domain.pricing import flash_sale as flash_settlement
 
@@ -41,7 +41,11 @@ async def reconcile_payments(deps: OrderDeps, now: datetime) -> int:
 
 
 async def reconcile_refunds(deps: OrderDeps, now: datetime) -> int:
-    return await refunds.reconcile_refunds(deps, now)
+    return await refund_calls.reconcile_refunds(deps, now)
+
+
+async def retry_refunds(deps: OrderDeps, now: datetime) -> int:
+    return await refund_calls.retry_due(deps, now)
 
 
 async def settle_flash_sales(deps: OrderDeps, now: datetime) -> int:
@@ -59,4 +63,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("auto_confirm_orders", "*/10 * * * *", auto_confirm_orders),
     Sweep("resync_stock", "*/5 * * * *", resync_stock_counts),
     Sweep("settle_flash_sales", "* * * * *", settle_flash_sales),
+    Sweep("retry_refunds", "* * * * *", retry_refunds),
 )

@@ -15,6 +15,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def ignore_refund_failure(code: str) -> None:
+    """The default `OrderDeps.refund_failed`: nothing counts failed refunds (the server counts them in a metric)."""
+
+
 @dataclass
 class OrderDeps:
     inventory: Inventory
@@ -25,6 +29,8 @@ class OrderDeps:
     auto_confirm_days: int = 7
     shop_name: str = "Pond"
     clock: Callable[[], datetime] = field(default=utc_now)
+    refund_failed: Callable[[str], None] = field(default=ignore_refund_failure)
+    """Told the reason code of every refund that ends FAILED (besides the error-level log line)."""
 
     @property
     def payment_window(self) -> timedelta:

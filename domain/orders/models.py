@@ -162,6 +162,10 @@ class Refund(Model):
     decided_by = fields.CharField(max_length=64, default="")
     reject_reason = fields.CharField(max_length=200, default="")
     refund_id = fields.CharField(max_length=64, null=True)
+    failure_code = fields.CharField(max_length=32, default="", description="why the last attempt failed")
+    failure_message = fields.CharField(max_length=200, default="")
+    failures = fields.IntField(default=0, description="failed attempts so far")
+    next_attempt_at = fields.DatetimeField(null=True, description="when it is sent again by itself (null: by staff only)")
     succeeded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
@@ -179,6 +183,7 @@ class PaymentNotification(Model):
     event_type = fields.CharField(max_length=40)
     reference = fields.CharField(max_length=32, description="out_trade_no or out_refund_no")
     outcome = fields.CharField(max_length=64)
+    failures = fields.IntField(default=0, description="times handling it crashed before it was handled")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

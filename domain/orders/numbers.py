@@ -17,3 +17,9 @@ def trade_number(order_number: str, attempt: int) -> str:
 
 def refund_number(order_number: str, sequence: int) -> str:
     return f"{order_number}R{sequence}"
+
+
+def resent_refund_number(out_refund_no: str, attempt: int) -> str:
+    """A refund WeChat Pay closed is sent again under a new number (the old one stays closed there): the first
+    number, then `-<attempt>`."""
+    return f"{out_refund_no.split('-', 1)[0]}-{attempt}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from tortoise.exceptions import IntegrityError
@@ -20,6 +20,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
+from domain.orders.refund_calls import send_refund
 from domain.pricing import coupons, flash_sale
 
 log = structlog.get_logger("pond.orders.payment")
@@ -173,7 +174,8 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
     """WeChat Pay confirmed money for one of our trades. Idempotent: returns what happened, changes things once.
 
     - pending order: paid, held stock committed;
-    - order already cancelled (paid late): its stock is taken back if still there, otherwise it is refunded in full;
+    - order already cancelled (paid late): revived if its stock and its coupon (if any) are both still there to take
+      back, otherwise refunded in full (a coupon used on another order meanwhile is never spent twice);
     - anything already settled: nothing.
     """
     payment = await Payment.get_or_none(out_trade_no=out_trade_no)
@@ -191,32 +193,30 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
         order = await Order.filter(id=payment.order_id).select_for_update().get()  # type: ignore[attr-defined]
         await ledger.record(account="wechatpay", kind="payment", amount=amount, reference=f"pay:{out_trade_no}",
                             order_id=order.id)
-        outcome = await _apply_payment(order, payment)
+        outcome = await _apply_payment(order, deps.clock())
         if outcome == "refund":
             auto_refund = await _refund_unwanted_payment(order, payment)
     if outcome == "paid":
         await deps.inventory.forget(order.number)
     if auto_refund is not None:
-        from domain.orders.refunds import send_refund
-
         await send_refund(deps, auto_refund)
     log.info("payment settled", order=order.number, out_trade_no=out_trade_no, outcome=outcome)
     return outcome
 
 
-async def _apply_payment(order: Order, payment: Payment) -> str:
+async def _apply_payment(order: Order, at: datetime) -> str:
     if order.status == OrderStatus.PENDING_PAYMENT:
         await states.move(order, OrderStatus.PAID)
         await holds.commit(order.id)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
-            async with in_transaction():  # a savepoint: lines retaken before the sold-out one are undone
+            async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
                 await holds.retake(order.id)
-        except holds.OutOfStock:
+                await coupons.retake(order.id, at)
+        except (holds.OutOfStock, coupons.CouponTaken):
             return "refund"
         await states.move(order, OrderStatus.PAID)
-        await coupons.retake(order.id, order.paid_at)  # type: ignore[arg-type]
         return "revived"
     return "refund"
 

@@ -217,17 +217,25 @@ async def give_back(order_id: int) -> int:
     )
 
 
+class CouponTaken(Exception):
+    """The coupon a cancelled order used is no longer there to take back (another order used it meanwhile)."""
+
+
 async def retake(order_id: int, at: datetime) -> int:
-    """A cancelled order was revived by a late payment: its coupon is USED by it again, if nothing used it meanwhile.
+    """A cancelled order is revived by a late payment: its coupon is USED by it again. Raises CouponTaken if another
+    order used the copy meanwhile: the order cannot keep a discount it has no coupon for (the caller refunds it).
     Returns copies retaken (0 or 1)."""
     ids = await OrderPromotion.filter(order_id=order_id, customer_coupon_id__isnull=False).values_list(
         "customer_coupon_id", flat=True
     )
     if not ids:
         return 0
-    return await CustomerCoupon.filter(id__in=list(ids), status=AVAILABLE).update(
+    retaken = await CustomerCoupon.filter(id__in=list(ids), status=AVAILABLE).update(
         status=USED, order_id=order_id, used_at=at
     )
+    if retaken < len(set(ids)):
+        raise CouponTaken(f"order {order_id}'s coupon was used by another order")
+    return retaken
 
 
 async def coupons_by_id(ids: Sequence[int]) -> dict[int, Coupon]:

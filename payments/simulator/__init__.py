@@ -9,7 +9,7 @@ In-process (tests, embedded dev server)::
 
 As a service: ``python -m payments.simulator --port 8091 --keys-dir .wechatpay-sim`` and point
 ``WeChatPayConfig.gateway`` at it. Control plane: ``POST /__sim/pay``, ``POST /__sim/refund/{no}/finish``,
-``POST /__sim/clock/advance``, ``GET /__sim/clock``, ``GET /__sim/notifications``,
+``GET|POST /__sim/refunds/auto``, ``POST /__sim/clock/advance``, ``GET /__sim/clock``, ``GET /__sim/notifications``,
 ``POST /__sim/notifications/release``, ``GET|POST|DELETE /__sim/faults``, ``GET /__sim/state``.
 """
 

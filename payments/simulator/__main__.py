@@ -15,6 +15,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8091)
     parser.add_argument("--keys-dir", type=Path, default=Path(".wechatpay-sim"))
     parser.add_argument("--retry-speedup", type=float, default=1.0)
+    parser.add_argument("--refund-seconds", type=float, default=2.0,
+                        help="a refund succeeds by itself this long after it was asked for (negative: never)")
     parser.add_argument("--https-notify-only", action="store_true", help="refuse http://localhost notify URLs")
     args = parser.parse_args()
 
@@ -22,7 +24,10 @@ def main() -> None:
 
     keys = load_or_create_keys(args.keys_dir)
     app = create_wechatpay_simulator(
-        keys, retry_speedup=args.retry_speedup, allow_http_notify=not args.https_notify_only
+        keys,
+        retry_speedup=args.retry_speedup,
+        allow_http_notify=not args.https_notify_only,
+        refund_seconds=args.refund_seconds if args.refund_seconds >= 0 else None,
     )
     print(f"WeChat Pay simulator for mchid {keys.mchid} on http://{args.host}:{args.port} (keys in {args.keys_dir})")
     uvicorn.run(app, host=args.host, port=args.port)

@@ -41,7 +41,9 @@ def signed_response(sim: SimulatorState, status: int, payload: dict[str, Any] | 
     return Response(content=body, status_code=status, headers=headers, media_type=media_type)
 
 
-def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def v3_endpoint(handler: Handler, name: str | None = None) -> Callable[[Request], Awaitable[Response]]:
+    """``name``: the endpoint as fault plans name it (faults.ENDPOINTS)."""
+
     async def endpoint(request: Request) -> Response:
         sim: SimulatorState = request.app.state.simulator
         body = await request.body()
@@ -51,7 +53,7 @@ def v3_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             )
         except AuthError as exc:
             return signed_response(sim, 401, ApiError(401, "SIGN_ERROR", f"签名错误: {exc}").body())
-        injected = sim.faults.next_api_error()
+        injected = sim.faults.next_api_error(name)
         if injected is not None and not injected.after_commit:
             return signed_response(sim, injected.status, {"code": injected.code, "message": "injected fault"})
         try:
@@ -98,12 +100,17 @@ def _not_found(request: Request, sim: SimulatorState, body: bytes) -> tuple[int,
 
 
 V3_ROUTES = [
-    Route("/v3/pay/transactions/jsapi", v3_endpoint(_jsapi), methods=["POST"]),
-    Route("/v3/pay/transactions/out-trade-no/{out_trade_no}", v3_endpoint(_query_by_out_trade_no), methods=["GET"]),
-    Route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", v3_endpoint(_close), methods=["POST"]),
-    Route("/v3/pay/transactions/id/{transaction_id}", v3_endpoint(_query_by_id), methods=["GET"]),
-    Route("/v3/refund/domestic/refunds", v3_endpoint(_refund), methods=["POST"]),
-    Route("/v3/refund/domestic/refunds/{out_refund_no}", v3_endpoint(_query_refund), methods=["GET"]),
+    Route("/v3/pay/transactions/jsapi", v3_endpoint(_jsapi, "jsapi"), methods=["POST"]),
+    Route(
+        "/v3/pay/transactions/out-trade-no/{out_trade_no}", v3_endpoint(_query_by_out_trade_no, "query"),
+        methods=["GET"],
+    ),
+    Route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", v3_endpoint(_close, "close"), methods=["POST"]),
+    Route("/v3/pay/transactions/id/{transaction_id}", v3_endpoint(_query_by_id, "query"), methods=["GET"]),
+    Route("/v3/refund/domestic/refunds", v3_endpoint(_refund, "refund"), methods=["POST"]),
+    Route(
+        "/v3/refund/domestic/refunds/{out_refund_no}", v3_endpoint(_query_refund, "query_refund"), methods=["GET"]
+    ),
     Route("/v3/{rest:path}", v3_endpoint(_not_found), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
 ]
 
@@ -115,11 +122,14 @@ def create_wechatpay_simulator(
     clock: Callable[[], float] = time.time,
     retry_speedup: float = 1.0,
     allow_http_notify: bool = True,
+    refund_seconds: float | None = None,
 ) -> Starlette:
     """A Starlette app speaking WeChat Pay API v3 (payments and refunds) plus the ``/__sim`` control plane.
 
     The state lives at ``app.state.simulator`` (a ``SimulatorState``); ``await app.state.simulator.drain()`` waits
-    until every queued notification has been delivered or has given up.
+    until every queued notification has been delivered or has given up. ``refund_seconds``: a new refund succeeds
+    by itself that long after it was asked for, as WeChat Pay's do; None: it stays PROCESSING until
+    ``/__sim/refund/{no}/finish`` (``POST /__sim/refunds/auto`` changes it while running).
     """
     sim = SimulatorState(
         keys,
@@ -127,6 +137,7 @@ def create_wechatpay_simulator(
         notify_transport=notify_transport,
         retry_speedup=retry_speedup,
         allow_http_notify=allow_http_notify,
+        refund_seconds=refund_seconds,
     )
 
     @contextlib.asynccontextmanager

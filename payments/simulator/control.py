@@ -53,6 +53,18 @@ def _finish_refund(request: Request, sim: SimulatorState, data: dict[str, Any]) 
     return {"refund": refund.to_api(), "notification_id": note.id}
 
 
+def _refunds_auto(request: Request, sim: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:
+    """``{"after": seconds}``: new refunds succeed by themselves that long after; ``{"after": null}``: held."""
+    if request.method == "POST":
+        if "after" not in data:
+            raise ApiError(400, "PARAM_ERROR", "after is required (seconds, or null to hold new refunds)")
+        after = data["after"]
+        if after is not None and (isinstance(after, bool) or not isinstance(after, int | float) or after < 0):
+            raise ApiError(400, "PARAM_ERROR", "after must be a non-negative number or null")
+        sim.refund_seconds = None if after is None else float(after)
+    return {"after": sim.refund_seconds}
+
+
 def _advance_clock(request: Request, sim: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:
     seconds = data.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
@@ -98,6 +110,7 @@ def control_routes() -> list[Route]:
     return [
         Route("/__sim/pay", control(_pay), methods=["POST"]),
         Route("/__sim/refund/{out_refund_no}/finish", control(_finish_refund), methods=["POST"]),
+        Route("/__sim/refunds/auto", control(_refunds_auto), methods=["GET", "POST"]),
         Route("/__sim/clock/advance", control(_advance_clock), methods=["POST"]),
         Route("/__sim/clock", control(_clock), methods=["GET"]),
         Route("/__sim/notifications", control(_notifications), methods=["GET"]),

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-API_ERRORS = {"SYSTEM_ERROR": 500, "FREQUENCY_LIMITED": 429}
+API_ERRORS = {"SYSTEM_ERROR": 500, "FREQUENCY_LIMITED": 429, "NOT_ENOUGH": 403, "INVALID_REQUEST": 400}
+ENDPOINTS = frozenset({"jsapi", "query", "close", "refund", "query_refund"})
+REFUND_OUTCOMES = frozenset({"HOLD", "SUCCESS", "CLOSED", "ABNORMAL"})
+"""How the simulator finishes a new refund by itself: HOLD keeps it PROCESSING until /__sim/refund/{no}/finish."""
 CORRUPTIONS = (
     "signtest",
     "stale_timestamp",
@@ -58,13 +61,17 @@ class NotificationFaults:
 
 @dataclass(frozen=True)
 class ApiFault:
+    """``endpoint``: only calls to that endpoint (see ENDPOINTS) take this fault; None: the next call of any."""
+
     code: str
     status: int
     after_commit: bool = False
+    endpoint: str | None = None
 
 
 NOTIFICATION_KEYS = frozenset(f.name for f in fields(NotificationFaults))
-API_KEYS = frozenset({"api_error", "after_commit"})
+API_KEYS = frozenset({"api_error", "after_commit", "endpoint"})
+REFUND_KEYS = frozenset({"refund"})
 
 
 def _count(value: Any) -> int:
@@ -96,9 +103,10 @@ class FaultBook:
     def __init__(self) -> None:
         self._notifications: list[list[Any]] = []
         self._api: list[list[Any]] = []
+        self._refunds: list[list[Any]] = []
 
     def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
-        unknown = set(spec) - NOTIFICATION_KEYS - API_KEYS - {"count"}
+        unknown = set(spec) - NOTIFICATION_KEYS - API_KEYS - REFUND_KEYS - {"count"}
         if unknown:
             raise FaultConfigError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         count = _count(spec.get("count", 1))
@@ -107,11 +115,21 @@ class FaultBook:
             code = spec["api_error"]
             if code not in API_ERRORS:
                 raise FaultConfigError(f"api_error must be one of {', '.join(API_ERRORS)}")
-            api_fault = ApiFault(code, API_ERRORS[code], bool(spec.get("after_commit", False)))
+            endpoint = spec.get("endpoint")
+            if endpoint is not None and endpoint not in ENDPOINTS:
+                raise FaultConfigError(f"endpoint must be one of {', '.join(sorted(ENDPOINTS))}")
+            api_fault = ApiFault(code, API_ERRORS[code], bool(spec.get("after_commit", False)), endpoint)
+        elif "endpoint" in spec or "after_commit" in spec:
+            raise FaultConfigError("endpoint and after_commit go with api_error")
         notification_spec = {k: v for k, v in spec.items() if k in NOTIFICATION_KEYS}
         faults = _notification_faults(notification_spec) if notification_spec else None
-        if api_fault is None and faults is None:
+        refund_outcome = spec.get("refund")
+        if refund_outcome is not None and refund_outcome not in REFUND_OUTCOMES:
+            raise FaultConfigError(f"refund must be one of {', '.join(sorted(REFUND_OUTCOMES))}")
+        if api_fault is None and faults is None and refund_outcome is None:
             raise FaultConfigError("no fault given")
+        if refund_outcome is not None:
+            self._refunds.append([refund_outcome, count])
         if api_fault:
             self._api.append([api_fault, count])
         if faults:
@@ -119,27 +137,33 @@ class FaultBook:
         return self.snapshot()
 
     @staticmethod
-    def _take(queue: list[list[Any]]) -> Any:
-        if not queue:
-            return None
-        plan = queue[0]
-        plan[1] -= 1
-        if plan[1] == 0:
-            queue.pop(0)
-        return plan[0]
+    def _take(queue: list[list[Any]], fits: Any = None) -> Any:
+        for plan in queue:
+            if fits is None or fits(plan[0]):
+                plan[1] -= 1
+                if plan[1] == 0:
+                    queue.remove(plan)
+                return plan[0]
+        return None
 
     def next_notification(self) -> NotificationFaults:
         return self._take(self._notifications) or NotificationFaults()
 
-    def next_api_error(self) -> ApiFault | None:
-        return self._take(self._api)
+    def next_api_error(self, endpoint: str | None = None) -> ApiFault | None:
+        return self._take(self._api, lambda fault: fault.endpoint in (None, endpoint))
+
+    def next_refund_outcome(self) -> str | None:
+        """The planned end of the next refund created, if a plan says."""
+        return self._take(self._refunds)
 
     def clear(self) -> None:
         self._notifications.clear()
         self._api.clear()
+        self._refunds.clear()
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "notifications": [{**asdict(f), "remaining": n} for f, n in self._notifications],
             "api": [{**asdict(f), "remaining": n} for f, n in self._api],
+            "refunds": [{"refund": outcome, "remaining": n} for outcome, n in self._refunds],
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +50,7 @@ class SimulatorState:
         notify_transport: httpx.AsyncBaseTransport | None,
         retry_speedup: float,
         allow_http_notify: bool,
+        refund_seconds: float | None = None,
     ) -> None:
         self.keys = keys
         self.signer = Signer(keys)
@@ -60,9 +63,14 @@ class SimulatorState:
         self.by_transaction_id: dict[str, Transaction] = {}
         self.prepay_ids: dict[str, tuple[str, float]] = {}
         self.refunds: dict[str, Refund] = {}
+        self.refund_seconds = refund_seconds
+        """A new refund finishes by itself this long after it was asked for; None: held until finished by hand."""
+        self._refund_timers: set[asyncio.Task[None]] = set()
 
     def forget(self) -> None:
         """Start again with no trades, prepays or refunds (a test whose store was emptied reuses order numbers)."""
+        for timer in self._refund_timers:
+            timer.cancel()
         self.transactions.clear()
         self.by_transaction_id.clear()
         self.prepay_ids.clear()
@@ -79,11 +87,35 @@ class SimulatorState:
         return self.now()
 
     async def drain(self) -> None:
-        """Wait until every queued notification is delivered or has given up; wrap in ``asyncio.timeout``."""
+        """Wait until every refund due to finish by itself has, and every queued notification is delivered or has
+        given up; wrap in ``asyncio.timeout``."""
+        while self._refund_timers:
+            await asyncio.gather(*list(self._refund_timers), return_exceptions=True)
         await self.notifier.drain()
 
     async def aclose(self) -> None:
+        for timer in self._refund_timers:
+            timer.cancel()
+        await asyncio.gather(*list(self._refund_timers), return_exceptions=True)
         await self.notifier.aclose()
+
+    def _plan_refund_end(self, refund: Refund) -> None:
+        """Finish a new refund by itself, as WeChat Pay does: the planned outcome (faults), else SUCCESS after
+        ``refund_seconds``; HOLD (or no ``refund_seconds``) leaves it PROCESSING."""
+        outcome = self.faults.next_refund_outcome() or ("SUCCESS" if self.refund_seconds is not None else "HOLD")
+        if outcome == "HOLD":
+            return
+        timer = asyncio.get_running_loop().create_task(self._finish_later(refund.out_refund_no, outcome))
+        self._refund_timers.add(timer)
+        timer.add_done_callback(self._refund_timers.discard)
+
+    async def _finish_later(self, out_refund_no: str, outcome: str) -> None:
+        await asyncio.sleep(self.refund_seconds or 0.0)
+        refund = self.refunds.get(out_refund_no)
+        if refund is None or refund.status != "PROCESSING":  # forgotten, or finished by hand meanwhile
+            return
+        with contextlib.suppress(ApiError):
+            self.finish_refund(out_refund_no, outcome)
 
     def check_mchid(self, mchid: Any) -> None:
         if not mchid:
@@ -248,6 +280,7 @@ class SimulatorState:
         self.refunds[refund.out_refund_no] = refund
         transaction.refund_nos.append(refund.out_refund_no)
         transaction.trade_state = "REFUND"
+        self._plan_refund_end(refund)
         return refund.to_api()
 
     def get_refund(self, out_refund_no: str) -> Refund:

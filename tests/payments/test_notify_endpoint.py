@@ -494,13 +494,14 @@ async def test_refund_duplicates_refund_once(pay_flow: PayFlow) -> None:
     assert (await notification_rows())[-1] == (note_id, "REFUND.SUCCESS", refund.out_refund_no, "refunded")
 
 
-async def test_an_abnormal_refund_waits_then_succeeds(pay_flow: PayFlow) -> None:
+async def test_an_abnormal_refund_joins_the_failed_queue_and_a_late_success_still_settles_it(pay_flow: PayFlow) -> None:
     order, refund = await paid_and_refunding(pay_flow)
     abnormal = await pay_flow.finish_refund(refund.out_refund_no, "ABNORMAL")
     await pay_flow.drain()
     await refund.refresh_from_db()
-    assert refund.status == RefundStatus.PROCESSING and (await reload(order)).status == OrderStatus.REFUNDING
-    assert (await notification_rows())[-1] == (abnormal, "REFUND.ABNORMAL", refund.out_refund_no, "pending")
+    assert (refund.status, refund.failure_code, refund.next_attempt_at) == (RefundStatus.FAILED, "ABNORMAL", None)
+    assert (await reload(order)).status == OrderStatus.PAID
+    assert (await notification_rows())[-1] == (abnormal, "REFUND.ABNORMAL", refund.out_refund_no, "abnormal")
 
     success = await pay_flow.finish_refund(refund.out_refund_no, "SUCCESS")
     await pay_flow.drain()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from domain.orders.models import OrderStatus, Refund, RefundStatus
-from domain.orders.refunds import reconcile_refunds, refund_directly
+from domain.orders.refund_calls import reconcile_refunds, retry_due
+from domain.orders.refunds import refund_directly
 from tests.fixtures.orders_paid import ledger, reload
 
 
@@ -33,14 +34,18 @@ async def test_a_refund_whose_notification_was_lost_is_settled_by_the_sweep(pay_
     assert await reconcile_refunds(pay_flow.deps, later) == 0
 
 
-async def test_a_refund_call_that_failed_on_a_busy_gateway_is_sent_again(pay_flow):
+async def test_a_refund_call_that_failed_on_a_busy_gateway_fails_and_is_sent_again_a_minute_later(pay_flow):
     order = await _paid_order(pay_flow)
     await pay_flow.faults(api_error="SYSTEM_ERROR", count=1)
     refund = await refund_directly(pay_flow.deps, order, 100, "部分退款", "staff:1")
-    assert (await Refund.get(id=refund.id)).status == RefundStatus.PROCESSING
+    failed = await Refund.get(id=refund.id)
+    assert (failed.status, failed.failure_code, failed.failures) == (RefundStatus.FAILED, "SYSTEM_ERROR", 1)
+    assert failed.next_attempt_at is not None
 
-    later = pay_flow.deps.clock() + timedelta(minutes=10)
-    assert await reconcile_refunds(pay_flow.deps, later) == 0
+    now = pay_flow.deps.clock()
+    assert await retry_due(pay_flow.deps, now) == 0  # not yet: it waits a minute
+    assert await retry_due(pay_flow.deps, now + timedelta(minutes=2)) == 1
+    assert (await Refund.get(id=refund.id)).status == RefundStatus.PROCESSING
     await pay_flow.finish_refund(refund.out_refund_no)
     await pay_flow.drain()
     order = await reload(order)

@@ -47,3 +47,11 @@ class SimulatedStore:
             "nonceStr": nonce_str,
         }
         return await self.http.post(f"{SIM}/__sim/pay", json=body)
+
+    async def refunds_finish_after(self, seconds: float | None) -> float | None:
+        """New refunds succeed by themselves `seconds` after they are asked for (None: held until finished by hand,
+        as tests that drive refunds step by step need); the setting it replaced."""
+        before = (await self.http.get(f"{SIM}/__sim/refunds/auto")).json()["after"]
+        response = await self.http.post(f"{SIM}/__sim/refunds/auto", json={"after": seconds})
+        assert response.status_code == 200, response.text
+        return before  # type: ignore[no-any-return]

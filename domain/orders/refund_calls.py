@@ -1,0 +1,245 @@
+"""Talking to WeChat Pay about a refund: sending it, applying what it answers, and what happens when it fails.
+
+A refund WeChat Pay refuses or gives up on ends FAILED, and the customer's money stays with the merchant, so it is
+never silent: an error-level log line, `OrderDeps.refund_failed` (the server counts it in a metric), the staff queue
+(`staffRefunds(status: FAILED)`) and its order's `refundOwed`. A failure that can clear by itself (the gateway marks
+it retryable: the merchant's balance short, WeChat Pay busy or unreachable) is sent again by `retry_due` after
+RETRY_AFTER; any other (a refused request, a refund WeChat Pay closed or holds as ABNORMAL) waits for staff (`retry`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from tortoise.expressions import F
+from tortoise.timezone import now
+from tortoise.transactions import in_transaction
+
+from domain.errors import DomainError, ErrorCode
+from domain.inventory import holds
+from domain.ledger import service as ledger
+from domain.orders import refund_states, states
+from domain.orders.deps import OrderDeps
+from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from domain.orders.numbers import resent_refund_number
+from domain.orders.ports import PaymentGatewayError
+from domain.pricing import coupons
+
+log = structlog.get_logger("pond.orders.refunds")
+RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
+"""Waits before each automatic retry of a failure that can clear; after the last (about two days) staff decide."""
+SWEEP_BATCH = 200
+NO_TRADE = "NO_TRADE"
+WECHAT_FAILED = {
+    "CLOSED": "WeChat Pay closed the refund without paying it",
+    "ABNORMAL": "WeChat Pay cannot pay it into the customer's account (ABNORMAL): settle it in the merchant platform",
+}
+
+
+async def refund_source(order_id: int, amount: int) -> Payment | None:
+    """The trade the money goes back through: the first paid one with `amount` not yet given back through it. An
+    order paid twice has its extra payment refunded on that payment's own trade, so the first one still holds the
+    order's money."""
+    paid = await Payment.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).order_by("id")
+    for payment in paid:
+        # a FAILED refund still owes its money through its trade: it is sent again there
+        used = await Refund.filter(payment_id=payment.id).exclude(status=RefundStatus.REJECTED).values_list(
+            "amount", flat=True)
+        if payment.amount - sum(used) >= amount:
+            return payment
+    return paid[0] if paid else None
+
+
+async def _trade(refund: Refund) -> Payment | None:
+    if refund.payment_id is not None:  # type: ignore[attr-defined]
+        return await Payment.get_or_none(id=refund.payment_id)  # type: ignore[attr-defined]
+    return await refund_source(refund.order_id, refund.amount)  # type: ignore[attr-defined]  # made before trades were named
+
+
+async def _locked_order(refund: Refund) -> Order:
+    """The refund's order, locked: one refund of an order changes it at a time, so totals and checks never race."""
+    return await Order.filter(id=refund.order_id).select_for_update().get()  # type: ignore[attr-defined]
+
+
+async def back_to_before(order: Order) -> None:
+    """No refund of the order is in flight any more: it goes back to where it was."""
+    if order.status == OrderStatus.REFUNDING and not await Refund.filter(
+        order_id=order.id, status__in=refund_states.IN_FLIGHT
+    ).exists():
+        await states.move(order, order.status_before_refund or OrderStatus.PAID, status_before_refund=None)
+
+
+async def reopen(order: Order) -> None:
+    """A refund is in flight again (a retry, or a late success): the order is REFUNDING, as when it opened."""
+    if order.status != OrderStatus.REFUNDING:
+        await states.move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
+
+
+async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
+    """Call WeChat Pay for a PROCESSING refund (outside any transaction) and apply its answer."""
+    payment = await _trade(refund)
+    if payment is None:
+        return await _fail(deps, refund, NO_TRADE, "the order has no paid trade to refund through", can_clear=False)
+    try:
+        result = await deps.gateway.refund(out_refund_no=refund.out_refund_no, out_trade_no=payment.out_trade_no,
+                                           amount=refund.amount, total=payment.amount, reason=refund.reason)
+    except PaymentGatewayError as exc:
+        return await _fail(deps, refund, exc.code, exc.message, can_clear=exc.retryable)
+    return await _apply(deps, refund, result.status, result.refund_id)
+
+
+async def _apply(deps: OrderDeps, refund: Refund, status: str, refund_id: str | None) -> Refund:
+    """What WeChat Pay says of a refund, applied once; an earlier state never overwrites a later one."""
+    if status == "SUCCESS":
+        return await _succeed(deps, refund, refund_id)
+    if status in WECHAT_FAILED:
+        return await _fail(deps, refund, status, WECHAT_FAILED[status], can_clear=False)
+    if refund_id and refund.status == RefundStatus.PROCESSING:
+        await Refund.filter(id=refund.id, status=RefundStatus.PROCESSING).update(refund_id=refund_id)
+        refund.refund_id = refund_id
+    return refund
+
+
+async def settle_refund(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
+    """A refund notification (or query) said where a refund stands. Idempotent; returns what it means."""
+    refund = await Refund.get_or_none(out_refund_no=out_refund_no)
+    if refund is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no refund {out_refund_no}")
+    refund = await _apply(deps, refund, status, refund_id)
+    outcomes = {"SUCCESS": "refunded", "CLOSED": "failed", "ABNORMAL": "abnormal"}
+    return outcomes.get(status, "pending")
+
+
+def _goods_come_back(order: Order, refund: Refund) -> bool:
+    """A customer asked for their money back before the order shipped: the goods never left the shop, so they go
+    back on sale. Staff refunding on their own (often because the goods are missing) adjust stock themselves."""
+    return order.status_before_refund == OrderStatus.PAID and refund.requested_by.startswith("customer:")
+
+
+async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Refund:
+    """The money went back, once. The ledger records it; an order refunded in full goes to REFUNDED and gives its
+    coupon back, and its units go back to stock when `_goods_come_back`."""
+    restocked: list[int] = []
+    async with in_transaction():
+        order = await _locked_order(refund)
+        if not await refund_states.move(refund, RefundStatus.SUCCEEDED, refund_id=refund_id or refund.refund_id,
+                                        succeeded_at=now(), next_attempt_at=None):
+            return refund
+        await ledger.record(account="wechatpay", kind="refund", amount=-refund.amount,
+                            reference=f"refund:{refund.out_refund_no}", order_id=order.id)
+        await Order.filter(id=order.id).update(refunded_total=F("refunded_total") + refund.amount)
+        if await ledger.order_balance(order.id) == 0:
+            await reopen(order)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
+            returned = _goods_come_back(order, refund)
+            await states.move(order, OrderStatus.REFUNDED)
+            await coupons.give_back(order.id)  # all the money came back: so does the coupon
+            if returned:
+                restocked = await holds.restock(order.id)
+        else:
+            await back_to_before(order)
+    await deps.inventory.resync(restocked)
+    return refund
+
+
+def _next_attempt(deps: OrderDeps, failures: int, can_clear: bool) -> datetime | None:
+    if not can_clear or failures > len(RETRY_AFTER):
+        return None
+    return deps.clock() + RETRY_AFTER[failures - 1]
+
+
+async def _fail(deps: OrderDeps, refund: Refund, code: str, message: str, *, can_clear: bool) -> Refund:
+    """The refund did not pay out: FAILED, loudly, with when (if ever) it goes again by itself."""
+    failures = refund.failures + 1
+    retry_at = _next_attempt(deps, failures, can_clear)
+    async with in_transaction():
+        order = await _locked_order(refund)
+        if not await refund_states.move(refund, RefundStatus.FAILED, failure_code=code[:32],
+                                        failure_message=message[:200], failures=failures, next_attempt_at=retry_at):
+            return refund
+        await back_to_before(order)
+    log.error("refund failed: the customer's money stays with the merchant", refund=refund.out_refund_no,
+              order=order.number, amount=refund.amount, code=code, detail=message[:200], failures=failures,
+              retry_at=retry_at.isoformat() if retry_at else "staff", requested_by=refund.requested_by)
+    deps.refund_failed(code)
+    return refund
+
+
+async def retry(deps: OrderDeps, refund: Refund) -> Refund:
+    """Send a FAILED refund again; it ends SUCCEEDED, PROCESSING (WeChat Pay took it) or FAILED again.
+
+    WeChat Pay is asked first what became of it: one it paid after all settles, one it still processes is awaited,
+    one it never received is sent under the same out_refund_no (so money never leaves twice), and one it closed is
+    sent under a new number.
+    """
+    async with in_transaction():
+        order = await _locked_order(refund)
+        if refund.status != RefundStatus.FAILED or not await refund_states.move(
+            refund, RefundStatus.PROCESSING, next_attempt_at=None
+        ):
+            raise DomainError(ErrorCode.INVALID_STATE, "only a failed refund can be sent again", ["refundId"])
+        await reopen(order)
+    try:
+        found = await deps.gateway.query_refund(refund.out_refund_no)
+    except PaymentGatewayError as exc:
+        return await _fail(deps, refund, exc.code, exc.message, can_clear=exc.retryable)
+    if found is not None and found.status != "CLOSED":
+        return await _apply(deps, refund, found.status, found.refund_id)
+    if found is not None:
+        renamed = resent_refund_number(refund.out_refund_no, refund.failures + 1)
+        await Refund.filter(id=refund.id).update(out_refund_no=renamed, refund_id=None)
+        refund.out_refund_no, refund.refund_id = renamed, None
+    return await send_refund(deps, refund)
+
+
+async def retry_by_staff(deps: OrderDeps, refund: Refund) -> Refund:
+    refund = await retry(deps, refund)
+    if refund.status == RefundStatus.FAILED:
+        raise DomainError(ErrorCode.PAYMENT_FAILED,
+                          f"WeChat Pay did not pay it ({refund.failure_code}): {refund.failure_message}", ["refundId"])
+    return refund
+
+
+async def retry_due(deps: OrderDeps, at: datetime | None = None) -> int:
+    """Failed refunds whose wait is over are sent again, each on its own: one that crashes never stops the rest."""
+    due = await Refund.filter(status=RefundStatus.FAILED, next_attempt_at__lte=at or deps.clock()).order_by(
+        "next_attempt_at", "id").limit(SWEEP_BATCH)
+    paid = 0
+    for refund in due:
+        try:
+            refund = await retry(deps, refund)
+        except DomainError as exc:  # a staff retry took it meanwhile
+            log.info("refund retry skipped", refund=refund.out_refund_no, reason=exc.message)
+            continue
+        except Exception:
+            log.exception("refund retry crashed", refund=refund.out_refund_no)
+            continue
+        paid += refund.status != RefundStatus.FAILED
+    return paid
+
+
+async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_minutes: int = 5) -> int:
+    """Refunds still PROCESSING after a while: ask WeChat Pay; one it never received is sent again. Each refund is
+    handled on its own: one that fails or crashes never stops the others.
+
+    Sending again reuses the out_refund_no, which WeChat Pay treats as the same refund, so money never leaves twice.
+    """
+    cutoff = (at or deps.clock()) - timedelta(minutes=quiet_minutes)
+    stuck = await Refund.filter(status=RefundStatus.PROCESSING, updated_at__lte=cutoff).order_by("id").limit(
+        SWEEP_BATCH)
+    settled = 0
+    for refund in stuck:
+        try:
+            found = await deps.gateway.query_refund(refund.out_refund_no)
+            if found is None:
+                refund = await send_refund(deps, refund)
+            else:
+                refund = await _apply(deps, refund, found.status, found.refund_id)
+        except PaymentGatewayError as exc:
+            log.info("refund reconcile skipped", refund=refund.out_refund_no, code=exc.code)
+            continue
+        except Exception:
+            log.exception("refund reconcile crashed", refund=refund.out_refund_no)
+            continue
+        settled += refund.status != RefundStatus.PROCESSING
+    return settled
