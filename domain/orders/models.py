@@ -165,7 +165,9 @@ class Refund(Model):
     failure_code = fields.CharField(max_length=32, default="", description="why the last attempt failed")
     failure_message = fields.CharField(max_length=200, default="")
     failures = fields.IntField(default=0, description="failed attempts so far")
-    next_attempt_at = fields.DatetimeField(null=True, description="when it is sent again by itself (null: by staff only)")
+    next_attempt_at = fields.DatetimeField(
+        null=True, description="when it is sent again by itself (null: by staff only)"
+    )
     succeeded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

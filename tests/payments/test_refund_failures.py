@@ -98,7 +98,8 @@ async def test_a_refused_request_waits_for_staff_and_a_staff_retry_sends_it_agai
     await pay_flow.faults(api_error="INVALID_REQUEST", endpoint="refund")
     refund = await refund_directly(pay_flow.deps, order, 500, "少发一件", "staff:1")
     await refund.refresh_from_db()
-    assert (refund.status, refund.failure_code, refund.next_attempt_at) == (RefundStatus.FAILED, "INVALID_REQUEST", None)
+    assert (refund.status, refund.failure_code) == (RefundStatus.FAILED, "INVALID_REQUEST")
+    assert refund.next_attempt_at is None
     assert await retry_due(pay_flow.deps, pay_flow.deps.clock() + timedelta(days=3)) == 0
     assert (await reload(order)).status == OrderStatus.PAID
 
@@ -204,7 +205,7 @@ async def test_concurrent_refund_completions_lose_no_update(pay_flow):
         for n in range(1, 5)
     ]
     outcomes = await asyncio.gather(
-        *(settle_refund(pay_flow.deps, refund.out_refund_no, "SUCCESS", f"5030{n}") for n, refund in enumerate(quarters))
+        *(settle_refund(pay_flow.deps, refund.out_refund_no, "SUCCESS", f"50{n}") for n, refund in enumerate(quarters))
     )
     assert outcomes == ["refunded"] * 4
     order = await reload(order)
