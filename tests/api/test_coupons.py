@@ -9,7 +9,7 @@ import pytest
 
 from domain.inventory.models import Reservation
 from domain.orders import lifecycle, payment
-from domain.orders.models import Order
+from domain.orders.models import Order, Refund
 from domain.pricing.models import Coupon, CustomerCoupon, CustomerCouponStatus, OrderPromotion
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import pk
@@ -112,6 +112,31 @@ async def test_a_late_payment_reviving_a_cancelled_order_takes_its_coupon_again(
     assert (await Order.get(id=row.id)).status == "PAID"
     taken = await CustomerCoupon.get(code=copy["code"])
     assert (taken.status, taken.order_id) == (CustomerCouponStatus.USED, row.id)
+
+
+async def test_a_late_payment_for_a_cancelled_order_whose_coupon_another_order_used_is_refunded_in_full(
+    shop, gql, operator_token, customer_token
+):
+    sku = await shop.sku(price=20000, stock=5)
+    copy = await claimed(gql, customer_token, (await create(gql, operator_token))["id"])
+    order, pay = await shop.place(customer_token, (sku, 1), couponCode=copy["code"])
+    row = await Order.get(id=pk(order["id"]))
+    await payment.cancel(shop.deps, row, "customer")
+    other, _ = await shop.place(customer_token, (sku, 1), couponCode=copy["code"])
+
+    await shop.pay(pay)
+
+    row = await Order.get(id=row.id)
+    assert (row.status, row.status_before_refund) == ("REFUNDING", "CANCELLED")
+    [refund] = await Refund.filter(order_id=row.id)
+    assert (refund.status, refund.amount, refund.requested_by) == ("PROCESSING", row.payable, "system")
+    spent = await CustomerCoupon.get(code=copy["code"])
+    assert (spent.status, spent.order_id) == (CustomerCouponStatus.USED, pk(other["id"]))
+    assert await shop.available(sku) == 4  # the revived order took no units back
+
+    await shop.finish_refund(gid("Refund", refund.id))
+    assert (await Order.get(id=row.id)).status == "REFUNDED"
+    assert (await CustomerCoupon.get(code=copy["code"])).order_id == pk(other["id"])
 
 
 async def test_a_full_refund_gives_the_coupon_back_and_a_partial_one_does_not(
