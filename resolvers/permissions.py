@@ -73,3 +73,13 @@ class CanManageMoney(_StaffRoles):
     """Refunds: deciding on customers' requests and refunding on the shop's own initiative."""
 
     roles = frozenset({StaffRole.OWNER, StaffRole.FINANCE})
+
+
+class ShownToStaff(BasePermission):
+    """For fields others read as null (with `fail_silently`): refuses quietly instead of raising."""
+
+    message = "Only staff see this"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        principal = info.context.principal
+        return principal is not None and principal.kind == "staff"

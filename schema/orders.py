@@ -15,7 +15,7 @@ from domain.orders.ports import PaymentParams
 from resolvers import orders
 from resolvers.orders import RefundResult
 from resolvers.outcome import Outcome
-from resolvers.permissions import IsCustomer, IsStaff
+from resolvers.permissions import IsCustomer, ShownToStaff
 from schema.catalog import Sku, SpecValue
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
 
@@ -66,7 +66,8 @@ class OrderLine(relay.Node):
 def staff_only(description: str) -> Any:
     """A field staff see and customers read as null (why a refund failed is the merchant's business)."""
     return strawberry.field(description=description,
-                            extensions=[PermissionExtension(permissions=[IsStaff()], fail_silently=True)])
+                            extensions=[PermissionExtension(permissions=[ShownToStaff()], fail_silently=True,
+                                                                use_directives=False)])
 
 
 @strawberry.type(description="Money going back to the customer")

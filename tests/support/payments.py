@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -47,6 +48,11 @@ class SimulatedStore:
             "nonceStr": nonce_str,
         }
         return await self.http.post(f"{SIM}/__sim/pay", json=body)
+
+    async def faults(self, **spec: Any) -> None:
+        """Plan the simulator's next faults (`POST /__sim/faults`, see payments/simulator/faults.py)."""
+        response = await self.http.post(f"{SIM}/__sim/faults", json=spec)
+        assert response.status_code == 200, response.text
 
     async def refunds_finish_after(self, seconds: float | None) -> float | None:
         """New refunds succeed by themselves `seconds` after they are asked for (None: held until finished by hand,
