@@ -1,4 +1,4 @@
-"""The `pond` command: serve, worker, migrate, seed-demo, create-staff, pay."""
+"""The `pond` command: serve, worker, migrate, seed-demo, create-staff, pay, refund-complete."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from server.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from payments.dev_pay import DevServer
 
 
 def _settings() -> Settings:
@@ -126,19 +129,58 @@ def create_staff(username: str, password: str, role: str) -> None:
     click.echo(f"created {staff.role.value} {staff.username}")
 
 
+def dev_server(settings: Settings) -> DevServer:
+    """What `pond pay` and `pond refund-complete` need of the server's settings."""
+    from payments.dev_pay import DevServer
+
+    return DevServer(
+        database_url=settings.database_url,
+        simulator_keys_dir=settings.wechatpay_simulator_dir,
+        production=settings.production,
+        simulated_wechatpay=settings.simulated_wechatpay,
+    )
+
+
+def default_server_url(settings: Settings) -> str:
+    """Where `pond serve` listens with these settings (POND_HOST, POND_PORT); a wildcard host is reached locally."""
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::", ""} else settings.host
+    return f"http://{host}:{settings.port}"
+
+
+def _drive_simulator(command: str, work: Callable[[DevServer, str], Awaitable[str]], url: str | None) -> None:
+    from payments.dev_pay import DevPayError, from_command_line
+
+    settings = _settings()
+    server = dev_server(settings)
+    base_url = url or default_server_url(settings)
+    try:
+        answer = asyncio.run(from_command_line(server, lambda: work(server, base_url), command))
+    except DevPayError as exc:
+        click.echo(f"pond: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(answer)
+
+
 @cli.command(help="Play the customer's wx.requestPayment for an order's pending prepay (development server only).")
 @click.argument("order_number")
 @click.option("--outcome", type=click.Choice(["SUCCESS", "PAYERROR", "CANCEL"]), default="SUCCESS", show_default=True)
 @click.option("--url", default=None, help="The running server [default: http://POND_HOST:POND_PORT].")
 def pay(order_number: str, outcome: str, url: str | None) -> None:
-    from payments.dev_pay import DevPayError, default_server_url, pay_from_command_line
+    from payments.dev_pay import simulate_payment
 
-    settings = _settings()
-    try:
-        answer = asyncio.run(
-            pay_from_command_line(settings, order_number, outcome, url or default_server_url(settings))
-        )
-    except DevPayError as exc:
-        click.echo(f"pond: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    click.echo(answer)
+    _drive_simulator("pond pay", lambda server, base: simulate_payment(server, order_number, outcome, base), url)
+
+
+@cli.command(
+    "refund-complete",
+    help="Finish a refund WeChat Pay is processing, by refund number or order number (development server only).",
+)
+@click.argument("number")
+@click.option("--outcome", type=click.Choice(["SUCCESS", "CLOSED", "ABNORMAL"]), default="SUCCESS", show_default=True)
+@click.option("--url", default=None, help="The running server [default: http://POND_HOST:POND_PORT].")
+def refund_complete(number: str, outcome: str, url: str | None) -> None:
+    from payments.dev_pay import complete_refund
+
+    _drive_simulator(
+        "pond refund-complete", lambda server, base: complete_refund(server, number, outcome, base), url
+    )

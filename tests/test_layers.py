@@ -13,6 +13,7 @@ FORBIDDEN = {
     "domain": OURS - {"domain"},
     "resolvers": {"app", "schema", "payments", "workers", "server", "wechat"},
     "schema": {"app", "payments", "workers", "server", "wechat"},
+    "payments": {"app", "schema", "resolvers", "workers", "server"},  # server hands payments what it needs
     "wechat": OURS - {"wechat"},
 }
 

@@ -1,4 +1,5 @@
-"""`pond pay`: a developer pays a pending prepay the way the mini-program's wx.requestPayment would."""
+"""`pond pay` and `pond refund-complete`: a developer pays a pending prepay the way the mini-program's
+wx.requestPayment would, and finishes a refund the way WeChat Pay would."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 import pytest
 from starlette.applications import Starlette
 
-from domain.orders.models import OrderStatus, Payment
-from payments.dev_pay import DevPayError, DevPayRefused, simulate_payment
+from domain.orders.models import OrderStatus, Payment, Refund, RefundStatus
+from domain.orders.refunds import refund_directly
+from payments.dev_pay import DevPayError, DevPayRefused, DevServer, complete_refund, simulate_payment
 from payments.keys import generate_keys, save_keys
+from server.cli import dev_server
 from server.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.fixtures.orders_paid import reload
@@ -23,11 +26,11 @@ def dev_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-def settings(app: Starlette, tmp_path: Path) -> Settings:
+def settings(app: Starlette, tmp_path: Path) -> DevServer:
     """A developer's settings: the data dir holds the running server's simulator keys."""
     settings = dev_settings(tmp_path)
     save_keys(app.state.runtime.simulators.wechatpay_keys, settings.wechatpay_simulator_dir)
-    return settings
+    return dev_server(settings)
 
 
 async def test_pond_pay_pays_the_pending_prepay_and_the_notification_marks_the_order_paid(pay_flow, settings):
@@ -84,7 +87,7 @@ async def test_keys_other_than_the_servers_are_refused_by_the_simulator(pay_flow
     sku = await pay_flow.sku()
     order, _params = await pay_flow.place((sku, 1))
     with pytest.raises(DevPayError, match="SIGN_ERROR .*POND_DATA_DIR"):
-        await simulate_payment(other, order.number, "SUCCESS", BASE, http=pay_flow.http)
+        await simulate_payment(dev_server(other), order.number, "SUCCESS", BASE, http=pay_flow.http)
     assert (await reload(order)).status == OrderStatus.PENDING_PAYMENT
 
 
@@ -108,10 +111,12 @@ MERCHANT = {
     ],
 )
 async def test_production_and_real_merchant_keys_are_refused(tmp_path, overrides, reason):
-    settings = dev_settings(tmp_path, **overrides)
+    server = dev_server(dev_settings(tmp_path, **overrides))
     with pytest.raises(DevPayRefused, match=reason) as raised:
-        await simulate_payment(settings, "P0000000000000000", "SUCCESS", BASE)
+        await simulate_payment(server, "P0000000000000000", "SUCCESS", BASE)
     assert raised.value.exit_code == 2
+    with pytest.raises(DevPayRefused, match=f"pond refund-complete .*{reason}"):
+        await complete_refund(server, "P0000000000000000", "SUCCESS", BASE)
 
 
 def test_pond_pay_with_a_bad_order_number_says_so_in_one_line(tmp_path):
@@ -124,3 +129,50 @@ def test_pond_pay_with_a_bad_order_number_says_so_in_one_line(tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     assert result.stderr == "pond: no order P0000000000000000\n"
+
+
+async def processing_refund(pay_flow):  # type: ignore[no-untyped-def]
+    sku = await pay_flow.sku()
+    order, params = await pay_flow.place((sku, 1))
+    await pay_flow.paid(params)
+    return await refund_directly(pay_flow.deps, await reload(order), None, "缺货", "staff:1")
+
+
+@pytest.mark.parametrize("by", ["order number", "refund number"])
+async def test_pond_refund_complete_finishes_the_refund_and_the_notification_settles_it(pay_flow, settings, by):
+    refund = await processing_refund(pay_flow)
+    order = await refund.order
+    number = order.number if by == "order number" else refund.out_refund_no
+
+    answer = await complete_refund(settings, number, "SUCCESS", BASE, http=pay_flow.http)
+
+    note = pay_flow.sim.notifier.notifications[-1]
+    assert answer == f"refund {refund.out_refund_no} SUCCESS: notification {note.id} queued"
+    await pay_flow.drain()
+    assert (await Refund.get(id=refund.id)).status == RefundStatus.SUCCEEDED
+    assert (await reload(order)).status == OrderStatus.REFUNDED
+
+
+async def test_pond_refund_complete_can_close_a_refund_and_then_refuses_to_finish_it_again(pay_flow, settings):
+    refund = await processing_refund(pay_flow)
+    await complete_refund(settings, refund.out_refund_no, "CLOSED", BASE, http=pay_flow.http)
+    await pay_flow.drain()
+    assert (await Refund.get(id=refund.id)).status == RefundStatus.FAILED
+    with pytest.raises(DevPayError, match=f"^refund {refund.out_refund_no} is FAILED, not waiting for WeChat Pay$"):
+        await complete_refund(settings, refund.out_refund_no, "SUCCESS", BASE, http=pay_flow.http)
+
+
+async def test_pond_refund_complete_names_what_it_cannot_find(pay_flow, settings):
+    with pytest.raises(DevPayError, match="^no refund or order P0000000000000000$"):
+        await complete_refund(settings, "P0000000000000000", "SUCCESS", BASE, http=pay_flow.http)
+    sku = await pay_flow.sku()
+    order, _params = await pay_flow.place((sku, 1))
+    with pytest.raises(DevPayError, match=f"^order {order.number} has no refund$"):
+        await complete_refund(settings, order.number, "SUCCESS", BASE, http=pay_flow.http)
+
+
+def test_pond_refund_complete_with_a_bad_number_says_so_in_one_line(tmp_path):
+    assert pond(tmp_path, "migrate").returncode == 0
+    result = pond(tmp_path, "refund-complete", "P0000000000000000", "--url", "http://127.0.0.1:9")
+    assert result.returncode == 1, result.stderr
+    assert (result.stdout, result.stderr) == ("", "pond: no refund or order P0000000000000000\n")
