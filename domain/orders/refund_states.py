@@ -6,6 +6,8 @@ succeed late (WeChat Pay reports the same out_refund_no as SUCCESS after all), s
 
 from __future__ import annotations
 
+from tortoise.timezone import now
+
 from domain.orders.models import Refund, RefundStatus
 
 R = RefundStatus
@@ -33,6 +35,7 @@ async def move(refund: Refund, target: RefundStatus, **changes: object) -> bool:
     concurrent moves cannot both succeed.
     """
     current = refund.status
+    changes.setdefault("updated_at", now())  # a bulk update leaves auto_now alone: the sweeps go by it
     if can_move(current, target) and await Refund.filter(id=refund.id, status=current).update(
         status=target, **changes
     ):
