@@ -98,7 +98,8 @@ def _notification_faults(spec: dict[str, Any]) -> NotificationFaults:
 
 
 class FaultBook:
-    """FIFO queues of fault plans; each plan covers the next ``count`` notifications or API calls."""
+    """FIFO queues of fault plans; each plan covers the next ``count`` notifications, API calls (of one ``endpoint``
+    if it names one) or new refunds (``refund``: how the simulator ends them by itself, see REFUND_OUTCOMES)."""
 
     def __init__(self) -> None:
         self._notifications: list[list[Any]] = []
