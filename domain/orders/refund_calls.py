@@ -58,8 +58,11 @@ async def _trade(refund: Refund) -> Payment | None:
 
 
 async def _locked_order(refund: Refund) -> Order:
-    """The refund's order, locked: one refund of an order changes it at a time, so totals and checks never race."""
-    return await Order.filter(id=refund.order_id).select_for_update().get()  # type: ignore[attr-defined]
+    """The refund's order, locked, and the refund as it is now: one refund of an order changes at a time, so totals
+    and checks never race and a status read before the lock never decides."""
+    order = await Order.filter(id=refund.order_id).select_for_update().get()  # type: ignore[attr-defined]
+    await refund.refresh_from_db()
+    return order
 
 
 async def back_to_before(order: Order) -> None:
@@ -150,10 +153,10 @@ def _next_attempt(deps: OrderDeps, failures: int, can_clear: bool) -> datetime |
 
 async def _fail(deps: OrderDeps, refund: Refund, code: str, message: str, *, can_clear: bool) -> Refund:
     """The refund did not pay out: FAILED, loudly, with when (if ever) it goes again by itself."""
-    failures = refund.failures + 1
-    retry_at = _next_attempt(deps, failures, can_clear)
     async with in_transaction():
         order = await _locked_order(refund)
+        failures = refund.failures + 1
+        retry_at = _next_attempt(deps, failures, can_clear)
         if not await refund_states.move(refund, RefundStatus.FAILED, failure_code=code[:32],
                                         failure_message=message[:200], failures=failures, next_attempt_at=retry_at):
             return refund
