@@ -73,3 +73,13 @@ class CanManageMoney(_StaffRoles):
     """Refunds: deciding on customers' requests and refunding on the shop's own initiative."""
 
     roles = frozenset({StaffRole.OWNER, StaffRole.FINANCE})
+
+
+class IsOwner(_StaffRoles):
+    """Staff accounts: who works here and with which role."""
+
+    roles = frozenset({StaffRole.OWNER})
+
+
+class CanBlockCustomers(_StaffRoles):
+    roles = frozenset({StaffRole.OWNER, StaffRole.OPERATOR})

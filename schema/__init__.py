@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.tools import merge_types
 
 from domain.errors import DomainError
+from schema.accounts import AccountsMutation
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
@@ -58,6 +59,7 @@ Mutation = merge_types(
     "Mutation",
     (
         IdentityMutation,
+        AccountsMutation,
         CatalogStaffMutation,
         DiscountStaffMutation,
         FlashSaleMutation,

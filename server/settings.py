@@ -57,7 +57,11 @@ class Settings(BaseSettings):
     shop_name: str = Field(default="Pond", min_length=1, max_length=32, description="prefix of WeChat bill items")
     customer_token_hours: int = Field(default=24 * 30, ge=1)
     staff_token_hours: int = Field(default=12, ge=1)
-    login_rate_limit: int = Field(default=20, ge=1, description="login attempts per client per minute")
+    login_rate_limit: int = Field(default=20, ge=1, description="customer login attempts, and failed staff logins, "
+                                  "per client per minute")
+    staff_login_failures: int = Field(default=10, ge=1, description="failed staff logins per username per 15 minutes")
+    access_cache_seconds: float = Field(default=5.0, ge=0, le=60,
+                                        description="how long a token's account check is reused before reading again")
     catalog_cache_seconds: float = Field(default=2.0, ge=0, description="how far stock counts may lag in cached reads")
     seed_demo: bool = True
     data_dir: Path = Path(".pond")
