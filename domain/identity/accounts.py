@@ -51,7 +51,7 @@ async def _lock_for_change(staff_id: int) -> tuple[Staff, list[int]]:
     rows = await (
         Staff.filter(Q(id=staff_id) | Q(role=StaffRole.OWNER, active=True))
         .order_by("id")
-        .select_for_update()  # type: ignore[attr-defined]
+        .select_for_update()
     )
     staff = next((row for row in rows if row.id == staff_id), None)
     if staff is None:
