@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.identity import accounts
+from domain.identity import accounts, queries
 from domain.identity.models import Customer, Staff
+from domain.pagination import Page
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id
+
+
+async def staff_members(ctx: Context, first: int | None, after: str | None) -> Page[Staff]:
+    return await queries.staff_members(first, after)
 
 
 async def staff_deactivate(ctx: Context, data: Any) -> Outcome[Staff]:

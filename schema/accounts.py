@@ -7,7 +7,7 @@ from strawberry import Info
 
 from resolvers import accounts
 from resolvers.permissions import CanBlockCustomers, IsOwner
-from schema.core import UserError, payload
+from schema.core import Connection, UserError, connection, payload
 from schema.identity import Customer, Staff, StaffRole
 
 
@@ -38,6 +38,19 @@ class StaffPayload:
 class CustomerPayload:
     customer: Customer | None
     errors: list[UserError]
+
+
+@strawberry.type
+class StaffConnection(Connection[Staff]):
+    pass
+
+
+@strawberry.type
+class AccountsQuery:
+    @strawberry.field(permission_classes=[IsOwner], description="Every staff account, deactivated ones included, "
+                      "oldest first")
+    async def staff_members(self, info: Info, first: int | None = 20, after: str | None = None) -> StaffConnection:
+        return connection(await accounts.staff_members(info.context, first, after), StaffConnection)
 
 
 @strawberry.type
