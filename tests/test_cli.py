@@ -44,6 +44,14 @@ def test_migrate_applies_and_is_idempotent(tmp_path):
     assert (tmp_path / "pond.sqlite3").exists()
 
 
+PRODUCTION = {
+    "POND_ENV": "production", "POND_SECRET_KEY": "x" * 40, "POND_WECHAT_APPID": "wx123", "POND_WECHAT_SECRET": "s",
+    "POND_WECHATPAY_MCHID": "1900000001", "POND_WECHATPAY_CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A72",
+    "POND_WECHATPAY_PRIVATE_KEY_PATH": "/keys/apiclient_key.pem", "POND_WECHATPAY_APIV3_KEY": "k" * 32,
+    "POND_WECHATPAY_PUBLIC_KEY_PATH": "/keys/pub_key.pem", "POND_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_01",
+}
+
+
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
@@ -52,6 +60,9 @@ def test_migrate_applies_and_is_idempotent(tmp_path):
         (["migrate"], {"POND_ENV": "production"}, "pond: POND_SECRET_KEY: required in production"),
         (["serve", "--host", "0.0.0.0"], {}, "pond: POND_HOST: a development server listens on loopback only"),
         (["serve"], {"POND_HOST": "192.168.1.20"}, "pond: POND_HOST: a development server listens on loopback only"),
+        (["serve"], {**PRODUCTION, "POND_PUBLIC_URL": "http://shop.example.com"},
+         "pond: POND_PUBLIC_URL: required in production, an https:// URL"),
+        (["serve"], {"POND_TRUSTED_PROXIES": "lb.internal"}, "pond: POND_TRUSTED_PROXIES: 'lb.internal' is not"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_line(tmp_path, args, env, message):
