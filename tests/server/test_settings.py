@@ -82,6 +82,7 @@ def test_production_with_an_https_public_url_and_networks_loads(monkeypatch):
     for name, value in {**PRODUCTION, "POND_PUBLIC_URL": "https://shop.example.com",
                         "POND_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,fd00::/8"}.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POND_METRICS_TOKEN", "")  # an empty variable reads as unset
     settings = load_settings()
     assert [str(n) for n in settings.trusted_proxy_networks] == ["10.0.0.0/8", "192.0.2.7/32", "fd00::/8"]
     assert settings.metrics_networks == [] and settings.metrics_token is None
