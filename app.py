@@ -7,14 +7,17 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from payments.notify import notify_routes
 from schema import build_schema
 from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
-from server.observability import MetricsExtension, RequestIdMiddleware, metrics_endpoint
+from server.metrics_access import MetricsAccess, metrics_route
+from server.observability import MetricsExtension, RequestIdMiddleware
 from server.settings import Settings, load_settings
 from server.wiring import describe, runtime, simulators
 from workers.in_process import run_sweeps
@@ -55,14 +58,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
         *health_routes(checks),
-        Route("/metrics", metrics_endpoint),
+        metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(),
     ]
     if sims.wechat is not None:
         routes.append(Mount("/__sim/wechat", app=sims.wechat))
     if sims.wechatpay is not None:
         routes.append(Mount("/__sim/wechatpay", app=sims.wechatpay))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # Every client address Pond reads (rate limits, the access log, the metrics allow-list) is the one this resolves:
+    # the right-most X-Forwarded-For entry not in POND_TRUSTED_PROXIES, and only when the proxy itself is trusted.
+    trusted = [str(network) for network in settings.trusted_proxy_networks]
+    client_address = Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[client_address])
     return app
 
 

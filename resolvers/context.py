@@ -7,13 +7,23 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from domain.identity.ports import WeChatSessions
-from domain.identity.tokens import Principal, TokenService
+from domain.identity.tokens import Principal, PrincipalKind, TokenService
 from domain.orders.deps import OrderDeps
 from resolvers.loaders import Loaders
 
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> bool: ...
+
+    async def undo(self, key: str, window_seconds: int) -> None: ...
+
+
+class AccessGate(Protocol):
+    """Whether a signed token's account may still act (server.access_cache), and telling it about changes."""
+
+    async def admit(self, principal: Principal) -> Principal | None: ...
+
+    async def changed(self, kind: PrincipalKind, account_id: int) -> None: ...
 
 
 @dataclass
@@ -25,7 +35,9 @@ class Services:
     rate_limiter: RateLimiter
     catalog_changed: Callable[[], Awaitable[None]]
     orders: OrderDeps
+    access: AccessGate
     login_rate_limit: int = 20
+    staff_login_failures: int = 10
 
 
 @dataclass

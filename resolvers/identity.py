@@ -13,6 +13,10 @@ from resolvers.outcome import Outcome, attempt
 from resolvers.permissions import unauthenticated
 
 LOGIN_WINDOW_SECONDS = 60
+USERNAME_WINDOW_SECONDS = 15 * 60
+# Attempts (right or wrong) one address may make per minute before staff logins from it are refused unchecked:
+# each attempt costs an Argon2 verification, so this bounds the CPU one address can take.
+ATTEMPT_CEILING_FACTOR = 5
 
 
 @dataclass
@@ -26,8 +30,8 @@ async def _within_rate(ctx: Context, kind: str) -> bool:
     return await ctx.services.rate_limiter.hit(key, ctx.services.login_rate_limit, LOGIN_WINDOW_SECONDS)
 
 
-def _rate_limited() -> Outcome[Session]:
-    message = f"too many login attempts; try again within {LOGIN_WINDOW_SECONDS} seconds"
+def _rate_limited(message: str = f"too many login attempts; try again within {LOGIN_WINDOW_SECONDS} seconds",
+                  ) -> Outcome[Session]:
     return Outcome(errors=[DomainError(ErrorCode.RATE_LIMITED, message)])
 
 
@@ -43,14 +47,38 @@ async def login(ctx: Context, data: Any) -> Outcome[Session]:
 
 
 async def staff_login(ctx: Context, data: Any) -> Outcome[Session]:
-    if not await _within_rate(ctx, "staff"):
+    """Failed logins are limited per username (that protects the account, from any number of addresses) and per
+    client address. Each attempt takes a failure slot up front and gives it back when the password is right, so
+    concurrent guesses cannot all slip under a limit. A username over its limit is refused without checking the
+    password, so a guess there says nothing. A right password is not refused because others failed from the same
+    address (colleagues behind one NAT): from an address over its limit only wrong passwords are refused."""
+    limiter, services = ctx.services.rate_limiter, ctx.services
+    attempts_key = f"login:staff-attempts:{ctx.client_ip}"
+    if not await limiter.hit(attempts_key, ATTEMPT_CEILING_FACTOR * services.login_rate_limit, LOGIN_WINDOW_SECONDS):
         return _rate_limited()
+    client_key = f"login:staff-failures:{ctx.client_ip}"
+    client_ok = await limiter.hit(client_key, services.login_rate_limit, LOGIN_WINDOW_SECONDS)
+    failure_slots = [(client_key, LOGIN_WINDOW_SECONDS)]
+    username = data.username if isinstance(data.username, str) else ""
+    if service.USERNAME_RE.fullmatch(username):  # any other name can never log in: it needs no key of its own
+        username_key = f"login:staff-username:{username}"
+        failure_slots.append((username_key, USERNAME_WINDOW_SECONDS))
+        if not await limiter.hit(username_key, services.staff_login_failures, USERNAME_WINDOW_SECONDS):
+            minutes = USERNAME_WINDOW_SECONDS // 60
+            return _rate_limited(f"too many failed logins for this username; try again within {minutes} minutes")
 
     async def run() -> Session:
         staff = await service.authenticate_staff(data.username, data.password)
-        return Session(ctx.services.tokens.issue_staff(staff.id, staff.role), staff)
+        return Session(ctx.services.tokens.issue_staff(staff.id, staff.role, staff.token_version), staff)
 
-    return await attempt(run())
+    outcome = await attempt(run())
+    if not outcome.errors:
+        for key, window in failure_slots:
+            await limiter.undo(key, window)
+    elif not client_ok:
+        return _rate_limited(f"too many failed logins from this address; try again within {LOGIN_WINDOW_SECONDS} "
+                             "seconds")
+    return outcome
 
 
 async def me(ctx: Context) -> Customer | None:
@@ -64,11 +92,12 @@ async def staff_me(ctx: Context) -> Staff | None:
 
 
 def token_refresh(ctx: Context) -> str:
-    """A fresh token for whoever the request's token names (signature checks only: no database)."""
+    """A fresh token for whoever the request's token names; the request's account check (server.access_cache) has
+    already refused a deactivated member, an older staff token and a blocked customer."""
     principal = ctx.principal
     if principal is None:
         raise unauthenticated()
     if principal.kind == "customer":
         return ctx.services.tokens.issue_customer(principal.id)
     assert principal.role is not None
-    return ctx.services.tokens.issue_staff(principal.id, principal.role)
+    return ctx.services.tokens.issue_staff(principal.id, principal.role, principal.version)

@@ -83,3 +83,13 @@ class ShownToStaff(BasePermission):
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         return principal is not None and principal.kind == "staff"
+
+
+class IsOwner(_StaffRoles):
+    """Staff accounts: who works here and with which role."""
+
+    roles = frozenset({StaffRole.OWNER})
+
+
+class CanBlockCustomers(_StaffRoles):
+    roles = frozenset({StaffRole.OWNER, StaffRole.OPERATOR})

@@ -20,6 +20,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.tools import merge_types
 
 from domain.errors import DomainError
+from schema.accounts import AccountsMutation, AccountsQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
@@ -45,6 +46,7 @@ Query = merge_types(
         DiscountStaffQuery,
         FlashSaleQuery,
         IdentityQuery,
+        AccountsQuery,
         CartQuery,
         OrderQuery,
         OrderStaffQuery,
@@ -58,6 +60,7 @@ Mutation = merge_types(
     "Mutation",
     (
         IdentityMutation,
+        AccountsMutation,
         CatalogStaffMutation,
         DiscountStaffMutation,
         FlashSaleMutation,

@@ -23,6 +23,7 @@ class Customer(relay.Node):
     nickname: str
     avatar_url: str
     created_at: datetime
+    blocked: bool = strawberry.field(description="Blocked by the store: tokens refused, logins refused")
     is_type_of = model_node(models.Customer)
 
     @strawberry.field(description="Masked, e.g. 138****8000")
@@ -35,6 +36,7 @@ class Staff(relay.Node):
     id: relay.NodeID[int]
     username: str
     role: StaffRole  # type: ignore[valid-type]
+    active: bool = strawberry.field(description="A deactivated member cannot log in and their tokens are refused")
     is_type_of = model_node(models.Staff)
 
 

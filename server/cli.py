@@ -48,7 +48,9 @@ def cli() -> None:
 @click.option("--host", default=None, help="Overrides POND_HOST.")
 @click.option("--port", type=int, default=None, help="Overrides POND_PORT.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Server processes.")
-def serve(host: str | None, port: int | None, workers: int) -> None:
+@click.option("--allow-remote", is_flag=True, help="Let a development server (simulators mounted) listen on a "
+              "non-loopback address; same as POND_ALLOW_REMOTE_DEV=1.")
+def serve(host: str | None, port: int | None, workers: int, allow_remote: bool) -> None:
     import uvicorn
 
     from server.observability import configure_logging
@@ -57,7 +59,13 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         os.environ["POND_HOST"] = host
     if port:
         os.environ["POND_PORT"] = str(port)
+    if allow_remote:
+        os.environ["POND_ALLOW_REMOTE_DEV"] = "1"
     settings = _settings()
+    refusal = settings.bind_refusal()
+    if refusal:
+        click.echo(f"pond: {refusal}", err=True)
+        sys.exit(2)
     if workers > 1 and not settings.redis_url:
         click.echo("pond: --workers > 1 needs POND_REDIS_URL (stock, cache and limits must be shared)", err=True)
         sys.exit(2)
@@ -71,7 +79,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         log_config=None,
         access_log=False,
-        proxy_headers=True,
+        proxy_headers=False,  # create_app resolves the client address itself, from POND_TRUSTED_PROXIES
     )
 
 

@@ -34,6 +34,8 @@ class PondGraphQL(GraphQL):
         services: Services = request.app.state.services
         token = bearer_token(request.headers)
         principal = services.tokens.decode(token) if token else None
+        if principal is not None:  # a signature is not enough: the account must still be allowed in
+            principal = await services.access.admit(principal)
         return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
                        response=response)
 

@@ -302,9 +302,12 @@ class RequestIdMiddleware:
             path_label = _path_label(scope)
             HTTP_REQUESTS.labels(method=method_label, path=path_label, status=str(status)).inc()
             HTTP_REQUEST_DURATION.labels(method=method_label, path=path_label).observe(elapsed)
+            client = scope.get("client")
             fields = {
                 "method": method,
                 "path": scope.get("path", "")[:_MAX_LOGGED_PATH],
+                # read after the app ran: create_app's proxy-header middleware resolves it in this same scope
+                "client": client[0] if client else None,
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
             }

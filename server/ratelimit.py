@@ -17,12 +17,25 @@ end
 return count
 """
 
+# Give one hit back, in the current window only, and never below zero.
+_UNDO_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
 _MIN_PRUNE_THRESHOLD = 1024
 
 
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> bool:
         """Count one hit on ``key``; True if it is within ``limit`` hits for the current window."""
+        ...
+
+    async def undo(self, key: str, window_seconds: int) -> None:
+        """Give back one hit of the current window (a limit that counts failures takes one per attempt up front,
+        so concurrent attempts cannot all slip under it, and gives it back when the attempt succeeds)."""
         ...
 
 
@@ -54,6 +67,14 @@ class InMemoryRateLimiter:
             self._prune()
         return count <= limit
 
+    async def undo(self, key: str, window_seconds: int) -> None:
+        _check_window(window_seconds)
+        index = int(self._clock() // window_seconds)
+        slot = (key, window_seconds)
+        current = self._windows.get(slot)
+        if current is not None and current[0] == index and current[1] > 0:
+            self._windows[slot] = (index, current[1] - 1)
+
     def __len__(self) -> int:
         return len(self._windows)
 
@@ -74,11 +95,16 @@ class RedisRateLimiter:
         self._prefix = prefix
         self._clock = clock
         self._script = redis.register_script(_HIT_SCRIPT)
+        self._undo_script = redis.register_script(_UNDO_SCRIPT)
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> bool:
         _check_window(window_seconds)
         count = await self._script(keys=[self.window_key(key, window_seconds)], args=[window_seconds])
         return int(count) <= limit
+
+    async def undo(self, key: str, window_seconds: int) -> None:
+        _check_window(window_seconds)
+        await self._undo_script(keys=[self.window_key(key, window_seconds)])
 
     def window_key(self, key: str, window_seconds: int) -> str:
         index = int(self._clock() // window_seconds)

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.addresses import Network, is_loopback, parse_networks
+
 DEFAULT_SQLITE_URL = "sqlite://pond.sqlite3"
 WECHATPAY_VARIABLES = (
     "wechatpay_mchid",
@@ -60,8 +62,17 @@ class Settings(BaseSettings):
     shop_name: str = Field(default="Pond", min_length=1, max_length=32, description="prefix of WeChat bill items")
     customer_token_hours: int = Field(default=24 * 30, ge=1)
     staff_token_hours: int = Field(default=12, ge=1)
-    login_rate_limit: int = Field(default=20, ge=1, description="login attempts per client per minute")
+    login_rate_limit: int = Field(default=20, ge=1, description="customer login attempts, and failed staff logins, "
+                                  "per client per minute")
+    staff_login_failures: int = Field(default=10, ge=1, description="failed staff logins per username per 15 minutes")
+    access_cache_seconds: float = Field(default=5.0, ge=0, le=60,
+                                        description="how long a token's account check is reused before reading again")
     catalog_cache_seconds: float = Field(default=2.0, ge=0, description="how far stock counts may lag in cached reads")
+    trusted_proxies: str = Field(default="", description="addresses or CIDR networks whose X-Forwarded-For is "
+                                 "believed (comma-separated); none by default")
+    metrics_token: str | None = Field(default=None, min_length=16, description="bearer token /metrics asks for")
+    metrics_allow: str = Field(default="", description="addresses or CIDR networks /metrics answers")
+    allow_remote_dev: bool = Field(default=False, description="let a development server bind a non-loopback address")
     seed_demo: bool = True
     data_dir: Path = Path(".pond")
     log_level: str = "INFO"
@@ -88,6 +99,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/") if value else value
 
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("trusted_proxies", "metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        if value.strip() == "*":
+            raise ValueError("'*' would believe anyone's X-Forwarded-For: name the addresses or networks")
+        parse_networks(value)
+        return value
+
     @model_validator(mode="after")
     def _production_needs_real_credentials(self) -> Settings:
         if self.wechat_appid and not self.wechat_secret:
@@ -106,6 +130,9 @@ class Settings(BaseSettings):
             raise ValueError("POND_WECHAT_APPID: required in production (the simulator is for development)")
         if not given:
             raise ValueError("POND_WECHATPAY_MCHID: required in production (the simulator is for development)")
+        if not self.public_url or urlsplit(self.public_url).scheme != "https":
+            raise ValueError("POND_PUBLIC_URL: required in production, an https:// URL (WeChat Pay notify URLs are "
+                             "built from it)")
         return self
 
     @property
@@ -124,6 +151,22 @@ class Settings(BaseSettings):
     def wechatpay_simulator_dir(self) -> Path:
         """Where the embedded WeChat Pay simulator keeps its keys; `pond pay` signs with the same ones."""
         return self.data_dir / "wechatpay-simulator"
+
+    @property
+    def trusted_proxy_networks(self) -> list[Network]:
+        return parse_networks(self.trusted_proxies)
+
+    @property
+    def metrics_networks(self) -> list[Network]:
+        return parse_networks(self.metrics_allow)
+
+    def bind_refusal(self) -> str | None:
+        """Why `pond serve` must not listen on its host, or None: a development server mounts the simulators (anyone
+        reaching it can pay any order), so it listens on loopback only unless told otherwise."""
+        if self.production or self.allow_remote_dev or is_loopback(self.host):
+            return None
+        return (f"POND_HOST: a development server listens on loopback only (got {self.host!r}): it mounts the "
+                "simulators; pass --allow-remote or set POND_ALLOW_REMOTE_DEV=1 to expose it anyway")
 
     @property
     def base_url(self) -> str:

@@ -33,6 +33,7 @@ from payments.keys import SimulatorKeys, load_or_create_keys
 from payments.simulator import create_wechatpay_simulator
 from payments.wechatpay import WeChatPayConfig, WeChatPayGateway
 from resolvers.context import Services
+from server.access_cache import AccessCache
 from server.catalog_cache import CacheStore, InMemoryCacheStore, LeasedCacheStore, RedisCacheStore
 from server.observability import count_refund_failure
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -159,6 +160,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         stack.push_async_callback(close_database)
 
         redis = None
+        access = AccessCache(settings.access_cache_seconds)
         rate_limiter: RateLimiter
         cache: CacheStore
         counter: StockCounter
@@ -171,6 +173,9 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             lease = asyncio.create_task(cache.run(), name="pond-catalog-cache-lease")
             stack.push_async_callback(_cancelled, lease)
             counter = RedisStockCounter(redis, prefix=settings.redis_prefix)
+            access.share_through(redis, f"{settings.redis_prefix}:access-changes")
+            listener = asyncio.create_task(access.listen(), name="pond-access-changes")
+            stack.push_async_callback(_cancelled, listener)
             flash_pool: FlashPool = RedisFlashPool(redis, prefix=settings.redis_prefix)
         else:
             rate_limiter, cache, counter = InMemoryRateLimiter(), InMemoryCacheStore(), MemoryStockCounter()
@@ -199,7 +204,9 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             rate_limiter=rate_limiter,
             catalog_changed=cache.invalidate,
             orders=orders,
+            access=access,
             login_rate_limit=settings.login_rate_limit,
+            staff_login_failures=settings.staff_login_failures,
         )
         if not settings.production and settings.seed_demo:
             created = await seed_demo_catalog()

@@ -60,6 +60,7 @@ def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Setting
         "secret_key": TEST_SECRET,
         "seed_demo": False,
         "login_rate_limit": 10_000,
+        "staff_login_failures": 10_000,
         "sweep_seconds": 3600,
         "data_dir": tmp_dir,
     }
@@ -84,6 +85,7 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     """An empty store for each test: tables truncated, caches and counters dropped."""
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
+    app.state.runtime.services.access.clear()  # account ids start again after the truncate
     app.state.runtime.simulators.wechatpay.state.simulator.forget()  # order numbers may repeat after the truncate
     deps = app.state.runtime.services.orders
     if backend.real:

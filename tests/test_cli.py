@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -41,12 +44,25 @@ def test_migrate_applies_and_is_idempotent(tmp_path):
     assert (tmp_path / "pond.sqlite3").exists()
 
 
+PRODUCTION = {
+    "POND_ENV": "production", "POND_SECRET_KEY": "x" * 40, "POND_WECHAT_APPID": "wx123", "POND_WECHAT_SECRET": "s",
+    "POND_WECHATPAY_MCHID": "1900000001", "POND_WECHATPAY_CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A72",
+    "POND_WECHATPAY_PRIVATE_KEY_PATH": "/keys/apiclient_key.pem", "POND_WECHATPAY_APIV3_KEY": "k" * 32,
+    "POND_WECHATPAY_PUBLIC_KEY_PATH": "/keys/pub_key.pem", "POND_WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_01",
+}
+
+
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
         (["serve"], {"POND_PORT": "eighty"}, "pond: POND_PORT: Input should be a valid integer"),
         (["serve", "--workers", "2"], {}, "pond: --workers > 1 needs POND_REDIS_URL"),
         (["migrate"], {"POND_ENV": "production"}, "pond: POND_SECRET_KEY: required in production"),
+        (["serve", "--host", "0.0.0.0"], {}, "pond: POND_HOST: a development server listens on loopback only"),
+        (["serve"], {"POND_HOST": "192.168.1.20"}, "pond: POND_HOST: a development server listens on loopback only"),
+        (["serve"], {**PRODUCTION, "POND_PUBLIC_URL": "http://shop.example.com"},
+         "pond: POND_PUBLIC_URL: required in production, an https:// URL"),
+        (["serve"], {"POND_TRUSTED_PROXIES": "lb.internal"}, "pond: POND_TRUSTED_PROXIES: 'lb.internal' is not"),
     ],
 )
 def test_bad_settings_stop_start_up_with_one_line(tmp_path, args, env, message):
@@ -54,3 +70,27 @@ def test_bad_settings_stop_start_up_with_one_line(tmp_path, args, env, message):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert result.stderr.startswith(message)
+
+
+def test_serve_with_allow_remote_listens_on_every_address(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POND_")}
+    environment.update({"POND_DATABASE_URL": f"sqlite://{tmp_path}/pond.sqlite3", "POND_DATA_DIR": str(tmp_path),
+                        "POND_SEED_DEMO": "false"})
+    server = subprocess.Popen([*POND, "serve", "--host", "0.0.0.0", "--allow-remote", "--port", str(port)], cwd=ROOT,
+                              env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        status = None
+        deadline = time.monotonic() + 30
+        while status is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                    status = answer.status
+            except OSError:
+                time.sleep(0.2)
+        assert status == 200, server.stderr.read() if server.poll() is not None else "no answer"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -23,6 +23,7 @@ class Customer(Model):
     phone = fields.CharField(max_length=20, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    blocked = fields.BooleanField(default=False, description="blocked by staff: tokens refused, logins refused")
 
     class Meta:
         table = "identity_customer"
@@ -34,6 +35,7 @@ class Staff(Model):
     password_hash = fields.CharField(max_length=255)
     role = fields.CharEnumField(StaffRole, max_length=16)
     active = fields.BooleanField(default=True)
+    token_version = fields.IntField(default=0, description="raised on deactivation or a role change: older tokens stop")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.identity.models import Customer, Staff
+from domain.pagination import Page, paginate
 
 
 async def customer(customer_id: int) -> Customer | None:
@@ -11,6 +12,11 @@ async def customer(customer_id: int) -> Customer | None:
 
 async def active_staff(staff_id: int) -> Staff | None:
     return await Staff.get_or_none(id=staff_id, active=True)
+
+
+async def staff_members(first: int | None, after: str | None) -> Page[Staff]:
+    """Every staff account, deactivated ones included, oldest first."""
+    return await paginate(Staff.all(), ["id"], first, after)
 
 
 def mask_phone(phone: str) -> str:

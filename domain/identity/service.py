@@ -17,6 +17,7 @@ from domain.identity.ports import LoginRejected, WeChatSessions
 MAX_CODE_LENGTH = 128
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{3,64}")
 STAFF_LOGIN_FAILED = "wrong username or password"
+CUSTOMER_BLOCKED = "this account has been blocked by the store"
 
 _dummy_hash: str | None = None
 
@@ -48,6 +49,8 @@ async def login_customer_with_status(sessions: WeChatSessions, code: str) -> tup
         except IntegrityError:
             # Another first login of the same openid won the race: use its row.
             customer = await Customer.get(openid=identity.openid)
+    if customer.blocked:
+        raise DomainError(ErrorCode.LOGIN_FAILED, CUSTOMER_BLOCKED, field=["code"])
     update_fields = ["last_login_at"]
     customer.last_login_at = now
     if identity.unionid and not customer.unionid:

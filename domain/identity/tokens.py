@@ -1,4 +1,7 @@
-"""Bearer tokens: HS256 JWTs naming a customer or a staff member (with their role)."""
+"""Bearer tokens: HS256 JWTs naming a customer or a staff member (with their role and token version).
+
+A signature proves who a token was issued to, not that they may still use it: the server checks the account's
+standing (domain.identity.access) on every request."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import jwt
 
@@ -28,6 +31,7 @@ class Principal:
     kind: PrincipalKind
     id: int
     role: StaffRole | None
+    version: int = 0
 
 
 def _utc_now() -> datetime:
@@ -57,8 +61,8 @@ class TokenService:
     def issue_customer(self, customer_id: int) -> str:
         return self._issue("customer", customer_id, None, self._customer_ttl)
 
-    def issue_staff(self, staff_id: int, role: StaffRole) -> str:
-        return self._issue("staff", staff_id, StaffRole(role), self._staff_ttl)
+    def issue_staff(self, staff_id: int, role: StaffRole, version: int = 0) -> str:
+        return self._issue("staff", staff_id, StaffRole(role), self._staff_ttl, version)
 
     def decode(self, token: str) -> Principal | None:
         """The token's principal, or None if it is expired, tampered with, foreign or malformed. Never raises."""
@@ -76,9 +80,13 @@ class TokenService:
             return None
         return self._principal(claims)
 
-    def _issue(self, kind: PrincipalKind, subject_id: int, role: StaffRole | None, ttl: timedelta) -> str:
+    def _issue(
+        self, kind: PrincipalKind, subject_id: int, role: StaffRole | None, ttl: timedelta, version: int = 0
+    ) -> str:
         if isinstance(subject_id, bool) or not isinstance(subject_id, int) or subject_id <= 0:
             raise ValueError("the subject id must be a positive integer")
+        if not _is_int(version) or version < 0:
+            raise ValueError("the token version must be a non-negative integer")
         now = self._now()
         claims: dict[str, Any] = {
             "sub": str(subject_id),
@@ -88,6 +96,8 @@ class TokenService:
             "exp": int((now + ttl).timestamp()),
             "iss": ISSUER,
         }
+        if kind == "staff":
+            claims["ver"] = version
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def _principal(self, claims: dict[str, Any]) -> Principal | None:
@@ -101,8 +111,11 @@ class TokenService:
         kind, role = claims.get("kind"), claims.get("role")
         if kind == "customer" and role is None:
             return Principal("customer", int(sub), None)
+        version = claims.get("ver", 0)  # tokens issued before versions existed read as version 0
+        if not _is_int(version) or version < 0:
+            return None
         if kind == "staff" and isinstance(role, str) and role in _ROLE_VALUES:
-            return Principal("staff", int(sub), StaffRole(role))
+            return Principal("staff", int(sub), StaffRole(role), version)
         return None
 
     def _now(self) -> datetime:
@@ -110,5 +123,5 @@ class TokenService:
         return now if now.tzinfo is not None else now.replace(tzinfo=UTC)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

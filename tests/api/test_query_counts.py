@@ -13,9 +13,16 @@ PAGE = """query($first: Int!) { products(first: $first) { totalCount edges { nod
 EXPECTED_STATEMENTS = 6
 
 
+async def seen_once(gql, token: str) -> None:
+    """A token's account is read on its first request, then served from the access cache for a few seconds: make
+    that first request before counting, so the counts are the page's own."""
+    await gql("{ __typename }", token=token)
+
+
 async def test_a_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_product, operator_token):
     for i in range(50):
         await make_product(f"商品{i}")
+    await seen_once(gql, operator_token)
     with count_queries() as small:
         data = await gql.data(PAGE, {"first": 5}, token=operator_token)
     assert len(data["products"]["edges"]) == 5
@@ -36,6 +43,7 @@ async def test_flash_sales_on_a_page_of_20_cost_the_same_queries_as_on_a_page_of
     for _ in range(20):
         sku = await shop.sku(price=1000, stock=10)
         await flash.sale((sku, 500, 2))
+    await seen_once(gql, customer_token)
     with count_queries() as small:
         data = await gql.data(FLASH_PAGE, {"first": 2}, token=customer_token)
     assert [edge["node"]["flashSale"]["status"] for edge in data["products"]["edges"]] == ["ACTIVE"] * 2

@@ -106,7 +106,8 @@ MERCHANT = {
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        ({"env": "production", "wechat_appid": "wx0123456789abcdef", "wechat_secret": "s", **MERCHANT}, "production"),
+        ({"env": "production", "wechat_appid": "wx0123456789abcdef", "wechat_secret": "s",
+          "public_url": "https://shop.example.com", **MERCHANT}, "production"),
         (MERCHANT, "real merchant keys"),
     ],
 )

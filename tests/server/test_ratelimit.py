@@ -147,3 +147,30 @@ async def test_redis_keys_put_the_callers_key_in_a_hash_tag(redis_client: aiored
     assert second == f"{prefix}:{{login:9.9.9.9}}:60:3"
     assert key_slot(first.encode()) == key_slot(second.encode()) == key_slot(b"login:9.9.9.9")
     assert limiter.window_key("a}b{c", 60).count("{") == limiter.window_key("a}b{c", 60).count("}") == 1
+
+
+async def limiter_undo_behaviour(limiter: RateLimiter, clock: FakeClock) -> None:
+    assert [await limiter.hit("u", 2, 60) for _ in range(2)] == [True, True]
+    await limiter.undo("u", 60)
+    assert await limiter.hit("u", 2, 60) is True  # the slot given back is usable again
+    assert await limiter.hit("u", 2, 60) is False
+    clock.now += 60
+    await limiter.undo("u", 60)  # nothing counted in the new window: nothing to give back, never below zero
+    await limiter.undo("never-hit", 60)
+    assert [await limiter.hit("u", 2, 60) for _ in range(3)] == [True, True, False]
+    assert await limiter.hit("never-hit", 1, 60) is True
+
+
+async def test_in_memory_undo_gives_back_one_hit_of_the_current_window_only() -> None:
+    clock = FakeClock()
+    await limiter_undo_behaviour(InMemoryRateLimiter(clock=clock), clock)
+
+
+async def test_redis_undo_gives_back_one_hit_of_the_current_window_only(
+    redis_client: aioredis.Redis, prefix: str
+) -> None:
+    clock = FakeClock()
+    limiter = RedisRateLimiter(redis_client, prefix=prefix, clock=clock)
+    await limiter_undo_behaviour(limiter, clock)
+    assert not [key async for key in redis_client.scan_iter(match=f"{prefix}:{{never-hit}}:60:*") if
+                int(await redis_client.get(key)) < 1]

@@ -55,7 +55,7 @@ def test_a_staff_token_decodes_to_the_staff_member_and_role(tokens: TokenService
 
 
 def test_tokens_carry_the_documented_claims(tokens: TokenService) -> None:
-    token = tokens.issue_staff(5, StaffRole.OWNER)
+    token = tokens.issue_staff(5, StaffRole.OWNER, 3)
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], issuer="pond", options={"verify_exp": False})
 
     assert claims == {
@@ -65,7 +65,16 @@ def test_tokens_carry_the_documented_claims(tokens: TokenService) -> None:
         "iat": int(START.timestamp()),
         "exp": int((START + timedelta(hours=12)).timestamp()),
         "iss": "pond",
+        "ver": 3,
     }
+
+
+def test_a_staff_token_carries_its_version_and_one_without_reads_as_version_0(tokens: TokenService) -> None:
+    assert tokens.decode(tokens.issue_staff(5, StaffRole.OWNER, 7)) == Principal("staff", 5, StaffRole.OWNER, 7)
+    older = forge({"sub": "5", "kind": "staff", "role": "OWNER"})
+    assert tokens.decode(older) == Principal("staff", 5, StaffRole.OWNER, 0)
+    for bad in (-1, "1", True, 1.5):
+        assert tokens.decode(forge({"sub": "5", "kind": "staff", "role": "OWNER", "ver": bad})) is None
 
 
 def test_a_customer_token_expires_after_the_customer_ttl(tokens: TokenService, clock: FakeClock) -> None:
