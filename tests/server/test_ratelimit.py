@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,6 +11,7 @@ from redis.cluster import key_slot
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
+from tests.support.ci import under_ci
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -35,7 +35,7 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
         await client.ping()
     except (RedisConnectionError, OSError) as exc:
         await client.aclose()
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail(f"Redis at {REDIS_URL} is required in CI: {exc}")
         pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
     yield client
