@@ -8,6 +8,7 @@ import structlog
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.inventory import holds
 from domain.ledger import service as ledger
@@ -26,7 +27,7 @@ OPEN = (RefundStatus.REQUESTED, RefundStatus.PROCESSING)
 async def refundable_amount(order: Order) -> int:
     """Paid through WeChat Pay, minus what was refunded or is being refunded."""
     paid = await ledger.order_balance(order.id)
-    pending = sum(await Refund.filter(order_id=order.id, status__in=OPEN).values_list("amount", flat=True))
+    pending = sum(await column(Refund.filter(order_id=order.id, status__in=OPEN), "amount", int))
     return paid - pending
 
 
@@ -57,8 +58,8 @@ async def _refund_source(order_id: int, amount: int) -> Payment | None:
     order's money."""
     paid = await Payment.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).order_by("id")
     for payment in paid:
-        used = await Refund.filter(payment_id=payment.id).exclude(
-            status__in=(RefundStatus.REJECTED, RefundStatus.FAILED)).values_list("amount", flat=True)
+        used = await column(Refund.filter(payment_id=payment.id).exclude(
+            status__in=(RefundStatus.REJECTED, RefundStatus.FAILED)), "amount", int)
         if payment.amount - sum(used) >= amount:
             return payment
     return paid[0] if paid else None
@@ -99,7 +100,7 @@ async def reject(refund: Refund, actor: str, reason: str) -> Refund:
             status=RefundStatus.REJECTED, decided_by=actor, reject_reason=reason[:200]
         ):
             raise DomainError(ErrorCode.INVALID_STATE, "only a requested refund can be rejected", ["refundId"])
-        await _back_to_before(await Order.get(id=refund.order_id))  # type: ignore[attr-defined]
+        await _back_to_before(await Order.get(id=refund.order_id))
     await refund.refresh_from_db()
     return refund
 
@@ -111,10 +112,10 @@ async def _back_to_before(order: Order) -> None:
 
 async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
     """Call WeChat Pay for a PROCESSING refund (outside any transaction). A failed call marks it FAILED."""
-    if refund.payment_id is not None:  # type: ignore[attr-defined]
-        payment = await Payment.get_or_none(id=refund.payment_id)  # type: ignore[attr-defined]
+    if refund.payment_id is not None:
+        payment = await Payment.get_or_none(id=refund.payment_id)
     else:  # a refund recorded before refunds named their trade
-        payment = await _refund_source(refund.order_id, refund.amount)  # type: ignore[attr-defined]
+        payment = await _refund_source(refund.order_id, refund.amount)
     if payment is None:
         return await _settle(deps, refund, "CLOSED", None)
     try:
@@ -158,7 +159,7 @@ async def _settle(deps: OrderDeps, refund: Refund, status: str, refund_id: str |
                                                                                         refund_id=refund_id):
             await refund.refresh_from_db()
             return refund
-        order = await Order.get(id=refund.order_id)  # type: ignore[attr-defined]
+        order = await Order.get(id=refund.order_id)
         if final == RefundStatus.SUCCEEDED:
             await Refund.filter(id=refund.id).update(succeeded_at=now())
             await ledger.record(account="wechatpay", kind="refund", amount=-refund.amount,
