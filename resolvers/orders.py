@@ -141,4 +141,4 @@ async def order_promotions(ctx: Context, order: Order) -> list[OrderPromotion]:
 
 async def line_sku(ctx: Context, line: OrderLine) -> Sku | None:
     """The catalog SKU as it is now; null once it is deleted (or, for shoppers, off sale)."""
-    return await ctx.loaders.sku.load(line.sku_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.sku.load(line.sku_id)
