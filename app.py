@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import structlog
 from starlette.applications import Starlette
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from payments.notify import notify_routes
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         checks["redis"] = redis_ready
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
         *health_routes(checks),
         Route("/metrics", metrics_endpoint),
