@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -18,8 +19,8 @@ from tests.test_cli import pond
 BASE = "http://pond.test"
 
 
-def dev_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+def dev_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, secret_key=TEST_SECRET, **overrides)
 
 
 @pytest.fixture
