@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 import structlog
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         checks["redis"] = redis_ready
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),

@@ -61,7 +61,7 @@ def _serve() -> None:
     create_asgi_app = pond_app.create_asgi_app
 
     def timed_notify_routes() -> list[Route]:
-        return [Route(r.path, timed(NOTIFY_TIMER, r.endpoint), methods=sorted(r.methods or ()))  # type: ignore[arg-type]
+        return [Route(r.path, timed(NOTIFY_TIMER, r.endpoint), methods=sorted(r.methods or ()))
                 for r in notify_routes()]
 
     def timed_asgi_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
@@ -90,7 +90,7 @@ def _serve() -> None:
         return outer
 
     pond_app.notify_routes = timed_notify_routes  # create_app() reads these module globals when uvicorn calls it
-    pond_app.create_asgi_app = timed_asgi_app  # type: ignore[assignment]
+    pond_app.create_asgi_app = timed_asgi_app  # type: ignore[assignment]  # any ASGI app serves; uvicorn calls it bare
     cli(args=sys.argv[1:], prog_name="pond")
 
 

@@ -89,12 +89,14 @@ async def read_sale(sale_id: int, sku_id: int) -> Ledger:
     try:
         item = await conn.fetchrow("SELECT id, quantity, taken FROM pricing_flash_sale_item"
                                    " WHERE sale_id = $1 AND sku_id = $2", sale_id, sku_id)
+        assert item is not None, f"no item for SKU {sku_id} in flash sale {sale_id}"
         held = await conn.fetch("SELECT state, sum(quantity) AS units FROM inventory_reservation"
                                 " WHERE flash_item_id = $1 GROUP BY state", item["id"])
         orders = await conn.fetchrow(
             "SELECT count(DISTINCT o.id) AS orders, coalesce(sum(l.quantity), 0) AS units FROM orders_order o"
             " JOIN orders_line l ON l.order_id = o.id WHERE o.kind = 'FLASH_SALE' AND o.id IN"
             " (SELECT order_id FROM inventory_reservation WHERE flash_item_id = $1)", item["id"])
+        assert orders is not None  # an aggregate without GROUP BY always returns one row
         most = await conn.fetchval(
             "SELECT coalesce(max(units), 0) FROM (SELECT sum(r.quantity) AS units FROM inventory_reservation r"
             " JOIN orders_order o ON o.id = r.order_id WHERE r.flash_item_id = $1 AND r.state IN ('HELD', 'COMMITTED')"

@@ -72,14 +72,14 @@ def print_profile(path: Path | None, what: str, seconds: float, attempts: int, r
     own_funcs: Counter[str] = Counter()
     inclusive_pkg: Counter[str] = Counter()
     inclusive_pond: Counter[str] = Counter()
-    for frames, count in stacks:
+    for frames, samples in stacks:
         func, file = frames[-1]
-        own[_where(file)] += count
-        own_funcs[f"{func} ({_short(file)})"] += count
+        own[_where(file)] += samples
+        own_funcs[f"{func} ({_short(file)})"] += samples
         for pkg in {_where(f) for _, f in frames}:
-            inclusive_pkg[pkg] += count
+            inclusive_pkg[pkg] += samples
         for name in {f"{fn} ({_short(f)})" for fn, f in frames if _where(f) in POND_PACKAGES}:
-            inclusive_pond[name] += count
+            inclusive_pond[name] += samples
 
     def show(title: str, counter: Counter[str], rows: int = top) -> None:
         print(f"  {title}")

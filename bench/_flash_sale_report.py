@@ -20,6 +20,8 @@ from bench._harness import (
 )
 
 if TYPE_CHECKING:
+    import redis
+
     from bench.flash_sale import Run
 
 SUCCESS_TARGET = 0.5
@@ -43,8 +45,8 @@ class RedisCounts:
     by_command: dict[str, int]
 
     @staticmethod
-    def now(client: object) -> RedisCounts:
-        info = client.info("everything")  # type: ignore[attr-defined]
+    def now(client: redis.Redis) -> RedisCounts:
+        info = client.info("everything")
         by_command = {key.removeprefix("cmdstat_"): int(value["calls"]) for key, value in info.items()
                       if key.startswith("cmdstat_") and key != "cmdstat_info"}
         return RedisCounts(sum(by_command.get(name, 0) for name in SCRIPT_COMMANDS),

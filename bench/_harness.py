@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 from argparse import Namespace
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -358,15 +358,15 @@ def machine_busy_seconds() -> float | None:
     return (sum(values[:8]) - idle) / _CLOCK_TICKS
 
 
-def run_event_loop(coro: Awaitable[T]) -> T:
+def run_event_loop(coro: Coroutine[Any, Any, T]) -> T:
     """Run the client half of a benchmark on uvloop when it is installed (a lighter client), else on asyncio."""
     import asyncio
 
     try:
         import uvloop
     except ImportError:
-        return asyncio.run(coro)  # type: ignore[arg-type]
-    return uvloop.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"

@@ -174,6 +174,7 @@ async def read_back(sku_id: int) -> Ledger:
     conn = await asyncpg.connect(DATABASE_URL)
     try:
         sku = await conn.fetchrow("SELECT stock, reserved FROM catalog_sku WHERE id = $1", sku_id)
+        assert sku is not None, f"no SKU {sku_id}"
         lines = await conn.fetch(
             "SELECT o.status, count(DISTINCT o.id) AS orders, sum(l.quantity) AS units FROM orders_order o"
             " JOIN orders_line l ON l.order_id = o.id WHERE l.sku_id = $1 GROUP BY o.status", sku_id)

@@ -170,7 +170,7 @@ async def _settle_refund(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str
 
 async def _record(ident: str, event_type: str, reference: str, outcome: str) -> None:
     """Remember the id. A concurrent copy may have recorded it first: keep the row that says what changed."""
-    values = {
+    values: dict[str, Any] = {
         "event_type": event_type[:_EVENT_MAX],
         "reference": reference[:_REFERENCE_MAX],
         "outcome": outcome[:_OUTCOME_MAX],

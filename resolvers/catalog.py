@@ -21,7 +21,7 @@ from resolvers.outcome import decode_id
 
 
 async def root_categories(ctx: Context) -> list[Category]:
-    return [c for c in await all_categories() if c.parent_id is None]  # type: ignore[attr-defined]
+    return [c for c in await all_categories() if c.parent_id is None]
 
 
 def _filter(category_id: Any, search: str | None, published: bool | None = None) -> ProductFilter | None:
@@ -58,7 +58,7 @@ async def product_skus(ctx: Context, product: Product) -> list[Sku]:
 
 
 async def product_category(ctx: Context, product: Product) -> Category | None:
-    return await ctx.loaders.category.load(product.category_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.category.load(product.category_id)
 
 
 async def _offers(ctx: Context, skus: list[Sku]) -> dict[int, DiscountItem]:
@@ -92,7 +92,7 @@ async def product_active_discount(ctx: Context, product: Product) -> ActiveDisco
     if not offers:
         return None
     first = min((offer.discount for offer in offers), key=lambda d: (d.ends_at, d.id))
-    return ActiveDiscount(first, [o for o in offers if o.discount_id == first.id])  # type: ignore[attr-defined]
+    return ActiveDiscount(first, [o for o in offers if o.discount_id == first.id])
 
 
 async def product_flash_sale(ctx: Context, product: Product) -> FlashSale | None:
@@ -100,7 +100,7 @@ async def product_flash_sale(ctx: Context, product: Product) -> FlashSale | None
 
 
 async def sku_product(ctx: Context, sku: Sku) -> Product | None:
-    return await ctx.loaders.product.load(sku.product_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.product.load(sku.product_id)
 
 
 def sku_available(sku: Sku) -> int:
@@ -112,7 +112,7 @@ async def category_children(ctx: Context, category: Category) -> list[Category]:
 
 
 async def category_parent(ctx: Context, category: Category) -> Category | None:
-    parent_id = category.parent_id  # type: ignore[attr-defined]
+    parent_id = category.parent_id
     return None if parent_id is None else await ctx.loaders.category.load(parent_id)
 
 

@@ -12,7 +12,7 @@ from domain.pagination import Page
 from domain.pricing import coupon_setup, coupons
 from domain.pricing.coupon_setup import CouponDraft, CouponStatus, scope_of
 from domain.pricing.coupons import ClaimedStatus
-from domain.pricing.models import Coupon, CouponKind, CustomerCoupon
+from domain.pricing.models import Coupon, CouponKind, CouponScope, CustomerCoupon
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id, now
 from resolvers.permissions import unauthenticated
@@ -115,21 +115,21 @@ def claimed_status(copy: CustomerCoupon) -> ClaimedStatus:
 
 
 async def scope_products(ctx: Context, coupon: Coupon) -> list[Product]:
-    if coupon.scope != coupon_setup.CouponScope.PRODUCTS:
+    if coupon.scope != CouponScope.PRODUCTS:
         return []
     found = await ctx.loaders.product.load_many(list(coupon.scope_ids))
     return [product for product in found if product is not None]
 
 
 async def scope_categories(ctx: Context, coupon: Coupon) -> list[Category]:
-    if coupon.scope != coupon_setup.CouponScope.CATEGORIES:
+    if coupon.scope != CouponScope.CATEGORIES:
         return []
     found = await ctx.loaders.category.load_many(list(coupon.scope_ids))
     return [category for category in found if category is not None]
 
 
 async def copy_coupon(ctx: Context, copy: CustomerCoupon) -> Coupon:
-    coupon = await ctx.loaders.coupon.load(copy.coupon_id)  # type: ignore[attr-defined]
+    coupon = await ctx.loaders.coupon.load(copy.coupon_id)
     assert coupon is not None  # the foreign key keeps it
     return coupon
 

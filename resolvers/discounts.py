@@ -78,7 +78,7 @@ async def discount_items(ctx: Context, discount: Discount) -> list[DiscountItem]
 
 
 async def item_sku(ctx: Context, item: DiscountItem) -> Sku | None:
-    return await ctx.loaders.sku.load(item.sku_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.sku.load(item.sku_id)
 
 
 async def discount_nodes(ids: list[int]) -> list[Discount | None]:

@@ -49,7 +49,7 @@ async def flash_sale_buy(ctx: Context, data: Any) -> Outcome[Placed]:
 async def _settled(ctx: Context, outcome: Outcome[FlashSale], sku_ids: list[int]) -> Outcome[FlashSale]:
     if outcome.value is not None and not outcome.errors:
         items = await flash_sale.items_by_sale([outcome.value.id])
-        skus = sku_ids + [item.sku_id for item in items.get(outcome.value.id, [])]  # type: ignore[attr-defined]
+        skus = sku_ids + [item.sku_id for item in items.get(outcome.value.id, [])]
         await flash_sale.after_change(ctx.services.orders, outcome.value, skus)
     return await _changed(ctx, outcome)
 
@@ -60,7 +60,7 @@ async def _items_before(sale_global_id: Any) -> list[int]:
         sale_id = decode_id(sale_global_id, "FlashSale")
     except NotFound:
         return []
-    return [item.sku_id for item in (await flash_sale.items_by_sale([sale_id])).get(sale_id, [])]  # type: ignore[attr-defined]
+    return [item.sku_id for item in (await flash_sale.items_by_sale([sale_id])).get(sale_id, [])]
 
 
 async def flash_sale_create(ctx: Context, data: Any) -> Outcome[FlashSale]:
@@ -108,14 +108,14 @@ async def sale_items(ctx: Context, sale: FlashSale) -> list[FlashSaleItem]:
 
 async def item_buy_price(ctx: Context, item: FlashSaleItem) -> int:
     """What one unit costs through the sale now: the engine's rule (the lower of the sale and the discount price)."""
-    sku = await ctx.loaders.sku.load(item.sku_id)  # type: ignore[attr-defined]
+    sku = await ctx.loaders.sku.load(item.sku_id)
     if sku is None:
         return item.price
     return engine.line_price(sku, 1, await ctx.loaders.offer.load(sku.id), item).unit_price
 
 
 async def item_sku(ctx: Context, item: FlashSaleItem) -> Sku | None:
-    return await ctx.loaders.sku.load(item.sku_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.sku.load(item.sku_id)
 
 
 

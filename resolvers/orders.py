@@ -140,7 +140,7 @@ async def order_refund_owed(ctx: Context, order: Order) -> int:
 
 
 async def refund_order(ctx: Context, refund: Refund) -> Order | None:
-    return await ctx.loaders.order.load(refund.order_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.order.load(refund.order_id)
 
 
 async def order_promotions(ctx: Context, order: Order) -> list[OrderPromotion]:
@@ -149,4 +149,4 @@ async def order_promotions(ctx: Context, order: Order) -> list[OrderPromotion]:
 
 async def line_sku(ctx: Context, line: OrderLine) -> Sku | None:
     """The catalog SKU as it is now; null once it is deleted (or, for shoppers, off sale)."""
-    return await ctx.loaders.sku.load(line.sku_id)  # type: ignore[attr-defined]
+    return await ctx.loaders.sku.load(line.sku_id)

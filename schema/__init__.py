@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -78,7 +78,7 @@ Mutation = merge_types(
 class DomainErrorCodes(SchemaExtension):
     """A business error raised by a query (e.g. a bad cursor) reaches the client with its code, unmasked."""
 
-    def on_operation(self):  # type: ignore[no-untyped-def]
+    def on_operation(self):
         yield
         result = self.execution_context.result
         for error in getattr(result, "errors", None) or []:
@@ -98,7 +98,7 @@ def build_schema(
 ) -> strawberry.Schema:
     # Depth and alias limits are validation rules. QueryDepthLimiter/MaxAliasesLimiter would mint new rule classes
     # for every request, and ValidationCache keys on the rules, so it would never hit: build the classes once.
-    limits = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
+    limits: list[type[ASTValidationRule]] = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
     extensions: list[Any] = [
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

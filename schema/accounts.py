@@ -19,7 +19,7 @@ class StaffDeactivateInput:
 @strawberry.input
 class StaffRoleChangeInput:
     staff_id: strawberry.ID
-    role: StaffRole  # type: ignore[valid-type]
+    role: StaffRole
 
 
 @strawberry.input

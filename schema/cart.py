@@ -5,7 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
+from domain.pricing.engine import PricedLine
+from domain.pricing.promotions import CouponOption
 from resolvers import cart
+from resolvers.cart import CartView
 from resolvers.permissions import IsCustomer
 from schema.catalog import Sku
 from schema.core import Money, UserError, money_field, payload
@@ -18,8 +21,8 @@ class CartLine:
     quantity: int
 
     @strawberry.field
-    def sku(self) -> Sku:
-        return self.sku  # type: ignore[attr-defined,no-any-return]
+    def sku(self, line: strawberry.Parent[PricedLine]) -> Sku:
+        return line.sku  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     unit_price: Money = money_field("unit_price", "What one unit costs now")
 
@@ -38,8 +41,8 @@ class CartDiscount:
 @strawberry.type(description="One of the customer's coupons that checkout would accept for the cart as it is")
 class CartCoupon:
     @strawberry.field
-    def customer_coupon(self) -> CustomerCoupon:
-        return self.copy  # type: ignore[attr-defined,no-any-return]
+    def customer_coupon(self, option: strawberry.Parent[CouponOption]) -> CustomerCoupon:
+        return option.copy  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     saving: Money = money_field("saving", "What it would take off, on top of spend-and-save")
 
@@ -54,24 +57,24 @@ class Cart:
     subtotal: Money = money_field("subtotal")
 
     @strawberry.field
-    def discounts(self) -> list[CartDiscount]:
-        return self.discounts  # type: ignore[return-value]
+    def discounts(self, view: strawberry.Parent[CartView]) -> list[CartDiscount]:
+        return view.discounts  # type: ignore[return-value]  # an engine Discount, resolved to its GraphQL type by strawberry
 
     total: Money = money_field("total")
 
     @strawberry.field(description="The next spend-and-save tier within reach (凑单), null if none is running or the "
                       "best tier is reached")
-    def next_spend_and_save_tier(self) -> SpendAndSaveHint | None:
-        return cart.spend_more(self)  # type: ignore[arg-type,return-value]
+    def next_spend_and_save_tier(self, view: strawberry.Parent[CartView]) -> SpendAndSaveHint | None:
+        return cart.spend_more(view)  # type: ignore[return-value]  # a SpendMore, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="The customer's coupons checkout would accept for this cart (pass one's code as "
                       "checkout's couponCode), biggest saving first. Not applied to the totals")
-    async def coupons(self) -> list[CartCoupon]:
-        return await cart.cart_coupons(self)  # type: ignore[arg-type,return-value]
+    async def coupons(self, view: strawberry.Parent[CartView]) -> list[CartCoupon]:
+        return await cart.cart_coupons(view)  # type: ignore[return-value]  # a CouponOption, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="Units in `lines`")
-    def quantity(self) -> int:
-        return self.quantity  # type: ignore[return-value]
+    def quantity(self, view: strawberry.Parent[CartView]) -> int:
+        return view.quantity
 
 
 @strawberry.input
@@ -101,7 +104,7 @@ class CartPayload:
 class CartQuery:
     @strawberry.field(permission_classes=[IsCustomer], description="The logged-in customer's cart")
     async def cart(self, info: Info) -> Cart:
-        return await cart.cart(info.context)  # type: ignore[return-value]
+        return await cart.cart(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type

@@ -33,12 +33,12 @@ class Category(relay.Node):
     is_type_of = model_node(models.Category)
 
     @strawberry.field
-    async def parent(self, info: Info) -> Category | None:
-        return await catalog.category_parent(info.context, self)  # type: ignore[arg-type]
+    async def parent(self, root: strawberry.Parent[models.Category], info: Info) -> Category | None:
+        return await catalog.category_parent(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    async def children(self, info: Info) -> list[Category]:
-        return await catalog.category_children(info.context, self)  # type: ignore[arg-type]
+    async def children(self, root: strawberry.Parent[models.Category], info: Info) -> list[Category]:
+        return await catalog.category_children(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -53,32 +53,34 @@ class Sku(relay.Node):
     is_type_of = model_node(models.Sku)
 
     @strawberry.field
-    def specs(self) -> list[SpecValue]:
-        return [SpecValue(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
+    def specs(self, sku: strawberry.Parent[models.Sku]) -> list[SpecValue]:
+        return [SpecValue(name=s["name"], value=s["value"]) for s in sku.specs]
 
     price: Money = money_field("price", "The list price staff set; `salePrice` is what a customer pays now")
 
     @strawberry.field
-    def original_price(self) -> Money | None:
-        original = self.original_price  # type: ignore[attr-defined]
+    def original_price(self, sku: strawberry.Parent[models.Sku]) -> Money | None:
+        original = sku.original_price
         return None if original is None else Money(amount=original)
 
     @strawberry.field(description="What a customer pays for one unit now: the list price `price`, or less while a "
                       "limited-time discount covers the SKU")
-    async def sale_price(self, info: Info) -> Money:
-        return Money(amount=await catalog.sku_sale_price(info.context, self))  # type: ignore[arg-type]
+    async def sale_price(self, root: strawberry.Parent[models.Sku], info: Info) -> Money:
+        return Money(amount=await catalog.sku_sale_price(info.context, root))
 
     @strawberry.field(description="Units that can be bought right now (stock minus open reservations)")
-    def available(self) -> int:
-        return catalog.sku_available(self)  # type: ignore[arg-type]
+    def available(self, root: strawberry.Parent[models.Sku]) -> int:
+        return catalog.sku_available(root)
 
     @strawberry.field(description="Stock on hand; staff only (null for others)")
-    def stock(self, info: Info) -> int | None:
-        return self.stock if info.context.is_staff else None  # type: ignore[return-value]
+    def stock(self, sku: strawberry.Parent[models.Sku], info: Info) -> int | None:
+        return sku.stock if info.context.is_staff else None
 
     @strawberry.field
-    async def product(self, info: Info) -> Annotated[Product, strawberry.lazy("schema.catalog")] | None:
-        return await catalog.sku_product(info.context, self)  # type: ignore[arg-type]
+    async def product(
+        self, root: strawberry.Parent[models.Sku], info: Info
+    ) -> Annotated[Product, strawberry.lazy("schema.catalog")] | None:
+        return await catalog.sku_product(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -99,27 +101,29 @@ class Product(relay.Node):
     is_type_of = model_node(models.Product)
 
     @strawberry.field
-    async def skus(self, info: Info) -> list[Sku]:
-        return await catalog.product_skus(info.context, self)  # type: ignore[arg-type]
+    async def skus(self, root: strawberry.Parent[models.Product], info: Info) -> list[Sku]:
+        return await catalog.product_skus(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    async def category(self, info: Info) -> Category | None:
-        return await catalog.product_category(info.context, self)  # type: ignore[arg-type]
+    async def category(self, root: strawberry.Parent[models.Product], info: Info) -> Category | None:
+        return await catalog.product_category(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="Lowest and highest `salePrice` of the SKUs: what a customer pays now")
-    async def price_range(self, info: Info) -> PriceRange | None:
-        found = await catalog.price_range(info.context, self)  # type: ignore[arg-type]
+    async def price_range(self, root: strawberry.Parent[models.Product], info: Info) -> PriceRange | None:
+        found = await catalog.price_range(info.context, root)
         return None if found is None else PriceRange(min=Money(amount=found[0]), max=Money(amount=found[1]))
 
     @strawberry.field(description="The limited-time discount on its SKUs now, and when it ends (null if none)")
     async def active_discount(
-        self, info: Info
+        self, root: strawberry.Parent[models.Product], info: Info
     ) -> Annotated[ActiveDiscount, strawberry.lazy("schema.discounts")] | None:
-        return await catalog.product_active_discount(info.context, self)  # type: ignore[arg-type,return-value]
+        return await catalog.product_active_discount(info.context, root)  # type: ignore[return-value]  # an ActiveDiscount, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="The flash sale running on this product's SKUs, or else the next one")
-    async def flash_sale(self, info: Info) -> Annotated[FlashSale, strawberry.lazy("schema.flash_sale")] | None:
-        return await catalog.product_flash_sale(info.context, self)  # type: ignore[arg-type,return-value]
+    async def flash_sale(
+        self, root: strawberry.Parent[models.Product], info: Info
+    ) -> Annotated[FlashSale, strawberry.lazy("schema.flash_sale")] | None:
+        return await catalog.product_flash_sale(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -135,7 +139,7 @@ class ProductConnection(Connection[Product]):
 class CatalogQuery:
     @strawberry.field(description="Top-level categories; walk `children` for the tree")
     async def categories(self, info: Info) -> list[Category]:
-        return await catalog.root_categories(info.context)
+        return await catalog.root_categories(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="Published products, in the merchant's order")
     async def products(
@@ -151,7 +155,7 @@ class CatalogQuery:
 
     @strawberry.field(description="A published product, or null")
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        return await catalog.product(info.context, id)
+        return await catalog.product(info.context, id)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="Any object by its global ID (null when it is not visible to the caller)")
     async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:

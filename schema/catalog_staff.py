@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import BasePermission
 
 from resolvers import catalog, catalog_staff
 from resolvers.permissions import CanManageGoods, IsStaff
@@ -129,7 +130,7 @@ class DeletePayload:
     errors: list[UserError]
 
 
-goods = [CanManageGoods]
+goods: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type

@@ -16,7 +16,9 @@ from resolvers.outcome import Outcome
 T = TypeVar("T")
 P = TypeVar("P")
 
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode", description="Stable codes for business outcomes")
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+ErrorCode = DomainErrorCode
+strawberry.enum(ErrorCode, name="ErrorCode", description="Stable codes for business outcomes")
 
 
 @strawberry.type(description="An amount of money in integer fen (1 CNY = 100 fen)")
@@ -43,7 +45,7 @@ class PriceRange:
 @strawberry.type(description="An expected failure: nothing was changed")
 class UserError:
     field: list[str] | None
-    code: ErrorCode  # type: ignore[valid-type]
+    code: ErrorCode
     message: str
 
 

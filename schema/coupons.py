@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import BasePermission
 
 from domain.pricing import coupon_setup, coupons, models
 from resolvers import coupons as resolve
@@ -15,15 +16,19 @@ from resolvers.permissions import CanManageGoods, IsCustomer, IsStaff
 from schema.catalog import Category, Product
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload
 
-CouponKind = strawberry.enum(
-    models.CouponKind, name="CouponKind", description="FIXED_AMOUNT: value is fen off. PERCENT: value is percent off "
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+CouponKind = models.CouponKind
+strawberry.enum(
+    CouponKind, name="CouponKind", description="FIXED_AMOUNT: value is fen off. PERCENT: value is percent off "
     "(1 to 99), floored to the fen"
 )
-CouponStatus = strawberry.enum(coupon_setup.CouponStatus, name="CouponStatus",
-                               description="Where the coupon's claim window stands")
-CouponScope = strawberry.enum(models.CouponScope, name="CouponScope", description="What the coupon covers")
-CustomerCouponStatus = strawberry.enum(
-    coupons.ClaimedStatus, name="CustomerCouponStatus",
+CouponStatus = coupon_setup.CouponStatus
+strawberry.enum(CouponStatus, name="CouponStatus", description="Where the coupon's claim window stands")
+CouponScope = models.CouponScope
+strawberry.enum(CouponScope, name="CouponScope", description="What the coupon covers")
+CustomerCouponStatus = coupons.ClaimedStatus
+strawberry.enum(
+    CustomerCouponStatus, name="CustomerCouponStatus",
     description="AVAILABLE: not used and not expired (it may still wait for validFrom)",
 )
 
@@ -33,9 +38,9 @@ class Coupon(relay.Node):
     id: relay.NodeID[int]
     name: str
     description: str
-    kind: CouponKind  # type: ignore[valid-type]
+    kind: CouponKind
     value: int = strawberry.field(description="Fen off (FIXED_AMOUNT) or percent off (PERCENT)")
-    scope: CouponScope  # type: ignore[valid-type]
+    scope: CouponScope
     total_quantity: int = strawberry.field(description="Copies that can be claimed in all")
     claimed: int = strawberry.field(description="Copies claimed so far")
     per_customer_limit: int = strawberry.field(description="Copies one customer may claim")
@@ -53,23 +58,23 @@ class Coupon(relay.Node):
     @strawberry.field(description="PERCENT only: the most it takes off; null: no cap")
     def max_discount(self) -> Money | None:
         cap = self.max_discount
-        return None if cap is None else Money(amount=cap)  # type: ignore[arg-type]
+        return None if cap is None else Money(amount=cap)
 
     @strawberry.field(description="Copies still to be claimed")
     def remaining(self) -> int:
         return max(self.total_quantity - self.claimed, 0)
 
     @strawberry.field
-    def status(self) -> CouponStatus:  # type: ignore[valid-type]
-        return resolve.coupon_status(self)  # type: ignore[arg-type]
+    def status(self, root: strawberry.Parent[models.Coupon]) -> CouponStatus:
+        return resolve.coupon_status(root)
 
     @strawberry.field(description="The products it covers (scope PRODUCTS)")
-    async def products(self, info: Info) -> list[Product]:
-        return await resolve.scope_products(info.context, self)  # type: ignore[arg-type,return-value]
+    async def products(self, root: strawberry.Parent[models.Coupon], info: Info) -> list[Product]:
+        return await resolve.scope_products(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="The categories it covers, with their subcategories (scope CATEGORIES)")
-    async def categories(self, info: Info) -> list[Category]:
-        return await resolve.scope_categories(info.context, self)  # type: ignore[arg-type,return-value]
+    async def categories(self, root: strawberry.Parent[models.Coupon], info: Info) -> list[Category]:
+        return await resolve.scope_categories(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -87,12 +92,12 @@ class CustomerCoupon(relay.Node):
     is_type_of = model_node(models.CustomerCoupon)
 
     @strawberry.field
-    def status(self) -> CustomerCouponStatus:  # type: ignore[valid-type]
-        return resolve.claimed_status(self)  # type: ignore[arg-type]
+    def status(self, root: strawberry.Parent[models.CustomerCoupon]) -> CustomerCouponStatus:
+        return resolve.claimed_status(root)
 
     @strawberry.field
-    async def coupon(self, info: Info) -> Coupon:
-        return await resolve.copy_coupon(info.context, self)  # type: ignore[arg-type,return-value]
+    async def coupon(self, root: strawberry.Parent[models.CustomerCoupon], info: Info) -> Coupon:
+        return await resolve.copy_coupon(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -113,7 +118,7 @@ class CustomerCouponConnection(Connection[CustomerCoupon]):
                   "validity, or validDays for days from the claim. productIds or categoryIds limit what it covers")
 class CouponCreateInput:
     name: str
-    kind: CouponKind  # type: ignore[valid-type]
+    kind: CouponKind
     value: int
     total_quantity: int
     starts_at: datetime
@@ -135,7 +140,7 @@ class CouponCreateInput:
 class CouponUpdateInput:
     id: strawberry.ID
     name: str | None = strawberry.UNSET
-    kind: CouponKind | None = strawberry.UNSET  # type: ignore[valid-type]
+    kind: CouponKind | None = strawberry.UNSET
     value: int | None = strawberry.UNSET
     total_quantity: int | None = strawberry.UNSET
     starts_at: datetime | None = strawberry.UNSET
@@ -181,7 +186,7 @@ class CouponQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: CustomerCouponStatus | None = None,  # type: ignore[valid-type]
+        status: CustomerCouponStatus | None = None,
     ) -> CustomerCouponConnection:
         return connection(await resolve.customer_coupons(info.context, first, after, status), CustomerCouponConnection)
 
@@ -201,7 +206,7 @@ class CouponStaffQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: CouponStatus | None = None,  # type: ignore[valid-type]
+        status: CouponStatus | None = None,
     ) -> CouponConnection:
         return connection(await resolve.staff_coupons(info.context, first, after, status), CouponConnection)
 
@@ -214,7 +219,7 @@ class CouponMutation:
         return payload(CouponClaimPayload, "customer_coupon", await resolve.coupon_claim(info.context, input))
 
 
-goods = [CanManageGoods]
+goods: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type

@@ -8,52 +8,57 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import BasePermission
 
 from domain.pricing import discounts as domain_discounts
 from domain.pricing import models
 from resolvers import discounts
+from resolvers.catalog import ActiveDiscount as OnProduct
 from resolvers.permissions import CanManageGoods, IsStaff
 from schema.catalog import Sku
 from schema.core import Connection, UserError, connection, model_node, payload
 
-DiscountKind = strawberry.enum(
-    models.DiscountKind, name="DiscountKind", description="PERCENT: value is percent off (1 to 99). "
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+DiscountKind = models.DiscountKind
+strawberry.enum(
+    DiscountKind, name="DiscountKind", description="PERCENT: value is percent off (1 to 99). "
     "FIXED_PRICE: value is the price in fen"
 )
-DiscountStatus = strawberry.enum(domain_discounts.DiscountStatus, name="DiscountStatus")
+DiscountStatus = domain_discounts.DiscountStatus
+strawberry.enum(DiscountStatus, name="DiscountStatus")
 
 
 @strawberry.type(description="One SKU of a discount and what it takes off")
 class DiscountItem:
-    kind: DiscountKind  # type: ignore[valid-type]
+    kind: DiscountKind
     value: int = strawberry.field(description="Percent off (PERCENT) or the price in fen (FIXED_PRICE)")
 
     @strawberry.field
-    async def sku(self, info: Info) -> Sku | None:
-        return await discounts.item_sku(info.context, self)  # type: ignore[arg-type]
+    async def sku(self, root: strawberry.Parent[models.DiscountItem], info: Info) -> Sku | None:
+        return await discounts.item_sku(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type(description="The limited-time discount on a product's SKUs right now")
 class ActiveDiscount:
     @strawberry.field
-    def id(self) -> relay.GlobalID:
-        return relay.GlobalID("Discount", str(self.discount.id))  # type: ignore[attr-defined]
+    def id(self, root: strawberry.Parent[OnProduct]) -> relay.GlobalID:
+        return relay.GlobalID("Discount", str(root.discount.id))
 
     @strawberry.field
-    def name(self) -> str:
-        return self.discount.name  # type: ignore[attr-defined,no-any-return]
+    def name(self, root: strawberry.Parent[OnProduct]) -> str:
+        return root.discount.name
 
     @strawberry.field(description="When the discount price stops")
-    def ends_at(self) -> datetime:
-        return self.discount.ends_at  # type: ignore[attr-defined,no-any-return]
+    def ends_at(self, root: strawberry.Parent[OnProduct]) -> datetime:
+        return root.discount.ends_at
 
     @strawberry.field(description="Units one customer may buy at the discount price; null: no limit")
-    def per_customer_limit(self) -> int | None:
-        return self.discount.per_customer_limit  # type: ignore[attr-defined,no-any-return]
+    def per_customer_limit(self, root: strawberry.Parent[OnProduct]) -> int | None:
+        return root.discount.per_customer_limit
 
     @strawberry.field(description="The discounted SKUs of this product")
-    def items(self) -> list[DiscountItem]:
-        return self.items  # type: ignore[return-value]
+    def items(self, root: strawberry.Parent[OnProduct]) -> list[DiscountItem]:
+        return root.items  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type(description="A limited-time discount (限时折扣), as staff manage it")
@@ -68,12 +73,12 @@ class Discount(relay.Node):
     is_type_of = model_node(models.Discount)
 
     @strawberry.field
-    def status(self) -> DiscountStatus:  # type: ignore[valid-type]
-        return discounts.discount_status(self)  # type: ignore[arg-type]
+    def status(self, root: strawberry.Parent[models.Discount]) -> DiscountStatus:
+        return discounts.discount_status(root)
 
     @strawberry.field
-    async def items(self, info: Info) -> list[DiscountItem]:
-        return await discounts.discount_items(info.context, self)  # type: ignore[arg-type,return-value]
+    async def items(self, root: strawberry.Parent[models.Discount], info: Info) -> list[DiscountItem]:
+        return await discounts.discount_items(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -88,7 +93,7 @@ class DiscountConnection(Connection[Discount]):
 @strawberry.input
 class DiscountItemInput:
     sku_id: strawberry.ID
-    kind: DiscountKind  # type: ignore[valid-type]
+    kind: DiscountKind
     value: int
 
 
@@ -123,7 +128,7 @@ class DiscountPayload:
     errors: list[UserError]
 
 
-goods = [CanManageGoods]
+goods: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type
@@ -134,7 +139,7 @@ class DiscountStaffQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: DiscountStatus | None = None,  # type: ignore[valid-type]
+        status: DiscountStatus | None = None,
     ) -> DiscountConnection:
         page = await discounts.staff_discounts(info.context, first, after, status)
         return connection(page, DiscountConnection)

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import BasePermission
 
 from domain.pricing import flash_sale as domain_flash_sale
 from domain.pricing import models
@@ -17,7 +18,9 @@ from schema.catalog import Sku
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload
 from schema.orders import DeliveryInput, Order, PaymentRequest, placed_payload
 
-FlashSaleStatus = strawberry.enum(domain_flash_sale.FlashSaleStatus, name="FlashSaleStatus")
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+FlashSaleStatus = domain_flash_sale.FlashSaleStatus
+strawberry.enum(FlashSaleStatus, name="FlashSaleStatus")
 
 
 @strawberry.type(description="One SKU of a flash sale: its sale price and its own pool of units")
@@ -26,17 +29,17 @@ class FlashSaleItem:
     quantity: int = strawberry.field(description="Units in the sale's pool")
 
     @strawberry.field(description="Units of the pool not yet held or sold (may lag a moment behind the buying)")
-    def remaining(self) -> int:
-        return max(self.quantity - self.taken, 0)  # type: ignore[attr-defined]
+    def remaining(self, root: strawberry.Parent[models.FlashSaleItem]) -> int:
+        return max(root.quantity - root.taken, 0)
 
     @strawberry.field(description="What one unit costs when bought through the sale now: the lower of the sale "
                       "price and the SKU's limited-time discount price")
-    async def buy_price(self, info: Info) -> Money:
-        return Money(amount=await flash_sale.item_buy_price(info.context, self))  # type: ignore[arg-type]
+    async def buy_price(self, root: strawberry.Parent[models.FlashSaleItem], info: Info) -> Money:
+        return Money(amount=await flash_sale.item_buy_price(info.context, root))
 
     @strawberry.field
-    async def sku(self, info: Info) -> Sku | None:
-        return await flash_sale.item_sku(info.context, self)  # type: ignore[arg-type]
+    async def sku(self, root: strawberry.Parent[models.FlashSaleItem], info: Info) -> Sku | None:
+        return await flash_sale.item_sku(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type(description="A flash sale (秒杀): a window, a pool per SKU and a per-customer limit")
@@ -50,12 +53,12 @@ class FlashSale(relay.Node):
     is_type_of = model_node(models.FlashSale)
 
     @strawberry.field
-    def status(self) -> FlashSaleStatus:  # type: ignore[valid-type]
-        return flash_sale.sale_status(self)  # type: ignore[arg-type]
+    def status(self, root: strawberry.Parent[models.FlashSale]) -> FlashSaleStatus:
+        return flash_sale.sale_status(root)
 
     @strawberry.field
-    async def items(self, info: Info) -> list[FlashSaleItem]:
-        return await flash_sale.sale_items(info.context, self)  # type: ignore[arg-type,return-value]
+    async def items(self, root: strawberry.Parent[models.FlashSale], info: Info) -> list[FlashSaleItem]:
+        return await flash_sale.sale_items(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -123,7 +126,7 @@ class FlashSaleBuyPayload:
     errors: list[UserError]
 
 
-goods = [CanManageGoods]
+goods: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type
@@ -134,7 +137,7 @@ class FlashSaleQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: FlashSaleStatus | None = None,  # type: ignore[valid-type]
+        status: FlashSaleStatus | None = None,
     ) -> FlashSaleConnection:
         page = await flash_sale.flash_sales(info.context, first, after, status)
         return connection(page, FlashSaleConnection)
@@ -145,7 +148,7 @@ class FlashSaleMutation:
     @strawberry.mutation(permission_classes=[IsCustomer], description="Buys from the sale's own pool: NOT_STARTED, "
                          "ENDED, SOLD_OUT or LIMIT_EXCEEDED when it cannot, and then nothing is created")
     async def flash_sale_buy(self, info: Info, input: FlashSaleBuyInput) -> FlashSaleBuyPayload:
-        return placed_payload(FlashSaleBuyPayload, await flash_sale.flash_sale_buy(info.context, input))  # type: ignore[no-any-return]
+        return placed_payload(FlashSaleBuyPayload, await flash_sale.flash_sale_buy(info.context, input))
 
     @strawberry.mutation(permission_classes=goods, description="Sets the pools' units aside from stock. An SKU in "
                          "an overlapping sale: DUPLICATE. Not enough free units: SOLD_OUT")

@@ -14,7 +14,9 @@ from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
 from schema.core import UserError, model_node, user_errors
 
-StaffRole = strawberry.enum(models.StaffRole, name="StaffRole")
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+StaffRole = models.StaffRole
+strawberry.enum(StaffRole, name="StaffRole")
 
 
 @strawberry.type(description="A shopper, known by their WeChat openid")
@@ -27,15 +29,15 @@ class Customer(relay.Node):
     is_type_of = model_node(models.Customer)
 
     @strawberry.field(description="Masked, e.g. 138****8000")
-    def phone(self) -> str | None:
-        return mask_phone(self.phone) or None  # type: ignore[arg-type]
+    def phone(self, root: strawberry.Parent[models.Customer]) -> str | None:
+        return mask_phone(root.phone) or None
 
 
 @strawberry.type(description="A member of the merchant's staff")
 class Staff(relay.Node):
     id: relay.NodeID[int]
     username: str
-    role: StaffRole  # type: ignore[valid-type]
+    role: StaffRole
     active: bool = strawberry.field(description="A deactivated member cannot log in and their tokens are refused")
     is_type_of = model_node(models.Staff)
 
@@ -82,11 +84,11 @@ class TokenRefreshPayload:
 class IdentityQuery:
     @strawberry.field(permission_classes=[IsCustomer], description="The logged-in customer")
     async def me(self, info: Info) -> Customer | None:
-        return await identity.me(info.context)
+        return await identity.me(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(permission_classes=[IsStaff], description="The logged-in staff member")
     async def staff_me(self, info: Info) -> Staff | None:
-        return await identity.staff_me(info.context)
+        return await identity.staff_me(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type
@@ -95,7 +97,7 @@ class IdentityMutation:
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         outcome = await identity.login(info.context, input)
         token, customer = _session(outcome)
-        return LoginPayload(token=token, customer=customer, errors=user_errors(outcome.errors))  # type: ignore[arg-type]
+        return LoginPayload(token=token, customer=customer, errors=user_errors(outcome.errors))  # type: ignore[arg-type]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.mutation(permission_classes=[IsSignedIn], description="Trade a valid customer or staff token "
                          "for a new one before it expires (the mini-program keeps its session without wx.login)")
@@ -106,4 +108,4 @@ class IdentityMutation:
     async def staff_login(self, info: Info, input: StaffLoginInput) -> StaffLoginPayload:
         outcome = await identity.staff_login(info.context, input)
         token, staff = _session(outcome)
-        return StaffLoginPayload(token=token, staff=staff, errors=user_errors(outcome.errors))  # type: ignore[arg-type]
+        return StaffLoginPayload(token=token, staff=staff, errors=user_errors(outcome.errors))  # type: ignore[arg-type]  # a model, resolved to its GraphQL type by strawberry

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
-from strawberry.permission import PermissionExtension
+from strawberry.permission import BasePermission, PermissionExtension
 
 from domain.orders import models
 from domain.orders.payment import Placed
@@ -19,9 +19,13 @@ from resolvers.permissions import IsCustomer, ShownToStaff
 from schema.catalog import Sku, SpecValue
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
 
-OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus", description="Where an order stands")
-OrderKind = strawberry.enum(models.OrderKind, name="OrderKind", description="How the order was placed")
-RefundStatus = strawberry.enum(models.RefundStatus, name="RefundStatus")
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+OrderStatus = models.OrderStatus
+strawberry.enum(OrderStatus, name="OrderStatus", description="Where an order stands")
+OrderKind = models.OrderKind
+strawberry.enum(OrderKind, name="OrderKind", description="How the order was placed")
+RefundStatus = models.RefundStatus
+strawberry.enum(RefundStatus, name="RefundStatus")
 
 
 @strawberry.type(description="The arguments of wx.requestPayment, named exactly as it takes them")
@@ -49,12 +53,12 @@ class OrderLine(relay.Node):
     is_type_of = model_node(models.OrderLine)
 
     @strawberry.field(description="The catalog SKU now; null once it is gone")
-    async def sku(self, info: Info) -> Sku | None:
-        return await orders.line_sku(info.context, self)  # type: ignore[arg-type,return-value]
+    async def sku(self, root: strawberry.Parent[models.OrderLine], info: Info) -> Sku | None:
+        return await orders.line_sku(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    def specs(self) -> list[SpecValue]:
-        return [SpecValue(name=s["name"], value=s["value"]) for s in self.specs]  # type: ignore[attr-defined]
+    def specs(self, root: strawberry.Parent[models.OrderLine]) -> list[SpecValue]:
+        return [SpecValue(name=s["name"], value=s["value"]) for s in root.specs]
 
     unit_price: Money = money_field("unit_price", "One unit, before discounts")
 
@@ -73,7 +77,7 @@ def staff_only(description: str) -> Any:
 @strawberry.type(description="Money going back to the customer")
 class Refund(relay.Node):
     id: relay.NodeID[int]
-    status: RefundStatus  # type: ignore[valid-type]
+    status: RefundStatus
     reason: str
     reject_reason: str
     created_at: datetime
@@ -139,8 +143,8 @@ class OrderDiscount:
 class Order(relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Shown to people, e.g. P2611230412583921")
-    status: OrderStatus  # type: ignore[valid-type]
-    kind: OrderKind  # type: ignore[valid-type]
+    status: OrderStatus
+    kind: OrderKind
     remark: str
     carrier: str
     tracking_number: str
@@ -153,21 +157,21 @@ class Order(relay.Node):
     is_type_of = model_node(models.Order)
 
     @strawberry.field
-    async def lines(self, info: Info) -> list[OrderLine]:
-        return await orders.order_lines(info.context, self)  # type: ignore[arg-type,return-value]
+    async def lines(self, root: strawberry.Parent[models.Order], info: Info) -> list[OrderLine]:
+        return await orders.order_lines(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    async def refunds(self, info: Info) -> list[Refund]:
-        return await orders.order_refunds(info.context, self)  # type: ignore[arg-type,return-value]
+    async def refunds(self, root: strawberry.Parent[models.Order], info: Info) -> list[Refund]:
+        return await orders.order_refunds(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="The order-level promotions it got (spend-and-save, a coupon), in the order applied; "
                       "they add up to discountTotal")
-    async def discounts(self, info: Info) -> list[OrderDiscount]:
-        return await orders.order_promotions(info.context, self)  # type: ignore[arg-type,return-value]
+    async def discounts(self, root: strawberry.Parent[models.Order], info: Info) -> list[OrderDiscount]:
+        return await orders.order_promotions(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    def delivery(self) -> OrderDelivery:
-        return _delivery(self.delivery)  # type: ignore[arg-type]
+    def delivery(self, root: strawberry.Parent[models.Order]) -> OrderDelivery:
+        return _delivery(root.delivery)
 
     subtotal: Money = money_field("subtotal", "Sum of the lines before discounts")
 
@@ -292,34 +296,35 @@ def refund_payload(outcome: Outcome[RefundResult]) -> RefundPayload:
     result = None if outcome.errors else outcome.value
     if result is None:
         return RefundPayload(refund=None, order=None, errors=user_errors(outcome.errors))
-    return RefundPayload(refund=result.refund, order=result.order, errors=[])  # type: ignore[arg-type]
+    return RefundPayload(refund=result.refund, order=result.order, errors=[])  # type: ignore[arg-type]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type
 class OrderQuery:
     @strawberry.field(permission_classes=[IsCustomer], description="The customer's own orders, newest first")
     async def orders(
-        self, info: Info, first: int | None = 20, after: str | None = None, status: OrderStatus | None = None
+        self, info: Info, first: int | None = 20, after: str | None = None,
+        status: OrderStatus | None = None,
     ) -> OrderConnection:
         return connection(await orders.orders(info.context, first, after, status), OrderConnection)
 
     @strawberry.field(permission_classes=[IsCustomer], description="One of the customer's orders, or null")
     async def order(self, info: Info, id: strawberry.ID) -> Order | None:
-        return await orders.order(info.context, id)  # type: ignore[return-value]
+        return await orders.order(info.context, id)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
-customer = [IsCustomer]
+customer: list[type[BasePermission]] = [IsCustomer]
 
 
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(permission_classes=customer, description="Places the order, holds stock, starts payment")
     async def checkout(self, info: Info, input: CheckoutInput) -> CheckoutPayload:
-        return placed_payload(CheckoutPayload, await orders.checkout(info.context, input))  # type: ignore[no-any-return]
+        return placed_payload(CheckoutPayload, await orders.checkout(info.context, input))
 
     @strawberry.mutation(permission_classes=customer, description="Payment fields again for a pending order")
     async def order_pay(self, info: Info, input: OrderPayInput) -> OrderPayPayload:
-        return placed_payload(OrderPayPayload, await orders.order_pay(info.context, input))  # type: ignore[no-any-return]
+        return placed_payload(OrderPayPayload, await orders.order_pay(info.context, input))
 
     @strawberry.mutation(permission_classes=customer, description="Cancels an unpaid order; its stock comes back")
     async def order_cancel(self, info: Info, input: OrderCancelInput) -> OrderPayload:

@@ -58,11 +58,11 @@ class OrderStaffQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: OrderStatus | None = None,  # type: ignore[valid-type]
+        status: OrderStatus | None = None,  # strawberry.enum() returns the enum class; mypy sees a variable
         number: str | None = None,
     ) -> OrderConnection:
         page = await orders_staff.staff_orders(info.context, first, after, status, number)
-        return connection(page, OrderConnection)  # type: ignore[no-any-return]
+        return connection(page, OrderConnection)
 
     @strawberry.field(permission_classes=[CanManageMoney], description="Refunds, newest first; status FAILED is the "
                       "queue of money still owed to customers (WeChat Pay refused or could not pay it)")
@@ -71,14 +71,14 @@ class OrderStaffQuery:
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: RefundStatus | None = None,  # type: ignore[valid-type]
+        status: RefundStatus | None = None,
     ) -> RefundConnection:
         page = await orders_staff.staff_refunds(info.context, first, after, status)
-        return connection(page, RefundConnection)  # type: ignore[no-any-return]
+        return connection(page, RefundConnection)
 
     @strawberry.field(permission_classes=[IsStaff], description="Any order by its ID, or null")
     async def staff_order(self, info: Info, id: strawberry.ID) -> Order | None:
-        return await orders_staff.staff_order(info.context, id)  # type: ignore[return-value]
+        return await orders_staff.staff_order(info.context, id)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type

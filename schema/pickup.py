@@ -48,11 +48,11 @@ class PickupPointPayload:
 class PickupQuery:
     @strawberry.field(description="Active pickup points, for choosing delivery at checkout")
     async def pickup_points(self, info: Info) -> list[PickupPoint]:
-        return await pickup.pickup_points(info.context)  # type: ignore[return-value]
+        return await pickup.pickup_points(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(permission_classes=[IsStaff], description="Every pickup point, inactive ones included")
     async def staff_pickup_points(self, info: Info) -> list[PickupPoint]:
-        return await pickup.staff_pickup_points(info.context)  # type: ignore[return-value]
+        return await pickup.staff_pickup_points(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type

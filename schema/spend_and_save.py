@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 from strawberry import Info, relay
+from strawberry.permission import BasePermission
 
 from domain.pricing import models
 from domain.pricing import spend_and_save as domain_spend_and_save
@@ -15,7 +16,9 @@ from resolvers import spend_and_save as resolve
 from resolvers.permissions import CanManageGoods, IsStaff
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload
 
-SpendAndSaveStatus = strawberry.enum(domain_spend_and_save.SpendAndSaveStatus, name="SpendAndSaveStatus")
+# Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
+SpendAndSaveStatus = domain_spend_and_save.SpendAndSaveStatus
+strawberry.enum(SpendAndSaveStatus, name="SpendAndSaveStatus")
 
 
 @strawberry.type(description="Spend `threshold`, save `amount` on the order")
@@ -46,12 +49,12 @@ class SpendAndSave(relay.Node):
     is_type_of = model_node(models.SpendAndSave)
 
     @strawberry.field(description="Lowest threshold first")
-    def tiers(self) -> list[SpendAndSaveTier]:
-        return resolve.tiers(self)  # type: ignore[arg-type,return-value]
+    def tiers(self, root: strawberry.Parent[models.SpendAndSave]) -> list[SpendAndSaveTier]:
+        return resolve.tiers(root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field
-    def status(self) -> SpendAndSaveStatus:  # type: ignore[valid-type]
-        return resolve.status(self)  # type: ignore[arg-type]
+    def status(self, root: strawberry.Parent[models.SpendAndSave]) -> SpendAndSaveStatus:
+        return resolve.status(root)
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:
@@ -101,19 +104,19 @@ class SpendAndSavePayload:
 class SpendAndSaveQuery:
     @strawberry.field(description="The spend-and-saves running now (the cart applies the best tier reached)")
     async def active_spend_and_saves(self) -> list[SpendAndSave]:
-        return await resolve.running_spend_and_saves()  # type: ignore[return-value]
+        return await resolve.running_spend_and_saves()  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(permission_classes=[IsStaff], description="Newest first")
     async def staff_spend_and_saves(
         self,
         first: int | None = 20,
         after: str | None = None,
-        status: SpendAndSaveStatus | None = None,  # type: ignore[valid-type]
+        status: SpendAndSaveStatus | None = None,
     ) -> SpendAndSaveConnection:
         return connection(await resolve.staff_spend_and_saves(first, after, status), SpendAndSaveConnection)
 
 
-goods = [CanManageGoods]
+goods: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from domain.pricing.engine import next_price_change
@@ -23,14 +25,14 @@ def bearer_token(headers: Any) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def client_ip(request: Request) -> str:
+def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
-class PondGraphQL(GraphQL):
+class PondGraphQL(GraphQL[Context, None]):
     """Builds one Context per request: the caller from the bearer token, fresh DataLoaders."""
 
-    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = request.app.state.services
         token = bearer_token(request.headers)
         principal = services.tokens.decode(token) if token else None

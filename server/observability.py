@@ -63,7 +63,7 @@ _QUIET_LOGGERS = ("httpx", "httpcore")
 _UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler):
     """A stream handler that always writes to the *current* ``sys.stdout`` (so it follows redirection)."""
 
     pond_handler = True
@@ -71,7 +71,7 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stdout)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         return sys.stdout
 

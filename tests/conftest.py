@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -52,8 +53,8 @@ async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         await backends.within(backends.delete_redis_keys(prefix), "deleting the test keys")
 
 
-def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
+def settings_for(backend: Backend, tmp_dir: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
         "database_url": backend.database_url,
         "redis_url": backend.redis_url,
         "redis_prefix": backend.redis_prefix,
@@ -65,7 +66,7 @@ def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Setting
         "data_dir": tmp_dir,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 @pytest_asyncio.fixture(scope="session")

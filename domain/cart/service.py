@@ -134,11 +134,11 @@ async def clear_lines(customer_id: int, sku_ids: Sequence[int]) -> int:
 async def cart_contents(customer_id: int) -> CartContents:
     """The cart split into buyable and unavailable lines (two queries, however many lines)."""
     items = await CartItem.filter(customer_id=customer_id).select_related("sku")
-    shoppable = await queries.skus_by_id([item.sku_id for item in items], shop_only=True)  # type: ignore[attr-defined]
+    shoppable = await queries.skus_by_id([item.sku_id for item in items], shop_only=True)
     lines: list[tuple[CartItem, Sku]] = []
     unavailable: list[tuple[CartItem, Sku]] = []
     for item in items:
-        sku = shoppable.get(item.sku_id)  # type: ignore[attr-defined]
+        sku = shoppable.get(item.sku_id)
         if sku is None:
             unavailable.append((item, item.sku))
         else:

@@ -6,6 +6,7 @@ from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Category, Product
 from domain.catalog.rules import check_text
+from domain.columns import cell
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 
 MAX_DEPTH = 3
@@ -22,8 +23,7 @@ async def _depth(parent_id: int | None) -> int:
     depth = 0
     while parent_id is not None:
         depth += 1
-        parent = await Category.get_or_none(id=parent_id).values_list("parent_id", flat=True)
-        parent_id = parent  # type: ignore[assignment]
+        parent_id = await cell(Category.get_or_none(id=parent_id), "parent_id", int)
     return depth
 
 
@@ -49,12 +49,12 @@ async def update_category(
     if name is not None:
         category.name = check_text(name, "name", ["name"], required=True, max_length=64)
     if move_to_root:
-        category.parent_id = None  # type: ignore[assignment]
+        category.parent_id = None
     elif parent_id is not None:
         await get_category(parent_id, "parentId")
         if await _is_descendant_or_self(parent_id, category.id):
             raise Invalid("a category cannot be moved under itself or its descendants", ["parentId"])
-        category.parent_id = parent_id  # type: ignore[assignment]
+        category.parent_id = parent_id
     if sort_order is not None:
         category.sort_order = sort_order
     if image is not None:
@@ -68,7 +68,7 @@ async def _is_descendant_or_self(candidate_id: int, ancestor_id: int) -> bool:
     while current is not None:
         if current == ancestor_id:
             return True
-        current = await Category.get_or_none(id=current).values_list("parent_id", flat=True)  # type: ignore[assignment]
+        current = await cell(Category.get_or_none(id=current), "parent_id", int)
     return False
 
 

@@ -12,6 +12,7 @@ class Category(Model):
     parent: fields.ForeignKeyNullableRelation[Category] = fields.ForeignKeyField(
         "models.Category", related_name="children", null=True, on_delete=fields.RESTRICT
     )
+    parent_id: int | None
     sort_order = fields.IntField(default=0)
     image = fields.CharField(max_length=512, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -26,11 +27,12 @@ class Product(Model):
     id = fields.IntField(primary_key=True)
     title = fields.CharField(max_length=120)
     subtitle = fields.CharField(max_length=255, default="")
-    images: list[str] = fields.JSONField(default=list)  # type: ignore[assignment]
+    images: fields.JSONField[list[str]] = fields.JSONField(default=list)
     description = fields.TextField(default="")
     category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
         "models.Category", related_name="products", on_delete=fields.RESTRICT
     )
+    category_id: int
     published = fields.BooleanField(default=False, db_index=True)
     sort_order = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -49,7 +51,8 @@ class Sku(Model):
     product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
         "models.Product", related_name="skus", on_delete=fields.CASCADE
     )
-    specs: list[dict[str, str]] = fields.JSONField(default=list)  # type: ignore[assignment]
+    product_id: int
+    specs: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
     spec_key = fields.CharField(max_length=255, description="normalized specs, or the tombstone ~<id> once deleted")
     price = fields.IntField(description="fen")
     original_price = fields.IntField(null=True, description="fen, the struck-through price")
@@ -74,6 +77,7 @@ class StockMovement(Model):
     sku: fields.ForeignKeyRelation[Sku] = fields.ForeignKeyField(
         "models.Sku", related_name="movements", on_delete=fields.CASCADE
     )
+    sku_id: int
     delta = fields.IntField()
     stock_after = fields.IntField()
     reason = fields.CharField(max_length=255)

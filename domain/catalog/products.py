@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import Final
 
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
@@ -22,9 +24,16 @@ from domain.catalog.rules import (
     spec_key,
 )
 from domain.catalog.stock import record_initial_stock
+from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 
-UNSET = object()
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+
+#: SkuChanges.original_price left out: the price stays (None clears it)
+UNSET: Final = _Unset.UNSET
 
 
 @dataclass
@@ -41,7 +50,7 @@ class ProductChanges:
 class SkuChanges:
     specs: list[Spec] | None = None
     price: int | None = None
-    original_price: int | None | object = UNSET
+    original_price: int | None | _Unset = UNSET
     barcode: str | None = None
     weight: int | None = None
 
@@ -132,7 +141,7 @@ async def _live_spec_keys(product_id: int, excluding: int | None = None) -> set[
     query = Sku.filter(product_id=product_id, deleted_at__isnull=True)
     if excluding is not None:
         query = query.exclude(id=excluding)
-    return set(await query.values_list("spec_key", flat=True))
+    return set(await column(query, "spec_key", str))
 
 
 def _duplicate(key: str) -> DomainError:
@@ -154,7 +163,7 @@ async def update_sku(sku_id: int, changes: SkuChanges) -> Sku:
     if changes.specs is not None:
         specs = check_specs(changes.specs, ["specs"])
         key = spec_key(specs)
-        if key in await _live_spec_keys(sku.product_id, excluding=sku.id):  # type: ignore[attr-defined]
+        if key in await _live_spec_keys(sku.product_id, excluding=sku.id):
             errors.append(_duplicate(key))
         sku.specs = [{"name": s.name, "value": s.value} for s in specs]
         sku.spec_key = key
@@ -163,8 +172,8 @@ async def update_sku(sku_id: int, changes: SkuChanges) -> Sku:
     if changes.original_price is not UNSET:
         original = changes.original_price
         if original is not None:
-            check_price(original, ["originalPrice"], name="originalPrice")  # type: ignore[arg-type]
-        sku.original_price = original  # type: ignore[assignment]
+            check_price(original, ["originalPrice"], name="originalPrice")
+        sku.original_price = original
     if sku.original_price is not None and sku.original_price < sku.price:
         errors.append(Invalid("originalPrice must not be below price", ["originalPrice"]))
     if changes.barcode is not None:
@@ -182,7 +191,7 @@ async def update_sku(sku_id: int, changes: SkuChanges) -> Sku:
 async def delete_sku(sku_id: int) -> Sku:
     async with in_transaction():
         sku = await get_live_sku(sku_id)
-        product = await Product.get(id=sku.product_id)  # type: ignore[attr-defined]
+        product = await Product.get(id=sku.product_id)
         siblings = await Sku.filter(product_id=product.id, deleted_at__isnull=True).exclude(id=sku.id).count()
         if product.published and siblings == 0:
             message = "the last SKU of a published product cannot be deleted; unpublish first"

@@ -52,7 +52,7 @@ async def products_by_id(ids: list[int], *, shop_only: bool) -> dict[int, Produc
 async def live_skus_by_product(product_ids: list[int]) -> dict[int, list[Sku]]:
     grouped: dict[int, list[Sku]] = defaultdict(list)
     for sku in await Sku.filter(product_id__in=product_ids, deleted_at__isnull=True).order_by("id"):
-        grouped[sku.product_id].append(sku)  # type: ignore[attr-defined]
+        grouped[sku.product_id].append(sku)
     return grouped
 
 
@@ -70,5 +70,6 @@ async def categories_by_id(ids: list[int]) -> dict[int, Category]:
 async def children_by_parent(parent_ids: list[int]) -> dict[int, list[Category]]:
     grouped: dict[int, list[Category]] = defaultdict(list)
     for category in await Category.filter(parent_id__in=parent_ids).order_by("sort_order", "id"):
-        grouped[category.parent_id].append(category)  # type: ignore[attr-defined]
+        assert category.parent_id is not None  # the filter picks children only
+        grouped[category.parent_id].append(category)
     return grouped

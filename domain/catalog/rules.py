@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
 
@@ -103,7 +104,7 @@ def check_product(draft: ProductDraft) -> ProductDraft:
     """Validate every field, reporting all problems at once."""
     errors: list[DomainError] = []
 
-    def attempt(fn) -> None:  # type: ignore[no-untyped-def]
+    def attempt(fn: Callable[[], object]) -> None:
         try:
             fn()
         except DomainError as exc:
@@ -123,7 +124,7 @@ def check_product(draft: ProductDraft) -> ProductDraft:
     if not draft.skus:
         errors.append(Invalid("a product needs at least one SKU", ["skus"]))
     for i, sku in enumerate(draft.skus):
-        attempt(lambda sku=sku, i=i: check_sku(sku, ["skus", i]))
+        attempt(partial(check_sku, sku, ["skus", i]))
     errors.extend(duplicate_spec_errors([sku.specs for sku in draft.skus], ["skus"]))
     if errors:
         raise DomainErrors(errors)

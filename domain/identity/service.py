@@ -60,7 +60,7 @@ async def login_customer_with_status(sessions: WeChatSessions, code: str) -> tup
     return customer, False
 
 
-async def create_staff(username: str, password: str, role: StaffRole) -> Staff:
+async def create_staff(username: str, password: str, role: StaffRole | str) -> Staff:
     if not isinstance(username, str) or USERNAME_RE.fullmatch(username) is None:
         raise Invalid("username must be 3 to 64 letters, digits, '_', '.' or '-'", field=["username"])
     validate_new_password(password)

@@ -60,13 +60,13 @@ async def _settle_held(order_id: int, target: ReservationState) -> bool:
         if not await Reservation.filter(id=reservation.id, state=ReservationState.HELD).update(state=target):
             continue
         moved = True
-        if target == ReservationState.RELEASED and reservation.flash_item_id is not None:  # type: ignore[attr-defined]
+        if target == ReservationState.RELEASED and reservation.flash_item_id is not None:
             await _back_to_pool(reservation)
             continue
         changes = {"reserved": F("reserved") - reservation.quantity}
         if target == ReservationState.COMMITTED:
             changes["stock"] = F("stock") - reservation.quantity
-        await Sku.filter(id=reservation.sku_id).update(**changes)  # type: ignore[attr-defined]
+        await Sku.filter(id=reservation.sku_id).update(**changes)
         if target == ReservationState.COMMITTED:
             await _audit_sale(order_id, reservation)
     return moved
@@ -74,8 +74,8 @@ async def _settle_held(order_id: int, target: ReservationState) -> bool:
 
 async def _sale_of(reservation: Reservation) -> tuple[FlashSaleItem, FlashSale]:
     """The flash item and its sale, the sale row locked (settling takes the same lock)."""
-    item = await FlashSaleItem.get(id=reservation.flash_item_id)  # type: ignore[attr-defined]
-    sale = await FlashSale.filter(id=item.sale_id).select_for_update().first()  # type: ignore[attr-defined]
+    item = await FlashSaleItem.get(id=reservation.flash_item_id)
+    sale = await FlashSale.filter(id=item.sale_id).select_for_update().first()
     assert sale is not None
     return item, sale
 
@@ -85,7 +85,7 @@ async def _back_to_pool(reservation: Reservation) -> None:
     item, sale = await _sale_of(reservation)
     await FlashSaleItem.filter(id=item.id).update(taken=F("taken") - reservation.quantity)
     if sale.settled_at is not None:
-        await Sku.filter(id=reservation.sku_id).update(  # type: ignore[attr-defined]
+        await Sku.filter(id=reservation.sku_id).update(
             reserved=F("reserved") - reservation.quantity
         )
 
@@ -99,8 +99,8 @@ async def _retake_from_pool(reservation: Reservation) -> bool:
     if not await FlashSaleItem.filter(id=item.id, taken__lte=F("quantity") - reservation.quantity).update(
         taken=F("taken") + reservation.quantity
     ):
-        raise OutOfStock([reservation.sku_id])  # type: ignore[attr-defined]
-    await Sku.filter(id=reservation.sku_id).update(  # type: ignore[attr-defined]
+        raise OutOfStock([reservation.sku_id])
+    await Sku.filter(id=reservation.sku_id).update(
         stock=F("stock") - reservation.quantity, reserved=F("reserved") - reservation.quantity
     )
     return True
@@ -110,17 +110,17 @@ async def retake(order_id: int) -> bool:
     """A payment arrived after the order was released: hold and commit its units again if they are still there."""
     released = await Reservation.filter(order_id=order_id, state=ReservationState.RELEASED).order_by("sku_id")
     for reservation in released:
-        if reservation.flash_item_id is not None and await _retake_from_pool(reservation):  # type: ignore[attr-defined]
+        if reservation.flash_item_id is not None and await _retake_from_pool(reservation):
             await _audit_sale(order_id, reservation)
             reservation.state = ReservationState.COMMITTED
             await reservation.save(update_fields=["state", "updated_at"])
             continue
         taken = await Sku.filter(
-            id=reservation.sku_id,  # type: ignore[attr-defined]
+            id=reservation.sku_id,
             stock__gte=F("reserved") + reservation.quantity,
         ).update(stock=F("stock") - reservation.quantity)
         if not taken:
-            raise OutOfStock([reservation.sku_id])  # type: ignore[attr-defined]
+            raise OutOfStock([reservation.sku_id])
         await _audit_sale(order_id, reservation)
         reservation.state = ReservationState.COMMITTED
         await reservation.save(update_fields=["state", "updated_at"])
@@ -136,7 +136,7 @@ async def restock(order_id: int) -> list[int]:
             state=ReservationState.RETURNED
         ):
             continue
-        sku_id = reservation.sku_id  # type: ignore[attr-defined]
+        sku_id = reservation.sku_id
         await Sku.filter(id=sku_id).update(stock=F("stock") + reservation.quantity)
         await stock.audit(sku_id, reservation.quantity, "refunded before shipping", f"order:{order_id}")
         restocked.append(sku_id)
@@ -144,7 +144,7 @@ async def restock(order_id: int) -> list[int]:
 
 
 async def _audit_sale(order_id: int, reservation: Reservation) -> None:
-    await stock.audit(reservation.sku_id, -reservation.quantity, "sold", f"order:{order_id}")  # type: ignore[attr-defined]
+    await stock.audit(reservation.sku_id, -reservation.quantity, "sold", f"order:{order_id}")
 
 
 async def database_counts(sku_ids: list[int]) -> dict[int, int]:

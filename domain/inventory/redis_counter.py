@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from domain.inventory.counter import Admission
 from domain.inventory.memory_counter import checked_counts, checked_lines
@@ -127,7 +128,7 @@ class RedisStockCounter:
             await self._load(keys=[self.counts_key], args=args)
 
     async def reset(self, counts: Mapping[int, int]) -> None:
-        mapping = {str(sku_id): count for sku_id, count in checked_counts(counts).items()}
+        mapping: dict[FieldT, EncodableT] = {str(sku_id): count for sku_id, count in checked_counts(counts).items()}
         if mapping:
             await self._redis.hset(self.counts_key, mapping=mapping)
 

@@ -14,6 +14,7 @@ The keys expire a day after the sale ends.
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.typing import EncodableT
 
 from domain.inventory.flash_pool import Held, PoolState, Take, checked_take
 
@@ -105,13 +106,13 @@ class RedisFlashPool:
     async def load(self, state: PoolState) -> bool:
         if not state.left:
             raise ValueError("a pool needs at least one SKU")
-        pairs: list[object] = []
+        pairs: list[EncodableT] = []
         for mapping in (state.left, state.bought):
             for key, value in mapping.items():
                 pairs += (key, value)
         for holder, held in state.holders.items():
             pairs += (holder, held.encode())
-        args: list[object] = [state.starts_ms, state.ends_ms, state.limit, state.ends_ms + DAY_MS,
+        args: list[EncodableT] = [state.starts_ms, state.ends_ms, state.limit, state.ends_ms + DAY_MS,
                               len(state.left), len(state.bought), len(state.holders), *pairs]
         return bool(await self._load(keys=self.keys(state.sale_id), args=args))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from domain.catalog.models import Sku
+from domain.columns import column
 from domain.inventory.service import Inventory
 
 RESYNC_BATCH = 500
@@ -26,15 +27,10 @@ async def resync_stock(deps: HasInventory, batch: int = RESYNC_BATCH) -> int:
     counts were wrong (and are now right)."""
     changed, after = 0, 0
     while True:
-        ids = (
-            await Sku.filter(deleted_at__isnull=True, id__gt=after)
-            .order_by("id")
-            .limit(batch)
-            .values_list("id", flat=True)
-        )
+        ids = await column(Sku.filter(deleted_at__isnull=True, id__gt=after).order_by("id").limit(batch), "id", int)
         if not ids:
             return changed
-        changed += await deps.inventory.resync(list(ids))  # type: ignore[arg-type]
-        after = ids[-1]  # type: ignore[assignment]
+        changed += await deps.inventory.resync(list(ids))
+        after = ids[-1]
         if len(ids) < batch:
             return changed

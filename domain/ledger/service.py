@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.columns import column
 from domain.ledger.models import LedgerEntry
 
 
@@ -15,5 +16,5 @@ async def record(*, account: str, kind: str, amount: int, reference: str, order_
 
 async def order_balance(order_id: int, account: str = "wechatpay") -> int:
     """Net money received for an order on one account: payments minus refunds."""
-    amounts = await LedgerEntry.filter(order_id=order_id, account=account).values_list("amount", flat=True)
+    amounts = await column(LedgerEntry.filter(order_id=order_id, account=account), "amount", int)
     return sum(amounts)

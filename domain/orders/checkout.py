@@ -87,9 +87,9 @@ async def _for_sale(sku_ids: list[int]) -> dict[int, Sku]:
 async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     _check_request(request)
     if request.idempotency_key:
-        replayed = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
-        if replayed is not None:
-            return await first_payment(deps, replayed)
+        earlier = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
+        if earlier is not None:
+            return await first_payment(deps, earlier)
     wanted = await _wanted_lines(request)
     skus = await _for_sale(list(wanted))
     snapshot, pickup_point_id = await deliveries.resolve(request.delivery)
@@ -118,7 +118,7 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
         raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
     if replayed:
         return await first_payment(deps, order)
-    titles = [priced.sku.product.title for priced in quote.lines]  # type: ignore[attr-defined]
+    titles = [priced.sku.product.title for priced in quote.lines]
     try:
         return await first_payment(deps, order, NewOrder(customer.openid, titles))
     except DomainError:
@@ -211,7 +211,7 @@ async def earlier_tap(customer_id: int, idempotency_key: str | None) -> tuple[Cu
 def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
     """An order line snapshots what was bought and what priced it."""
     sku = priced.sku
-    product = sku.product  # type: ignore[attr-defined]
+    product = sku.product
     return OrderLine(
         order_id=order.id,
         sku_id=sku.id,
@@ -223,6 +223,6 @@ def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
         quantity=priced.quantity,
         discount=priced.discount,
         line_total=priced.total,
-        price_discount_id=priced.offer.discount_id if priced.offer else None,  # type: ignore[attr-defined]
-        price_flash_sale_id=priced.flash.sale_id if priced.flash else None,  # type: ignore[attr-defined]
+        price_discount_id=priced.offer.discount_id if priced.offer else None,
+        price_flash_sale_id=priced.flash.sale_id if priced.flash else None,
     )

@@ -43,7 +43,7 @@ async def resolve(choice: DeliveryChoice) -> tuple[dict[str, Any], int | None]:
         a = choice.address
         if not PHONE.match(a.phone.strip()):
             raise Invalid("phone is not a phone number", ["delivery", "address", "phone"])
-        snapshot = {
+        snapshot: dict[str, Any] = {
             "name": _text(a.name, "name", 32),
             "phone": a.phone.strip(),
             "province": _text(a.province, "province", 32),

@@ -27,7 +27,7 @@ from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
 from domain.pricing import discounts, engine
 from domain.pricing import flash_sale as sales
-from domain.pricing.models import FlashSaleItem
+from domain.pricing.models import FlashSale, FlashSaleItem
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
@@ -120,7 +120,7 @@ async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: dat
         outcome = await deps.flash_pool.take(*args)
         if outcome is not Take.MISSING:
             return outcome
-        sale = await sales.FlashSale.get_or_none(id=request.sale_id)
+        sale = await FlashSale.get_or_none(id=request.sale_id)
         if sale is None:
             raise NotFound("flash sale", ["flashSaleId"])
         await deps.flash_pool.load(await sales.pool_state(sale))
@@ -163,7 +163,7 @@ async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | 
     latest = await Order.filter(customer_id=request.customer_id).order_by("-id").first()
     if latest is None or not latest.delivery:
         raise Invalid("give a delivery: there is no earlier order to take it from", ["delivery"])
-    return latest.delivery, latest.pickup_point_id  # type: ignore[attr-defined]
+    return latest.delivery, latest.pickup_point_id
 
 
 async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
@@ -177,7 +177,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
     snapshot, pickup_point_id = await _delivery(request)
     # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
     quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
-                               flash={item.sku_id: item})  # type: ignore[attr-defined]
+                               flash={item.sku_id: item})
     try:
         async with in_transaction():
             customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
@@ -192,7 +192,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
                 idempotency_key=request.idempotency_key, expires_at=now + deps.flash_payment_window,
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
-            await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,  # type: ignore[attr-defined]
+            await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,
                                      flash_item_id=item.id)
             return order, False, NewOrder(customer.openid, [item.sku.product.title])
     except IntegrityError:

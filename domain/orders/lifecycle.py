@@ -49,7 +49,7 @@ async def ship(order: Order, carrier: str, tracking_number: str) -> Order:
     if order.status != OrderStatus.PAID:
         raise states.invalid_state(order, OrderStatus.SHIPPED)
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
-    by_post = order.pickup_point_id is None  # type: ignore[attr-defined]
+    by_post = order.pickup_point_id is None
     if by_post and not (1 <= len(carrier) <= 32 and 1 <= len(tracking_number) <= 64):
         raise Invalid("carrier (≤32) and trackingNumber (≤64) are required for delivery", ["trackingNumber"])
     await states.move(order, OrderStatus.SHIPPED, carrier=carrier[:32], tracking_number=tracking_number[:64])

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from domain.catalog.models import Sku
+    from domain.identity.models import Customer
 
 
 class OrderStatus(StrEnum):
@@ -57,9 +62,10 @@ class PickupPoint(Model):
 class Order(Model):
     id = fields.IntField(primary_key=True)
     number = fields.CharField(max_length=32, unique=True, description="shown to people, base of the out_trade_no")
-    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="orders", on_delete=fields.RESTRICT
     )
+    customer_id: int
     kind = fields.CharEnumField(OrderKind, max_length=16, default=OrderKind.NORMAL)
     status = fields.CharEnumField(OrderStatus, max_length=16, default=OrderStatus.PENDING_PAYMENT, db_index=True)
     status_before_refund = fields.CharEnumField(OrderStatus, max_length=16, null=True)
@@ -69,10 +75,13 @@ class Order(Model):
     wallet_paid = fields.IntField(default=0)
     payable = fields.IntField(description="fen still owed through WeChat Pay")
     refunded_total = fields.IntField(default=0)
-    delivery: dict = fields.JSONField(description="{address: {...}} or {pickupPoint: {...}} snapshot")  # type: ignore[assignment]
-    pickup_point: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    delivery: fields.JSONField[dict[str, Any]] = fields.JSONField(
+        description="{address: {...}} or {pickupPoint: {...}} snapshot"
+    )
+    pickup_point: fields.ForeignKeyNullableRelation[PickupPoint] = fields.ForeignKeyField(
         "models.PickupPoint", related_name="orders", null=True, on_delete=fields.RESTRICT
     )
+    pickup_point_id: int | None
     remark = fields.CharField(max_length=200, default="")
     share_code = fields.CharField(max_length=32, null=True, description="the share this order came through")
     idempotency_key = fields.CharField(max_length=64, null=True)
@@ -100,12 +109,14 @@ class OrderLine(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="lines", on_delete=fields.CASCADE, db_index=True
     )
-    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    order_id: int
+    sku: fields.ForeignKeyRelation[Sku] = fields.ForeignKeyField(
         "models.Sku", related_name="order_lines", on_delete=fields.RESTRICT
     )
+    sku_id: int
     product_id = fields.IntField()
     title = fields.CharField(max_length=120)
-    specs: list = fields.JSONField(default=list)  # type: ignore[assignment]
+    specs: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
     image = fields.CharField(max_length=512, default="")
     unit_price = fields.IntField(description="fen, before order-level discounts")
     quantity = fields.IntField()
@@ -130,6 +141,7 @@ class Payment(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="payments", on_delete=fields.CASCADE, db_index=True
     )
+    order_id: int
     out_trade_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()
     status = fields.CharEnumField(PaymentStatus, max_length=16, default=PaymentStatus.PENDING)
@@ -150,10 +162,12 @@ class Refund(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="refunds", on_delete=fields.CASCADE, db_index=True
     )
+    order_id: int
     payment: fields.ForeignKeyNullableRelation[Payment] = fields.ForeignKeyField(
         "models.Payment", related_name="refunds", on_delete=fields.RESTRICT, null=True, db_index=True,
         description="the WeChat Pay trade the money goes back through (null on refunds made before it was recorded)",
     )
+    payment_id: int | None
     out_refund_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()
     reason = fields.CharField(max_length=200, default="")

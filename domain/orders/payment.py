@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.inventory import holds
@@ -75,12 +76,12 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
         live = await Payment.filter(
             order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False, prepay_expires_at__gt=now
         ).order_by("-id").first()
-        if live is not None and live.amount == order.payable:
-            return deps.gateway.payment_params(live.prepay_id)  # type: ignore[arg-type]
+        if live is not None and live.prepay_id is not None and live.amount == order.payable:  # the filter: always set
+            return deps.gateway.payment_params(live.prepay_id)
         payment = await _open_trade(order)
-        customer = await Customer.get(id=order.customer_id)  # type: ignore[attr-defined]
-        titles = await order.lines.all().values_list("title", flat=True)  # type: ignore[attr-defined]
-        new = NewOrder(customer.openid, list(titles))  # type: ignore[arg-type]
+        customer = await Customer.get(id=order.customer_id)
+        titles = await column(order.lines.all(), "title", str)
+        new = NewOrder(customer.openid, titles)
     else:
         payment = await _first_trade(order)
     request = PrepayRequest(payment.out_trade_no, _description(deps, order, new.titles), order.payable, new.openid,
@@ -141,7 +142,7 @@ async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
         await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
         await holds.release(order.id)
         await coupons.give_back(order.id)
-    sku_ids = await Reservation.filter(order_id=order.id).values_list("sku_id", flat=True)
+    sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
     if order.kind == OrderKind.FLASH_SALE:
         await flash_sale.give_back(deps, order, list(sku_ids))
     else:
@@ -190,7 +191,7 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
         ):
             return "duplicate"
         # Locked: an expiry cancelling the order meanwhile finishes first, and this payment then revives it.
-        order = await Order.filter(id=payment.order_id).select_for_update().get()  # type: ignore[attr-defined]
+        order = await Order.filter(id=payment.order_id).select_for_update().get()
         await ledger.record(account="wechatpay", kind="payment", amount=amount, reference=f"pay:{out_trade_no}",
                             order_id=order.id)
         outcome = await _apply_payment(order, deps.clock())

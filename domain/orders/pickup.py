@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from domain.catalog.rules import check_text
 from domain.errors import DomainErrors, Invalid, NotFound
@@ -35,8 +36,8 @@ async def get_point(point_id: int) -> PickupPoint:
     return point
 
 
-def _checked(changes: PickupPointChanges, *, creating: bool) -> dict[str, object]:
-    values: dict[str, object] = {}
+def _checked(changes: PickupPointChanges, *, creating: bool) -> dict[str, Any]:
+    values: dict[str, Any] = {}
     problems: list[Invalid] = []
     for name, limit in (("name", 64), ("address", 255)):
         value = getattr(changes, name)

@@ -18,14 +18,18 @@ def _customers(customer_id: int) -> QuerySet[Order]:
     return Order.filter(customer_id=customer_id).exclude(cancel_reason=UNPAYABLE)
 
 
-async def customer_orders(customer_id: int, status: OrderStatus | None, first: int | None, after: str | None) -> Page:
+async def customer_orders(
+    customer_id: int, status: OrderStatus | None, first: int | None, after: str | None
+) -> Page[Order]:
     query = _customers(customer_id)
     if status is not None:
         query = query.filter(status=status)
     return await _newest_first(query, first, after)
 
 
-async def staff_orders(status: OrderStatus | None, number: str | None, first: int | None, after: str | None) -> Page:
+async def staff_orders(
+    status: OrderStatus | None, number: str | None, first: int | None, after: str | None
+) -> Page[Order]:
     query = Order.all()
     if status is not None:
         query = query.filter(status=status)
@@ -34,7 +38,7 @@ async def staff_orders(status: OrderStatus | None, number: str | None, first: in
     return await _newest_first(query, first, after)
 
 
-async def _newest_first(query, first: int | None, after: str | None) -> Page:  # type: ignore[no-untyped-def]
+async def _newest_first(query: QuerySet[Order], first: int | None, after: str | None) -> Page[Order]:
     return await paginate(query, ORDER, first, after, descending=True)
 
 
@@ -45,14 +49,14 @@ async def orders_by_id(ids: list[int]) -> dict[int, Order]:
 async def lines_by_order(order_ids: list[int]) -> dict[int, list[OrderLine]]:
     grouped: dict[int, list[OrderLine]] = defaultdict(list)
     for line in await OrderLine.filter(order_id__in=order_ids).order_by("id"):
-        grouped[line.order_id].append(line)  # type: ignore[attr-defined]
+        grouped[line.order_id].append(line)
     return grouped
 
 
 async def refunds_by_order(order_ids: list[int]) -> dict[int, list[Refund]]:
     grouped: dict[int, list[Refund]] = defaultdict(list)
     for refund in await Refund.filter(order_id__in=order_ids).order_by("id"):
-        grouped[refund.order_id].append(refund)  # type: ignore[attr-defined]
+        grouped[refund.order_id].append(refund)
     return grouped
 
 

@@ -16,6 +16,7 @@ from tortoise.expressions import F
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.inventory import holds
 from domain.ledger import service as ledger
@@ -44,23 +45,22 @@ async def refund_source(order_id: int, amount: int) -> Payment | None:
     paid = await Payment.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).order_by("id")
     for payment in paid:
         # a FAILED refund still owes its money through its trade: it is sent again there
-        used = await Refund.filter(payment_id=payment.id).exclude(status=RefundStatus.REJECTED).values_list(
-            "amount", flat=True)
+        used = await column(Refund.filter(payment_id=payment.id).exclude(status=RefundStatus.REJECTED), "amount", int)
         if payment.amount - sum(used) >= amount:
             return payment
     return paid[0] if paid else None
 
 
 async def _trade(refund: Refund) -> Payment | None:
-    if refund.payment_id is not None:  # type: ignore[attr-defined]
-        return await Payment.get_or_none(id=refund.payment_id)  # type: ignore[attr-defined]
-    return await refund_source(refund.order_id, refund.amount)  # type: ignore[attr-defined]  # made before trades were named
+    if refund.payment_id is not None:
+        return await Payment.get_or_none(id=refund.payment_id)
+    return await refund_source(refund.order_id, refund.amount)  # made before trades were named
 
 
 async def _locked_order(refund: Refund) -> Order:
     """The refund's order, locked, and the refund as it is now: one refund of an order changes at a time, so totals
     and checks never race and a status read before the lock never decides."""
-    order = await Order.filter(id=refund.order_id).select_for_update().get()  # type: ignore[attr-defined]
+    order = await Order.filter(id=refund.order_id).select_for_update().get()
     await refund.refresh_from_db()
     return order
 

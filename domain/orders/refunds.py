@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.ledger import service as ledger
 from domain.orders import refund_states, states
@@ -19,8 +20,7 @@ REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPL
 async def refundable_amount(order: Order) -> int:
     """Paid through WeChat Pay, minus what was refunded or is being refunded (a failed refund still owes its amount)."""
     paid = await ledger.order_balance(order.id)
-    pending = sum(await Refund.filter(order_id=order.id, status__in=refund_states.UNSETTLED).values_list(
-        "amount", flat=True))
+    pending = sum(await column(Refund.filter(order_id=order.id, status__in=refund_states.UNSETTLED), "amount", int))
     return paid - pending
 
 
@@ -78,7 +78,7 @@ async def reject(refund: Refund, actor: str, reason: str) -> Refund:
     async with in_transaction():
         if not await refund_states.move(refund, RefundStatus.REJECTED, decided_by=actor, reject_reason=reason[:200]):
             raise DomainError(ErrorCode.INVALID_STATE, "only a requested refund can be rejected", ["refundId"])
-        await back_to_before(await Order.get(id=refund.order_id))  # type: ignore[attr-defined]
+        await back_to_before(await Order.get(id=refund.order_id))
     return refund
 
 

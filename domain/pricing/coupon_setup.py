@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Category, Product
+from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.pagination import Page
 from domain.pricing.models import Coupon, CouponKind, CouponScope
@@ -154,10 +155,10 @@ async def _check_scope(draft: CouponDraft) -> None:
     if draft.scope is CouponScope.ALL:
         return
     if draft.scope is CouponScope.PRODUCTS:
-        found = set(await Product.filter(id__in=draft.scope_ids, deleted_at__isnull=True).values_list("id", flat=True))
+        found = set(await column(Product.filter(id__in=draft.scope_ids, deleted_at__isnull=True), "id", int))
         what = "product"
     else:
-        found = set(await Category.filter(id__in=draft.scope_ids).values_list("id", flat=True))
+        found = set(await column(Category.filter(id__in=draft.scope_ids), "id", int))
         what = "category"
     where = scope_field(draft.scope)
     missing = [NotFound(what, [where, str(i)]) for i, sid in enumerate(draft.scope_ids) if sid not in found]

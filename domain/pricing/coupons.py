@@ -178,17 +178,17 @@ async def coverage(coupons: Sequence[Coupon], skus: Sequence[Sku]) -> dict[int, 
     by_category = [c for c in coupons if c.scope == CouponScope.CATEGORIES]
     categories: dict[int, int] = {}
     if by_category:
-        product_ids = list({sku.product_id for sku in skus})  # type: ignore[attr-defined]
+        product_ids = list({sku.product_id for sku in skus})
         categories = dict(await Product.filter(id__in=product_ids).values_list("id", "category_id"))
         tree = await Category.all().values_list("id", "parent_id")
     for coupon in coupons:
         if coupon.scope == CouponScope.PRODUCTS:
             products = set(coupon.scope_ids)
-            covered[coupon.id] = frozenset(s.id for s in skus if s.product_id in products)  # type: ignore[attr-defined]
+            covered[coupon.id] = frozenset(s.id for s in skus if s.product_id in products)
         elif coupon.scope == CouponScope.CATEGORIES:
             allowed = _below(coupon.scope_ids, tree)
             covered[coupon.id] = frozenset(
-                s.id for s in skus if categories.get(s.product_id) in allowed  # type: ignore[attr-defined]
+                s.id for s in skus if categories.get(s.product_id) in allowed
             )
     return covered
 

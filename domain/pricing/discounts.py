@@ -142,7 +142,7 @@ async def update_discount(discount_id: int, changes: DiscountChanges, now: datet
         items = changes.items
         if items is None:
             rows = await DiscountItem.filter(discount_id=discount.id).order_by("id")
-            items = [ItemDraft(r.sku_id, DiscountKind(r.kind), r.value) for r in rows]  # type: ignore[attr-defined]
+            items = [ItemDraft(r.sku_id, DiscountKind(r.kind), r.value) for r in rows]
         limit = None if changes.clear_limit else changes.per_customer_limit
         draft = DiscountDraft(
             name=(changes.name if changes.name is not None else discount.name).strip(),
@@ -186,7 +186,7 @@ async def active_discounts(sku_ids: Sequence[int], at: datetime) -> dict[int, Di
         discount__starts_at__lte=at,
         discount__ends_at__gt=at,
     ).select_related("discount")
-    return {item.sku_id: item for item in items}  # type: ignore[attr-defined]
+    return {item.sku_id: item for item in items}
 
 
 async def next_price_change(after: datetime) -> datetime | None:
@@ -233,7 +233,7 @@ async def check_limits(customer_id: int, bought: Sequence[tuple[DiscountItem, in
 async def items_by_discount(discount_ids: Sequence[int]) -> dict[int, list[DiscountItem]]:
     grouped: dict[int, list[DiscountItem]] = {}
     for item in await DiscountItem.filter(discount_id__in=list(discount_ids)).order_by("id"):
-        grouped.setdefault(item.discount_id, []).append(item)  # type: ignore[attr-defined]
+        grouped.setdefault(item.discount_id, []).append(item)
     return grouped
 
 

@@ -21,6 +21,7 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Sku
+from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.inventory.flash_pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
@@ -162,7 +163,7 @@ async def update_flash_sale(sale_id: int, changes: FlashSaleChanges, now: dateti
             ends_at=utc(changes.ends_at) if changes.ends_at is not None else sale.ends_at,
             per_customer_limit=changes.per_customer_limit or sale.per_customer_limit,
             items=changes.items if changes.items is not None else [
-                ItemDraft(r.sku_id, r.price, r.quantity) for r in rows  # type: ignore[attr-defined]
+                ItemDraft(r.sku_id, r.price, r.quantity) for r in rows
             ],
         )
         errors = _check_fields(draft)
@@ -182,7 +183,7 @@ async def update_flash_sale(sale_id: int, changes: FlashSaleChanges, now: dateti
 async def _replace_items(sale: FlashSale, rows: Sequence[FlashSaleItem], items: Sequence[ItemDraft]) -> None:
     """Before the start nothing is taken: give the old pools back to stock, set the new ones aside."""
     for row in rows:
-        await _set_aside(row.sku_id, -row.quantity, ["items"])  # type: ignore[attr-defined]
+        await _set_aside(row.sku_id, -row.quantity, ["items"])
     await FlashSaleItem.filter(sale_id=sale.id).delete()
     for index, item in enumerate(items):
         await _set_aside(item.sku_id, item.quantity, ["items", str(index), "quantity"])
@@ -215,8 +216,8 @@ async def _settle_locked(sale: FlashSale, now: datetime) -> list[int]:
     for item in await FlashSaleItem.filter(sale_id=sale.id).order_by("sku_id"):
         unsold = item.quantity - item.taken
         if unsold > 0:
-            await _set_aside(item.sku_id, -unsold, ["items"])  # type: ignore[attr-defined]
-            changed.append(item.sku_id)  # type: ignore[attr-defined]
+            await _set_aside(item.sku_id, -unsold, ["items"])
+            changed.append(item.sku_id)
     sale.settled_at = now
     await sale.save(update_fields=["settled_at", "updated_at"])
     return changed
@@ -224,8 +225,8 @@ async def _settle_locked(sale: FlashSale, now: datetime) -> list[int]:
 
 async def unsettled_ended(now: datetime) -> list[int]:
     """Sales that ended and still hold their unsold units (the settle sweep's work list)."""
-    return await FlashSale.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now), settled_at__isnull=True) \
-        .order_by("id").values_list("id", flat=True)  # type: ignore[return-value]
+    return await column(FlashSale.filter(Q(ended_at__isnull=False) | Q(ends_at__lte=now), settled_at__isnull=True)
+                        .order_by("id"), "id", int)
 
 
 def epoch_ms(moment: datetime) -> int:
@@ -241,18 +242,18 @@ async def pool_state(sale: FlashSale) -> PoolState:
     for reservation in held:
         order = reservation.order
         bought[order.customer_id] = bought.get(order.customer_id, 0) + reservation.quantity
-        holders[holder_of(order)] = Held(order.customer_id, reservation.sku_id, reservation.quantity)  # type: ignore[attr-defined]
+        holders[holder_of(order)] = Held(order.customer_id, reservation.sku_id, reservation.quantity)
     ends = sale.ended_at if sale.ended_at is not None and sale.ended_at < sale.ends_at else sale.ends_at
     return PoolState(sale_id=sale.id, starts_ms=epoch_ms(sale.starts_at), ends_ms=epoch_ms(ends),
                      limit=sale.per_customer_limit,
-                     left={item.sku_id: item.quantity - item.taken for item in items},  # type: ignore[attr-defined]
+                     left={item.sku_id: item.quantity - item.taken for item in items},
                      bought=bought, holders=holders)
 
 
 def holder_of(order: Order) -> str:
     """The pool's name for an order's units: the customer's idempotency key when the buy had one (so a double tap
     finds its first attempt), the order number otherwise."""
-    return holder_for(order.customer_id, order.idempotency_key, order.number)  # type: ignore[attr-defined]
+    return holder_for(order.customer_id, order.idempotency_key, order.number)
 
 
 def holder_for(customer_id: int, idempotency_key: str | None, number: str) -> str:
@@ -261,9 +262,9 @@ def holder_for(customer_id: int, idempotency_key: str | None, number: str) -> st
 
 async def customer_units(sale_id: int, customer_id: int) -> int:
     """Units the customer holds or bought in the sale (inside the buy's transaction: the database's limit guard)."""
-    units = await Reservation.filter(flash_item__sale_id=sale_id, order__customer_id=customer_id,
-                                     state__in=OPEN_STATES).values_list("quantity", flat=True)
-    return sum(units)  # type: ignore[arg-type]
+    units = await column(Reservation.filter(flash_item__sale_id=sale_id, order__customer_id=customer_id,
+                                            state__in=OPEN_STATES), "quantity", int)
+    return sum(units)
 
 
 async def take_from_pool(item_id: int, quantity: int) -> bool:
@@ -285,7 +286,7 @@ async def flash_sales(status_filter: FlashSaleStatus | None, now: datetime, firs
 async def items_by_sale(sale_ids: Sequence[int]) -> dict[int, list[FlashSaleItem]]:
     grouped: dict[int, list[FlashSaleItem]] = {}
     for item in await FlashSaleItem.filter(sale_id__in=list(sale_ids)).order_by("id"):
-        grouped.setdefault(item.sale_id, []).append(item)  # type: ignore[attr-defined]
+        grouped.setdefault(item.sale_id, []).append(item)
     return grouped
 
 
@@ -299,7 +300,7 @@ async def sale_by_product(product_ids: Sequence[int], now: datetime) -> dict[int
                                        sale__ends_at__gt=now).select_related("sale", "sku")
     found: dict[int, FlashSale] = {}
     for item in sorted(items, key=lambda i: i.sale.starts_at):
-        found.setdefault(item.sku.product_id, item.sale)  # type: ignore[attr-defined]
+        found.setdefault(item.sku.product_id, item.sale)
     return found
 
 

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from domain.catalog.models import Sku
+    from domain.identity.models import Customer
+    from domain.orders.models import Order
 
 
 class DiscountKind(StrEnum):
@@ -34,9 +40,11 @@ class DiscountItem(Model):
     discount: fields.ForeignKeyRelation[Discount] = fields.ForeignKeyField(
         "models.Discount", related_name="items", on_delete=fields.CASCADE
     )
-    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    discount_id: int
+    sku: fields.ForeignKeyRelation[Sku] = fields.ForeignKeyField(
         "models.Sku", related_name="discount_items", on_delete=fields.CASCADE
     )
+    sku_id: int
     kind = fields.CharEnumField(DiscountKind, max_length=16)
     value = fields.IntField(description="PERCENT: percent off, 1 to 99. FIXED_PRICE: the price in fen")
 
@@ -75,9 +83,11 @@ class FlashSaleItem(Model):
     sale: fields.ForeignKeyRelation[FlashSale] = fields.ForeignKeyField(
         "models.FlashSale", related_name="items", on_delete=fields.CASCADE
     )
-    sku: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    sale_id: int
+    sku: fields.ForeignKeyRelation[Sku] = fields.ForeignKeyField(
         "models.Sku", related_name="flash_sale_items", on_delete=fields.RESTRICT
     )
+    sku_id: int
     price = fields.IntField(description="fen per unit in the sale")
     quantity = fields.IntField(description="units in the sale's pool")
     taken = fields.IntField(default=0, description="units held by open orders or sold, never above quantity")
@@ -114,7 +124,7 @@ class Coupon(Model):
     max_discount = fields.IntField(null=True, description="PERCENT only: the most it takes off in fen, null: no cap")
     min_spend = fields.IntField(default=0, description="fen the eligible lines must come to, after spend-and-save")
     scope = fields.CharEnumField(CouponScope, max_length=16, default=CouponScope.ALL)
-    scope_ids: list[int] = fields.JSONField(  # type: ignore[assignment]
+    scope_ids: fields.JSONField[list[int]] = fields.JSONField(
         default=list, description="product ids (PRODUCTS) or category ids with their subcategories (CATEGORIES)"
     )
     total_quantity = fields.IntField(description="copies that can be claimed in all")
@@ -149,17 +159,20 @@ class CustomerCoupon(Model):
     coupon: fields.ForeignKeyRelation[Coupon] = fields.ForeignKeyField(
         "models.Coupon", related_name="claims", on_delete=fields.RESTRICT
     )
-    customer: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    coupon_id: int
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "models.Customer", related_name="coupons", on_delete=fields.RESTRICT
     )
+    customer_id: int
     code = fields.CharField(max_length=16, unique=True, description="what checkout's couponCode names")
     status = fields.CharEnumField(CustomerCouponStatus, max_length=16, default=CustomerCouponStatus.AVAILABLE)
     valid_from = fields.DatetimeField(description="UTC, inclusive")
     valid_until = fields.DatetimeField(db_index=True, description="UTC, exclusive")
-    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    order: fields.ForeignKeyNullableRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="coupons", null=True, on_delete=fields.SET_NULL, db_index=True,
         description="the order it is used on while USED",
     )
+    order_id: int | None
     used_at = fields.DatetimeField(null=True)
     claimed_at = fields.DatetimeField(auto_now_add=True)
 
@@ -176,7 +189,7 @@ class SpendAndSave(Model):
 
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=64)
-    tiers: list[dict[str, int]] = fields.JSONField(  # type: ignore[assignment]
+    tiers: fields.JSONField[list[dict[str, int]]] = fields.JSONField(
         description="[{threshold, amount}] in fen, thresholds ascending"
     )
     starts_at = fields.DatetimeField(db_index=True, description="UTC, inclusive")
@@ -194,9 +207,10 @@ class OrderPromotion(Model):
     """An order-level promotion an order got (spend-and-save or a coupon) and what it took off the order."""
 
     id = fields.BigIntField(primary_key=True)
-    order: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "models.Order", related_name="promotions", on_delete=fields.CASCADE, db_index=True
     )
+    order_id: int
     source = fields.CharField(max_length=40, description="coupon:<coupon id> or spend-and-save:<id>")
     amount = fields.IntField(description="fen")
     customer_coupon_id = fields.IntField(null=True, description="the claimed copy a coupon promotion used")

@@ -81,5 +81,5 @@ async def record(order_id: int, quote: Quote, at: datetime) -> None:
 async def promotions_by_order(order_ids: Sequence[int]) -> dict[int, list[OrderPromotion]]:
     grouped: dict[int, list[OrderPromotion]] = {}
     for row in await OrderPromotion.filter(order_id__in=list(order_ids)).order_by("id"):
-        grouped.setdefault(row.order_id, []).append(row)  # type: ignore[attr-defined]
+        grouped.setdefault(row.order_id, []).append(row)
     return grouped

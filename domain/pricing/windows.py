@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from domain.columns import cell, column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.pagination import Page, paginate
 
@@ -95,9 +96,9 @@ async def newest_first(model: type[M], wanted: StrEnum | None, now: datetime, fi
 async def next_change(model: type[Model], after: datetime) -> datetime | None:
     """The earliest start or end of a row not ended early, strictly after `after` (two indexed queries)."""
     live = model.filter(ended_at__isnull=True)
-    starts = await live.filter(starts_at__gt=after).order_by("starts_at").first().values_list("starts_at", flat=True)
-    ends = await live.filter(ends_at__gt=after).order_by("ends_at").first().values_list("ends_at", flat=True)
-    moments = [utc(m) for m in (starts, ends) if m is not None]  # type: ignore[arg-type]
+    starts = await cell(live.filter(starts_at__gt=after).order_by("starts_at").first(), "starts_at", datetime)
+    ends = await cell(live.filter(ends_at__gt=after).order_by("ends_at").first(), "ends_at", datetime)
+    moments = [utc(m) for m in (starts, ends) if m is not None]
     return min(moments) if moments else None
 
 
@@ -111,12 +112,12 @@ async def clashing_skus(item_model: type[Model], owner: str, sku_ids: list[int],
                                                        f"{owner}__ends_at__gt": starts_at})
     if exclude_id is not None:
         clashes = clashes.exclude(**{f"{owner}_id": exclude_id})
-    return set(await clashes.values_list("sku_id", flat=True))  # type: ignore[arg-type]
+    return set(await column(clashes, "sku_id", int))
 
 
 async def locked(model: type[M], row_id: int, what: str) -> M:
     """The promotion's row, locked for the rest of the transaction; NOT_FOUND if there is none."""
-    row = await model.get_or_none(id=row_id).select_for_update()
+    row = await model.filter(id=row_id).select_for_update().get_or_none()
     if row is None:
         raise NotFound(what)
     return row

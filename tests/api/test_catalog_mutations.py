@@ -18,8 +18,8 @@ mutation($input: ProductCreateInput!) {
 """
 
 
-def product_input(category_id: str, **overrides: object) -> dict:
-    values = {
+def product_input(category_id: str, **overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
         "title": "烟台红富士苹果",
         "categoryId": category_id,
         "skus": [

@@ -44,7 +44,7 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import graphql
 import hypothesis
@@ -230,8 +230,8 @@ def id_arguments(schema: graphql.GraphQLSchema) -> list[str]:
                 yield from walk(input_field.type, f"{path}.{name}", seen | {named.name})
 
     paths: list[str] = []
-    for root in (schema.query_type, schema.mutation_type):
-        for field_name, root_field in (root.fields if root else {}).items():
+    for root in filter(None, (schema.query_type, schema.mutation_type)):
+        for field_name, root_field in root.fields.items():
             for argument, definition in root_field.args.items():
                 paths += walk(definition.type, f"{root.name}.{field_name}.{argument}", frozenset())
     return paths
@@ -239,7 +239,8 @@ def id_arguments(schema: graphql.GraphQLSchema) -> list[str]:
 
 def fuzz_schema(introspection: dict[str, Any]) -> Any:
     """Schemathesis's view of the app, with the dictionaries bound to the arguments they fit."""
-    client_schema = graphql.build_client_schema(introspection)  # type: ignore[arg-type]
+    # the app's answer to graphql-core's own introspection query, so it has that query's shape
+    client_schema = graphql.build_client_schema(cast(graphql.IntrospectionQuery, introspection))
     bindings = {path: f"ids-{t}" if (t := expected_id_type(path)) else "ids" for path in id_arguments(client_schema)}
     bindings |= STRING_BINDINGS
     config = SchemathesisConfig.from_dict(

@@ -4,7 +4,7 @@ refused because others failed from the same address, and successes never count."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -34,7 +34,7 @@ async def attempt(gql: GraphQLClient, username: str, password: str) -> str:
 
 
 @pytest.fixture
-def limits(app) -> Callable[[int, int], None]:
+def limits(app) -> Iterator[Callable[[int, int], None]]:
     services = app.state.services
     saved = services.login_rate_limit, services.staff_login_failures
 

@@ -40,7 +40,7 @@ async def _indexed_columns(connection, table: str) -> set[str]:
     """The first column of every index on a table, on either database."""
     if connection.capabilities.dialect == "sqlite":
         _, indexes = await connection.execute_query(f"PRAGMA index_list('{table}')")
-        columns = set()
+        columns: set[str] = set()
         for index in indexes:
             _, info = await connection.execute_query(f"PRAGMA index_info('{index['name']}')")
             columns.update(row["name"] for row in info if row["seqno"] == 0)

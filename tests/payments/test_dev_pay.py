@@ -4,6 +4,7 @@ wx.requestPayment would, and finishes a refund the way WeChat Pay would."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
@@ -21,8 +22,8 @@ from tests.test_cli import pond
 BASE = "http://pond.test"
 
 
-def dev_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, secret_key=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+def dev_settings(data_dir: Path, **overrides: Any) -> Settings:
+    return Settings(data_dir=data_dir, secret_key=TEST_SECRET, **overrides)
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_pond_pay_with_a_bad_order_number_says_so_in_one_line(tmp_path):
     assert result.stderr == "pond: no order P0000000000000000\n"
 
 
-async def processing_refund(pay_flow):  # type: ignore[no-untyped-def]
+async def processing_refund(pay_flow):
     sku = await pay_flow.sku()
     order, params = await pay_flow.place((sku, 1))
     await pay_flow.paid(params)

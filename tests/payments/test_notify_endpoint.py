@@ -7,11 +7,13 @@ import json
 import secrets
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
 import payments.notify as notify
+from domain.catalog.models import Sku
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders import lifecycle, payment
@@ -34,13 +36,13 @@ async def trade_of(order: Order) -> Payment:
     return await Payment.get(order_id=order.id)
 
 
-async def assert_untouched(flow: PayFlow, order: Order, sku_state: tuple[int, int], sku: object) -> None:
+async def assert_untouched(flow: PayFlow, order: Order, sku_state: tuple[int, int], sku: Sku) -> None:
     """Still waiting for its money: pending, stock held not taken, no money and no notification recorded."""
     assert (await reload(order)).status == OrderStatus.PENDING_PAYMENT
     assert (await trade_of(order)).status == PaymentStatus.PENDING
     assert await ledger(order) == []
     assert await notification_rows() == []
-    assert await stock(sku) == sku_state  # type: ignore[arg-type]
+    assert await stock(sku) == sku_state
 
 
 async def test_a_paid_order_is_settled_once_from_the_notification(pay_flow: PayFlow) -> None:
@@ -161,11 +163,11 @@ async def test_a_crash_answers_500_and_the_retry_pays(pay_flow: PayFlow, monkeyp
     order, params = await pay_flow.place((sku, 1))
     calls = {"n": 0}
 
-    async def flaky(*args: object) -> str:
+    async def flaky(*args: Any) -> str:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("database went away")
-        return await payment.settle_payment(*args)  # type: ignore[arg-type]
+        return await payment.settle_payment(*args)
 
     monkeypatch.setattr(notify, "settle_payment", flaky)
     note_id = await pay_flow.paid(params)

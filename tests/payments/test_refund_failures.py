@@ -163,7 +163,7 @@ def crash_on(pay_flow: PayFlow, monkeypatch: pytest.MonkeyPatch, out_refund_no: 
     gateway = pay_flow.deps.gateway
     real_query = gateway.query_refund
 
-    async def query_refund(number: str):  # type: ignore[no-untyped-def]
+    async def query_refund(number: str):
         if number == out_refund_no:
             raise RuntimeError("a bug in one refund")
         return await real_query(number)

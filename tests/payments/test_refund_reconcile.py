@@ -10,7 +10,7 @@ from domain.orders.refunds import refund_directly
 from tests.fixtures.orders_paid import ledger, reload
 
 
-async def _paid_order(pay_flow):  # type: ignore[no-untyped-def]
+async def _paid_order(pay_flow):
     sku = await pay_flow.sku(stock=3)
     order, params = await pay_flow.place((sku, 1))
     await pay_flow.paid(params)

@@ -7,7 +7,7 @@ from domain.orders.refunds import refund_directly
 from tests.fixtures.orders_paid import PayFlow, reload
 
 
-async def paid(pay_flow: PayFlow):  # type: ignore[no-untyped-def]
+async def paid(pay_flow: PayFlow):
     sku = await pay_flow.sku(stock=2)
     order, params = await pay_flow.place((sku, 1))
     await pay_flow.paid(params)
@@ -49,7 +49,8 @@ async def test_the_control_plane_refuses_a_bad_refund_plan(pay_flow: PayFlow) ->
     for body in ({"refund": "LATER"}, {"endpoint": "refund"}, {"api_error": "NOT_ENOUGH", "endpoint": "nowhere"}):
         response = await pay_flow.http.post("/__sim/wechatpay/__sim/faults", json=body)
         assert response.status_code == 400 and response.json()["code"] == "PARAM_ERROR"
-    for body in ({"after": -1}, {"after": "soon"}, {}):
-        response = await pay_flow.http.post("/__sim/wechatpay/__sim/refunds/auto", json=body)
+    bad_delays: tuple[dict[str, object], ...] = ({"after": -1}, {"after": "soon"}, {})
+    for delay in bad_delays:
+        response = await pay_flow.http.post("/__sim/wechatpay/__sim/refunds/auto", json=delay)
         assert response.status_code == 400
     assert (await pay_flow.http.get("/__sim/wechatpay/__sim/faults")).json()["refunds"] == []

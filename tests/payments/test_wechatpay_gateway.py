@@ -4,6 +4,7 @@ import base64
 import dataclasses
 import datetime as dt
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -45,7 +46,8 @@ async def test_request_payment_params_sign_appid_timestamp_nonce_and_package_wit
     assert abs(int(params["timeStamp"]) - time.time()) < 5 and len(params["nonceStr"]) <= 32
     message = f"{env.keys.appid}\n{params['timeStamp']}\n{params['nonceStr']}\n{params['package']}\n".encode()
     public = serialization.load_pem_public_key(env.keys.merchant_public_key_pem.encode())
-    public.verify(base64.b64decode(params["paySign"]), message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    assert isinstance(public, rsa.RSAPublicKey)
+    public.verify(base64.b64decode(params["paySign"]), message, padding.PKCS1v15(), hashes.SHA256())
 
 
 async def test_query_returns_the_order_and_none_for_an_unknown_number(env: PayEnv) -> None:
@@ -128,7 +130,7 @@ async def test_a_reply_lost_after_commit_is_safe_to_retry_with_the_same_body(env
     await env.faults(api_error="SYSTEM_ERROR", after_commit=True)
     out_trade_no = new_order_no()
     expire = _soon()
-    order = {
+    order: dict[str, Any] = {
         "out_trade_no": out_trade_no,
         "description": "d",
         "total_fen": 100,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from payments.wechatpay import WeChatPayError
@@ -51,7 +53,9 @@ async def test_a_closed_refund_gives_its_amount_back(env: PayEnv) -> None:
 
 async def test_repeating_an_out_refund_no_returns_the_same_refund(env: PayEnv) -> None:
     out_trade_no = await env.paid_order(total_fen=1000)
-    args = {"out_refund_no": "R" + out_trade_no, "out_trade_no": out_trade_no, "refund_fen": 700, "total_fen": 1000}
+    args: dict[str, Any] = {
+        "out_refund_no": "R" + out_trade_no, "out_trade_no": out_trade_no, "refund_fen": 700, "total_fen": 1000
+    }
 
     first = await env.gateway.refund(**args)
     second = await env.gateway.refund(**args)

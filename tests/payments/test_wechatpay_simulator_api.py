@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from payments.wechatpay import WeChatPayError
 from tests.payments.paysim_support import NOTIFY_URL, OPENID, PayEnv, in_hours, new_order_no
@@ -35,8 +35,9 @@ def _assert_platform_signed(env: PayEnv, response: Any) -> None:
     assert headers["Request-ID"]
     message = f"{headers['Wechatpay-Timestamp']}\n{headers['Wechatpay-Nonce']}\n".encode() + response.content + b"\n"
     public = serialization.load_pem_public_key(env.keys.platform_public_key_pem.encode())
+    assert isinstance(public, rsa.RSAPublicKey)
     signature = base64.b64decode(headers["Wechatpay-Signature"])
-    public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+    public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
 
 
 async def test_every_2xx_reply_including_204_is_signed_with_the_platform_key(env: PayEnv) -> None:

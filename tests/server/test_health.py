@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -18,6 +17,7 @@ from tortoise import Tortoise
 
 from domain.db import tortoise_config
 from server.health import CHECK_TIMEOUT_SECONDS, Check, database_check, health_routes, redis_check
+from tests.support.ci import under_ci
 
 SECRET_MESSAGE = "postgres://pond:hunter2@db.internal:5432/pond refused"
 
@@ -169,7 +169,7 @@ async def live_redis() -> AsyncIterator[Redis]:
         await client.ping()
     except Exception as exc:
         await client.aclose()
-        if os.environ.get("CI") == "true":
+        if under_ci():
             pytest.fail(f"Redis at 127.0.0.1:6379 is required in CI: {type(exc).__name__}")
         pytest.skip("no Redis at 127.0.0.1:6379")
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
@@ -14,20 +15,25 @@ from server.catalog_cache import LeasedCacheStore, RedisCacheStore
 from tests.support import backends
 
 
+@dataclass(frozen=True)
+class SharedRedis:
+    client: aioredis.Redis
+    prefix: str
+
+
 @pytest_asyncio.fixture
-async def shared() -> AsyncIterator[aioredis.Redis]:
+async def shared() -> AsyncIterator[SharedRedis]:
     await backends.check_redis()
     client = aioredis.from_url(backends.REDIS_URL)
     prefix = f"leasetest-{uuid.uuid4().hex[:8]}"
-    client.test_prefix = prefix  # type: ignore[attr-defined]
-    yield client
+    yield SharedRedis(client, prefix)
     await backends.delete_redis_keys(prefix)
     await client.aclose()
 
 
-def process(client: aioredis.Redis) -> LeasedCacheStore:
+def process(shared: SharedRedis) -> LeasedCacheStore:
     """One API process's view: its own copy, the shared Redis store."""
-    return LeasedCacheStore(RedisCacheStore(client, prefix=client.test_prefix))  # type: ignore[attr-defined]
+    return LeasedCacheStore(RedisCacheStore(shared.client, prefix=shared.prefix))
 
 
 async def test_a_page_cached_by_one_process_is_served_locally_by_it(shared, monkeypatch: pytest.MonkeyPatch):

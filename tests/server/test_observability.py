@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from server.observability import (
@@ -124,12 +124,12 @@ async def test_an_invalid_incoming_request_id_is_replaced_by_a_generated_one(bad
 
 async def test_a_request_id_with_a_newline_is_replaced_by_a_generated_one() -> None:
     # httpx refuses to send a newline in a header, so talk ASGI directly.
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope: Scope = {
@@ -191,10 +191,10 @@ async def test_websocket_and_lifespan_scopes_pass_through_untouched() -> None:
 
     middleware = RequestIdMiddleware(inner)
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         raise AssertionError("nothing should be sent")
 
     await middleware({"type": "lifespan"}, receive, send)

@@ -13,9 +13,10 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from tests.support.ci import under_ci
+
 PG_ADMIN_URL = os.environ.get("POND_TEST_PG", "postgres://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("POND_TEST_REDIS", "redis://127.0.0.1:6379/0")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Backend:
 def unavailable(what: str, error: BaseException) -> None:
     """In CI a missing service fails the run; on a laptop it skips the real-backend half."""
     message = f"{what} is not reachable ({type(error).__name__}: {error})"
-    if IN_CI:
+    if under_ci():
         pytest.fail(f"{message}; CI requires it", pytrace=False)
     pytest.skip(message)
 

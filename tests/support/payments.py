@@ -60,4 +60,4 @@ class SimulatedStore:
         before = (await self.http.get(f"{SIM}/__sim/refunds/auto")).json()["after"]
         response = await self.http.post(f"{SIM}/__sim/refunds/auto", json={"after": seconds})
         assert response.status_code == 200, response.text
-        return before  # type: ignore[no-any-return]
+        return before

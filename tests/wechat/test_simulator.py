@@ -69,8 +69,10 @@ async def errcode_for(wechat: WeChatClient, code: str) -> int:
     return caught.value.errcode
 
 
-async def raw_call(http: httpx.AsyncClient, **overrides: str) -> httpx.Response:
-    params = {"appid": APPID, "secret": SECRET, "js_code": "alice", "grant_type": "authorization_code"}
+async def raw_call(http: httpx.AsyncClient, **overrides: str | None) -> httpx.Response:
+    params: dict[str, str | None] = {
+        "appid": APPID, "secret": SECRET, "js_code": "alice", "grant_type": "authorization_code"
+    }
     params.update(overrides)
     return await http.get("/sns/jscode2session", params={k: v for k, v in params.items() if v is not None})
 

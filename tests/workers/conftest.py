@@ -9,6 +9,7 @@ import pytest
 from starlette.applications import Starlette
 
 from domain.catalog.models import Sku
+from domain.columns import column
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
 from domain.orders.checkout import CheckoutRequest, checkout
@@ -63,7 +64,7 @@ async def reservation_states(order: Order) -> list[str]:
 
 
 async def out_trade_nos(order: Order) -> list[str]:
-    return list(await Payment.filter(order_id=order.id).order_by("id").values_list("out_trade_no", flat=True))
+    return await column(Payment.filter(order_id=order.id).order_by("id"), "out_trade_no", str)
 
 
 async def trade_state(http: httpx.AsyncClient, out_trade_no: str) -> str:

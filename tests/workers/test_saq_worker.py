@@ -20,6 +20,7 @@ import pytest
 import pytest_asyncio
 from croniter import croniter
 from saq import Queue, Status
+from saq.queue.redis import RedisQueue
 
 from domain.orders.models import Order, OrderStatus
 from server.settings import Settings, SettingsError
@@ -141,8 +142,9 @@ async def test_pond_worker_runs_a_queued_sweep_and_stops_on_sigterm(
             await ready.wait()
             # saq's stuck-job sweep runs once at start, then every minute; a job dequeued at that very moment is
             # still QUEUED and gets "swept" (aborted). Enqueue after that first sweep, as a job normally arrives.
+            assert isinstance(queue, RedisQueue)
             for _ in range(600):
-                if await queue.redis.exists(queue.namespace("sweep")):  # type: ignore[attr-defined]
+                if await queue.redis.exists(queue.namespace("sweep")):
                     break
                 await asyncio.sleep(0.05)
         job = await queue.enqueue("expire_orders", timeout=60)

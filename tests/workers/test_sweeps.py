@@ -79,7 +79,8 @@ async def test_reconcile_settles_a_payment_whose_notification_was_lost_once(pay_
     sku = await pay_flow.sku(stock=5)
     placed = await place(deps, pay_flow.buyer, (sku, 2))
     await pay_flow.faults(drop=True)
-    response = await pay_flow.pay(placed.payment)  # type: ignore[arg-type]
+    assert placed.payment is not None
+    response = await pay_flow.pay(placed.payment)
     assert response.status_code == 200, response.text
     [out_trade_no] = await out_trade_nos(placed.order)
     assert await trade_state(pay_flow.http, out_trade_no) == "SUCCESS"
@@ -104,13 +105,15 @@ async def test_auto_confirm_completes_only_orders_shipped_more_than_n_days_ago(p
     orders = []
     for _ in range(3):
         placed = await place(deps, pay_flow.buyer, (sku, 1))
-        await pay_flow.paid(placed.payment)  # type: ignore[arg-type]
+        assert placed.payment is not None
+        await pay_flow.paid(placed.payment)
         orders.append(await Order.get(id=placed.order.id))
     early, late, unshipped = orders
     assert {o.status for o in orders} == {OrderStatus.PAID}
     await lifecycle.ship(early, "顺丰", "SF1001")
     await lifecycle.ship(late, "顺丰", "SF1002")
     shipped = (await Order.get(id=early.id)).shipped_at
+    assert shipped is not None
     await Order.filter(id=late.id).update(shipped_at=shipped + timedelta(days=1))  # shipped a day later
     days = timedelta(days=deps.auto_confirm_days)
 

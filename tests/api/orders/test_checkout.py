@@ -197,7 +197,7 @@ async def test_placed_orders_hold_their_units_in_reservations(shop, customer_tok
     sku = await shop.sku(stock=4)
     order, _ = await shop.place(customer_token, (sku, 3))
     assert await reservations(order) == [(sku.id, 3, "HELD")]
-    assert (await order_row(order)).customer_id == (await customer("o-customer-a")).id  # type: ignore[attr-defined]
+    assert (await order_row(order)).customer_id == (await customer("o-customer-a")).id
 
 
 async def test_when_wechat_pay_refuses_the_prepay_the_order_never_existed(shop, gql, customer_token):

@@ -48,22 +48,28 @@ async def _unknown(make_product) -> int:
     return 999_999
 
 
+async def _first_sku(product_id: int) -> Sku:
+    sku = await Sku.filter(product_id=product_id).order_by("id").first()
+    assert sku is not None
+    return sku
+
+
 async def _deleted_sku(make_product) -> int:
     product = await make_product()
-    sku = await Sku.filter(product_id=product.id).order_by("id").first()
+    sku = await _first_sku(product.id)
     await products.delete_sku(sku.id)
     return sku.id
 
 
 async def _unpublished(make_product) -> int:
     product = await make_product(published=False)
-    return (await Sku.filter(product_id=product.id).order_by("id").first()).id
+    return (await _first_sku(product.id)).id
 
 
 async def _deleted_product(make_product) -> int:
     product = await make_product()
     await products.delete_product(product.id)
-    return (await Sku.filter(product_id=product.id).order_by("id").first()).id
+    return (await _first_sku(product.id)).id
 
 
 @pytest.mark.parametrize("sku_of", [_unknown, _deleted_sku, _unpublished, _deleted_product])

@@ -26,7 +26,7 @@ async def test_creating_staff_stores_a_hash_that_verifies_the_password() -> None
 
 
 async def test_a_role_given_as_text_is_accepted() -> None:
-    staff = await create_staff("fiona", PASSWORD, "FINANCE")  # type: ignore[arg-type]
+    staff = await create_staff("fiona", PASSWORD, "FINANCE")
 
     assert (await Staff.get(id=staff.id)).role is StaffRole.FINANCE
 
@@ -86,7 +86,7 @@ async def test_a_password_outside_the_length_rules_is_invalid(password: str) -> 
 
 async def test_an_unknown_role_is_invalid() -> None:
     with pytest.raises(Invalid) as caught:
-        await create_staff("oscar", PASSWORD, "JANITOR")  # type: ignore[arg-type]
+        await create_staff("oscar", PASSWORD, "JANITOR")
 
     assert caught.value.field == ["role"]
     assert await Staff.all().count() == 0

@@ -124,7 +124,7 @@ def test_a_token_signed_with_another_secret_is_rejected(tokens: TokenService, cl
 
 
 def test_an_unsigned_alg_none_token_is_rejected(tokens: TokenService) -> None:
-    unsigned = jwt.encode({"sub": "1", "kind": "staff", "role": "OWNER"}, None, algorithm="none")
+    unsigned = jwt.encode({"sub": "1", "kind": "staff", "role": "OWNER"}, "", algorithm="none")
 
     assert tokens.decode(unsigned) is None
 

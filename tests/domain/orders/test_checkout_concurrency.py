@@ -26,7 +26,7 @@ async def _buyers(count: int) -> list[Customer]:
     return await Customer.all().order_by("id")
 
 
-async def _buy(deps, customer: Customer, sku_id: int) -> str:  # type: ignore[no-untyped-def]
+async def _buy(deps, customer: Customer, sku_id: int) -> str:
     try:
         await checkout(deps, CheckoutRequest(customer_id=customer.id, delivery=ADDRESS, lines=[(sku_id, 1)]))
     except DomainError as exc:
@@ -43,7 +43,7 @@ async def _assert_exactly_sold(sku: Sku, outcomes: list[str]) -> None:
 
 
 @pytest.fixture
-async def hot_sku(make_product) -> Sku:  # type: ignore[no-untyped-def]
+async def hot_sku(make_product) -> Sku:
     product = await make_product("秒杀爆款", skus=[{"specs": [], "price": 990, "stock": UNITS}])
     return await Sku.get(product_id=product.id)
 

@@ -14,7 +14,7 @@ from tests.domain.orders.test_checkout_concurrency import ADDRESS
 
 
 @pytest.fixture
-async def sku(make_product) -> Sku:  # type: ignore[no-untyped-def]
+async def sku(make_product) -> Sku:
     product = await make_product("撞号测试", skus=[{"specs": [], "price": 500, "stock": 5}])
     return await Sku.get(product_id=product.id)
 

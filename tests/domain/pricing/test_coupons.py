@@ -167,7 +167,7 @@ async def test_a_category_scope_covers_its_subcategories(make_product, make_coup
     orange = await Sku.get(product_id=(await make_product(category=citrus, skus=[{"specs": [], "price": 100}])).id)
     cabbage = await Sku.get(product_id=(await make_product(category=veg, skus=[{"specs": [], "price": 100}])).id)
     by_category = await make_coupon(NOW, scope=CouponScope.CATEGORIES, scope_ids=[fruit.id])
-    by_product = await make_coupon(NOW, scope=CouponScope.PRODUCTS, scope_ids=[cabbage.product_id])  # type: ignore[attr-defined]
+    by_product = await make_coupon(NOW, scope=CouponScope.PRODUCTS, scope_ids=[cabbage.product_id])
     everything = await make_coupon(NOW)
     covered = await coupons.coverage([by_category, by_product, everything], [orange, cabbage])
     assert covered == {by_category.id: {orange.id}, by_product.id: {cabbage.id}, everything.id: None}
@@ -185,5 +185,5 @@ async def test_staff_and_customers_list_coupons(make_coupon, shopper):
     assert (await coupons.claimable_coupons(shopper.id, NOW, 10, None)).items == []
     assert [c.id for c in (await coupons.claimable_coupons(None, NOW, 10, None)).items] == [open_one.id]
     mine = await coupons.customer_coupons(shopper.id, ClaimedStatus.AVAILABLE, NOW, 10, None)
-    assert [c.coupon_id for c in mine.items] == [open_one.id]  # type: ignore[attr-defined]
+    assert [c.coupon_id for c in mine.items] == [open_one.id]
     assert (await coupons.customer_coupons(shopper.id, ClaimedStatus.EXPIRED, NOW + 8 * DAY, 10, None)).items != []

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.catalog.models import Sku
+from domain.columns import column
 from domain.errors import DomainError
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
@@ -31,7 +32,7 @@ LIMIT = 2
 
 
 @pytest.fixture
-async def sale(make_product) -> tuple[FlashSale, Sku]:  # type: ignore[no-untyped-def]
+async def sale(make_product) -> tuple[FlashSale, Sku]:
     product = await make_product("秒杀爆款", skus=[{"specs": [], "price": 9900, "stock": 500}])
     sku = await Sku.get(product_id=product.id)
     now = datetime.now(UTC)
@@ -42,7 +43,7 @@ async def sale(make_product) -> tuple[FlashSale, Sku]:  # type: ignore[no-untype
 
 async def _customers() -> list[int]:
     await Customer.bulk_create([Customer(openid=f"o-rush-{i}") for i in range(CUSTOMERS)])
-    return list(await Customer.all().order_by("id").values_list("id", flat=True))  # type: ignore[arg-type]
+    return await column(Customer.all().order_by("id"), "id", int)
 
 
 def _attempts(customer_ids: list[int]) -> list[int]:
@@ -52,7 +53,7 @@ def _attempts(customer_ids: list[int]) -> list[int]:
     return attempts
 
 
-async def _try(deps, sale_id: int, sku_id: int, customer_id: int) -> str:  # type: ignore[no-untyped-def]
+async def _try(deps, sale_id: int, sku_id: int, customer_id: int) -> str:
     try:
         await buy(deps, FlashBuyRequest(customer_id, sale_id, sku_id, 1, delivery=ADDRESS))
     except DomainError as exc:
@@ -69,7 +70,7 @@ async def _assert_sold_exactly(sale: FlashSale, sku: Sku, outcomes: list[str]) -
     per_customer = Counter(await Order.filter(kind=OrderKind.FLASH_SALE).values_list("customer_id", flat=True))
     assert max(per_customer.values()) <= LIMIT
     assert (await FlashSaleItem.get(sale_id=sale.id)).taken == UNITS
-    assert sum(await Reservation.filter(flash_item__sale_id=sale.id).values_list("quantity", flat=True)) == UNITS
+    assert sum(await column(Reservation.filter(flash_item__sale_id=sale.id), "quantity", int)) == UNITS
     await sku.refresh_from_db()
     assert (sku.stock, sku.reserved) == (500, UNITS)  # the pool stays set aside; nothing touched normal stock
 

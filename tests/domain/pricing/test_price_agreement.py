@@ -106,7 +106,7 @@ def expected_discounts(lines: list[Line], tiers: list[tuple[int, int]], coupon: 
     return saved, (saving or None)
 
 
-async def _set_up(app, make_product, lines, tiers, coupon):  # type: ignore[no-untyped-def]
+async def _set_up(app, make_product, lines, tiers, coupon):
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
     now = datetime.now(UTC)
@@ -127,7 +127,7 @@ async def _set_up(app, make_product, lines, tiers, coupon):  # type: ignore[no-u
     code = None
     if coupon is not None:
         scope = CouponScope.ALL if coupon.scoped_lines is None else CouponScope.PRODUCTS
-        ids = [] if coupon.scoped_lines is None else sorted({skus[i].product_id for i in coupon.scoped_lines})  # type: ignore[attr-defined]
+        ids = [] if coupon.scoped_lines is None else sorted({skus[i].product_id for i in coupon.scoped_lines})
         template = await coupon_setup.create_coupon(coupon_draft(
             now, kind=coupon.kind, value=coupon.value, min_spend=coupon.min_spend, max_discount=coupon.max_discount,
             scope=scope, scope_ids=ids), now)
@@ -142,7 +142,7 @@ async def test_product_cart_and_order_agree_to_the_fen(app, db, shop, gql, make_
     skus, token, code = await _set_up(app, make_product, lines, tiers, coupon)
 
     for sku, line in zip(skus, lines, strict=True):
-        product = (await gql.data(PRODUCT, {"id": gid("Product", sku.product_id)}))["product"]  # type: ignore[attr-defined]
+        product = (await gql.data(PRODUCT, {"id": gid("Product", sku.product_id)}))["product"]
         assert product["skus"][0]["salePrice"]["amount"] == sale_price(line)
         await gql.data(ADD, {"i": {"skuId": gid("Sku", sku.id), "quantity": line.quantity}}, token)
     cart = (await gql.data(CART, token=token))["cart"]
