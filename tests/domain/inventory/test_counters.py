@@ -16,8 +16,8 @@ from redis.cluster import key_slot
 from domain.inventory.counter import Admission, StockCounter
 from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
-from tests.support.backends import REDIS_URL, unavailable
-from tests.support.redis_cluster import LocalCluster, cluster_client
+from tests.support.backends import REDIS_URL
+from tests.support.redis_cluster import LocalCluster
 
 TTL = 900
 
@@ -33,32 +33,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest_asyncio.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    pool = aioredis.BlockingConnectionPool.from_url(REDIS_URL, max_connections=64, timeout=5)
-    client = aioredis.Redis(connection_pool=pool)
-    try:
-        await asyncio.wait_for(client.ping(), 5)
-    except (OSError, TimeoutError, aioredis.RedisError) as exc:
-        await client.aclose()
-        await pool.aclose()
-        unavailable("Redis at " + REDIS_URL, exc)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        await pool.aclose()
-
-
-@pytest_asyncio.fixture
-async def cluster(redis_cluster: LocalCluster) -> AsyncIterator[RedisCluster]:
-    client = cluster_client(redis_cluster)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def _counter_on(client: aioredis.Redis | RedisCluster) -> AsyncIterator[RedisStockCounter]:
