@@ -98,10 +98,10 @@ from bench._harness import (
     run_wrk,
     running,
 )
+from domain.inventory.redis_counter import RedisStockCounter
 
 OPEN_LOOP_CONNECTIONS = 512  # --rate: enough that arrivals never wait for a client connection
-REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock}:…)
-COUNTS_KEY = f"{{{REDIS_PREFIX}:stock}}:counts"
+REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock:1}:…)
 PROFILE_RATE = 200  # py-spy samples per second
 PY_SPY = Path(sys.executable).with_name("py-spy")
 PRODUCT = """query Product($id: ID!) {
@@ -187,7 +187,7 @@ async def read_back(sku_id: int) -> Ledger:
         await conn.close()
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
-        counter = await client.hget(COUNTS_KEY, str(sku_id))
+        counter = await client.hget(RedisStockCounter(client, prefix=REDIS_PREFIX).count_key(sku_id), "units")
     finally:
         await client.aclose()
     return Ledger(stock=sku["stock"], reserved=sku["reserved"],

@@ -74,8 +74,8 @@ async def run(name: str, counter: StockCounter, args: argparse.Namespace) -> Res
 
 
 async def drop_keys(client: aioredis.Redis, counter: RedisStockCounter) -> None:
-    batch: list[bytes | str] = [counter.counts_key]
-    async for key in client.scan_iter(match=f"{counter.tag}:*", count=1000):
+    batch: list[bytes | str] = []
+    async for key in client.scan_iter(match=f"{{{counter.prefix}:stock:*", count=1000):
         batch.append(key)
         if len(batch) >= 1000:
             await client.delete(*batch)

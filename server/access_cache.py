@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 from domain.identity.access import Standing, admit, standing
@@ -35,10 +36,10 @@ class AccessCache:
         self._entries: dict[Key, tuple[float, Standing | None]] = {}
         self._loading: dict[Key, asyncio.Future[Standing | None]] = {}
         self._epoch = 0
-        self._redis: aioredis.Redis | None = None
+        self._redis: aioredis.Redis | RedisCluster | None = None
         self._channel = ""
 
-    def share_through(self, redis: aioredis.Redis, channel: str) -> None:
+    def share_through(self, redis: aioredis.Redis | RedisCluster, channel: str) -> None:
         """Publish changes on `channel` (run `listen` to hear the other processes' changes)."""
         self._redis, self._channel = redis, channel
 

@@ -21,6 +21,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse, print_ast
+from redis.asyncio.cluster import RedisCluster
 
 CACHEABLE_FIELDS = frozenset({"categories", "products", "product", "__typename"})
 MAX_BODY = 64 * 1024
@@ -89,7 +90,8 @@ return 1
 class RedisCacheStore:
     """Shared by every API process; each call is one round trip."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "pond", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond",
+                 clock: Callable[[], float] = time.time) -> None:
         self._keys = [f"{{{prefix}:catalog}}:generation", f"{{{prefix}:catalog}}:entries"]
         self._redis = redis
         self._clock = clock

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 # One atomic step per hit: count it, start the window's expiry on the first hit, report the count.
 _HIT_SCRIPT = """
@@ -90,7 +91,8 @@ class RedisRateLimiter:
     The caller's key sits in a hash tag, so on Redis Cluster every window of one key lives in one slot.
     """
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "pond:rl", clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond:rl",
+                 clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._prefix = prefix
         self._clock = clock

@@ -23,6 +23,15 @@ WECHATPAY_VARIABLES = (
 )
 
 
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+CLUSTER_SCHEMES = frozenset({"redis+cluster", "rediss+cluster"})
+
+
+def is_cluster_url(url: str) -> bool:
+    """`redis+cluster://host:port` (or `rediss+cluster://`) names any node of a Redis Cluster."""
+    return urlsplit(url).scheme in CLUSTER_SCHEMES
+
+
 class SettingsError(Exception):
     """A bad setting: the message is one line naming the variable and the reason."""
 
@@ -33,6 +42,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_SQLITE_URL
     redis_url: str | None = None
+    queue_redis_url: str | None = None
     redis_prefix: str = Field(default="pond", pattern=r"^[A-Za-z0-9_-]{1,32}$")
     secret_key: str | None = None
     host: str = "127.0.0.1"
@@ -88,9 +98,24 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value and urlsplit(value).scheme not in REDIS_SCHEMES | CLUSTER_SCHEMES:
+            raise ValueError("must start with redis://, rediss://, unix://, or redis+cluster:// for a Redis Cluster")
         return value or None
+
+    @field_validator("queue_redis_url")
+    @classmethod
+    def _queue_redis_scheme(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme not in REDIS_SCHEMES:
+            raise ValueError("must start with redis://, rediss:// or unix:// (the sweep queue needs one Redis, "
+                             "not a cluster)")
+        return value or None
+
+    @property
+    def sweep_queue_url(self) -> str | None:
+        """Where `pond worker` keeps its queue: POND_QUEUE_REDIS_URL, else POND_REDIS_URL unless that is a cluster."""
+        if self.queue_redis_url or not self.redis_url:
+            return self.queue_redis_url
+        return None if is_cluster_url(self.redis_url) else self.redis_url
 
     @field_validator("public_url", "wechat_api_base", "wechatpay_gateway")
     @classmethod

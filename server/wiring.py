@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from starlette.applications import Starlette
@@ -37,7 +38,7 @@ from server.access_cache import AccessCache
 from server.catalog_cache import CacheStore, InMemoryCacheStore, LeasedCacheStore, RedisCacheStore
 from server.observability import count_refund_failure
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
-from server.settings import Settings, SettingsError
+from server.settings import Settings, SettingsError, is_cluster_url
 from server.wechat_sessions import WeChatClientSessions
 from wechat.client import WeChatClient
 from wechat.simulator import create_wechat_simulator
@@ -64,7 +65,7 @@ class Runtime:
     """What a running server holds; `app.state.runtime`."""
 
     services: Services
-    redis: aioredis.Redis | None
+    redis: aioredis.Redis | RedisCluster | None
     cache: CacheStore
     simulators: Simulators
 
@@ -143,8 +144,21 @@ async def _cancelled(task: asyncio.Task[None], grace: float = STOP_GRACE_SECONDS
         log.warning("background task failed", task=task.get_name(), error=repr(task.exception()))
 
 
-def redis_client(url: str) -> aioredis.Redis:
-    """Waits for a free connection instead of failing; gives up on a dead server in well under a second."""
+CLUSTER_NODE_CONNECTIONS = 512
+"""Connections per cluster node. redis-py's cluster client cannot queue for a free connection (it fails at once),
+so it gets more room than the single-server pool, which waits."""
+
+
+def redis_client(url: str) -> aioredis.Redis | RedisCluster:
+    """Waits for a free connection instead of failing; gives up on a dead server in well under a second. A
+    `redis+cluster://` (or `rediss+cluster://`) URL names any node of a Redis Cluster: the client finds the others
+    and sends each key to its shard."""
+    if is_cluster_url(url):
+        scheme, rest = url.split("://", 1)
+        return RedisCluster.from_url(
+            f"{scheme.removesuffix('+cluster')}://{rest}", max_connections=CLUSTER_NODE_CONNECTIONS,
+            socket_connect_timeout=1,
+        )
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=64, timeout=5, socket_connect_timeout=1, retry=Retry(ExponentialBackoff(cap=0.2), 2)
     )
@@ -222,5 +236,6 @@ def describe(settings: Settings) -> dict[str, Any]:
         "database": settings.database_url.split("://", 1)[0],
         "wechat": "simulator" if settings.simulated_wechat else "api.weixin.qq.com",
         "wechatpay": "simulator" if settings.simulated_wechatpay else "merchant",
-        "stock_counter": "redis" if settings.redis_url else "in-process",
+        "stock_counter": ("redis cluster" if is_cluster_url(settings.redis_url) else "redis")
+        if settings.redis_url else "in-process",
     }

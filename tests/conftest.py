@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.fixtures.orders",
     "tests.fixtures.flash_sales",
     "tests.fixtures.promotions",
+    "tests.support.redis_cluster",
 ]
 
 TEST_SECRET = "pond-test-secret-key-0123456789abcdefghijklmnop"

@@ -59,7 +59,10 @@ def queue_name(settings: Settings) -> str:
 def create_queue(settings: Settings) -> Queue:
     if not settings.redis_url:
         raise SettingsError("POND_REDIS_URL: required by pond worker (the embedded server runs the sweeps itself)")
-    return Queue.from_url(settings.redis_url, name=queue_name(settings))
+    if not settings.sweep_queue_url:
+        raise SettingsError("POND_QUEUE_REDIS_URL: required when POND_REDIS_URL is a Redis Cluster (the sweep queue, "
+                            "saq, needs one Redis)")
+    return Queue.from_url(settings.sweep_queue_url, name=queue_name(settings))
 
 
 def sweep_job(sweep: Sweep) -> Callable[[SweepContext], Awaitable[int]]:
@@ -109,13 +112,13 @@ def create_worker(settings: Settings, queue: Queue | None = None, *, sweeps: Seq
     )
 
 
-async def check_redis(url: str) -> None:
+async def check_redis(url: str, setting: str = "POND_REDIS_URL") -> None:
     client = redis_client(url)
     try:
         async with asyncio.timeout(5):
             await client.ping()
     except (TimeoutError, OSError, RedisError) as exc:
-        raise WorkerUnavailable(f"Redis at POND_REDIS_URL is not reachable ({type(exc).__name__}: {exc})") from None
+        raise WorkerUnavailable(f"Redis at {setting} is not reachable ({type(exc).__name__}: {exc})") from None
     finally:
         await client.aclose()
 
@@ -124,6 +127,8 @@ async def run_worker(settings: Settings) -> None:
     """Run the sweeps until SIGINT or SIGTERM (saq's Worker handles both and stops gracefully)."""
     queue = create_queue(settings)
     await check_redis(settings.redis_url or "")
+    if settings.sweep_queue_url != settings.redis_url:
+        await check_redis(settings.sweep_queue_url or "", "POND_QUEUE_REDIS_URL")
     worker = create_worker(settings, queue)
     await queue.connect()
     try:

@@ -5,11 +5,12 @@ No method awaits, so each call runs start to finish on the event loop and concur
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from domain.inventory.counter import Admission
+from domain.inventory.counter import Admission, Reading
 
 
 def checked_lines(lines: Mapping[int, int], ttl_seconds: int) -> dict[int, int]:
@@ -48,6 +49,8 @@ class MemoryStockCounter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._counts: dict[int, int] = {}
+        self._versions: dict[int, int] = {}
+        self._ticks = itertools.count(1)
         self._holds: dict[str, _Hold] = {}
 
     def __len__(self) -> int:
@@ -71,24 +74,38 @@ class MemoryStockCounter:
         self._holds[holder] = _Hold(wanted, now + ttl_seconds)  # an expired hold's units stay taken, as in Redis
         return Admission(admitted=True)
 
-    async def give_back(self, holder: str) -> bool:
-        hold = self._holds.pop(holder, None)
+    async def give_back(self, holder: str, sku_ids: list[int] | None = None) -> bool:
+        hold = self._holds.pop(holder, None)  # this counter keeps the holder's lines: sku_ids are not needed
         if hold is None:
             return False
         for sku_id, quantity in hold.lines.items():
             if sku_id in self._counts:
-                self._counts[sku_id] += quantity
+                self._set(sku_id, self._counts[sku_id] + quantity)
         return True
 
-    async def forget(self, holder: str) -> bool:
+    async def forget(self, holder: str, sku_ids: list[int] | None = None) -> bool:
         return self._holds.pop(holder, None) is not None
 
     async def load(self, counts: Mapping[int, int]) -> None:
         for sku_id, count in checked_counts(counts).items():
-            self._counts.setdefault(sku_id, count)
+            if sku_id not in self._counts:
+                self._set(sku_id, count)
 
-    async def reset(self, counts: Mapping[int, int]) -> None:
-        self._counts.update(checked_counts(counts))
+    async def read(self, sku_ids: list[int]) -> dict[int, Reading]:
+        return {sku_id: Reading(self._counts.get(sku_id), self._versions.get(sku_id)) for sku_id in sku_ids}
+
+    async def reset(self, counts: Mapping[int, int], seen: Mapping[int, int | None]) -> list[int]:
+        written = []
+        for sku_id, count in checked_counts(counts).items():
+            if self._versions.get(sku_id) == seen[sku_id]:
+                self._set(sku_id, count)
+                written.append(sku_id)
+        return written
+
+    def _set(self, sku_id: int, count: int) -> None:
+        """Every change but an admit gets a new version (see Reading); versions never repeat in this process."""
+        self._counts[sku_id] = count
+        self._versions[sku_id] = next(self._ticks)
 
     async def counts(self, sku_ids: list[int]) -> dict[int, int | None]:
         return {sku_id: self._counts.get(sku_id) for sku_id in sku_ids}

@@ -1,11 +1,15 @@
-"""The stock counter shared by every process: Redis hashes changed by Lua scripts, one round trip per call.
+"""The stock counter shared by every process: one hash tag per SKU, so on a Redis Cluster the SKUs spread over every
+shard. Each call on one SKU is one Lua script in that SKU's slot (every key passed in KEYS); nothing ever touches
+two SKUs in one command.
 
-Keys (all under one hash tag, so every script stays in one Cluster slot; every key is passed in KEYS):
+Keys of SKU <id> (hash tag {<prefix>:stock:<id>}):
 
-    {<prefix>:stock}:counts           HASH sku_id -> units the gate still admits
-    {<prefix>:stock}:holder:<holder>  HASH sku_id -> units taken by this holder, PEXPIRE ttl
+    {<prefix>:stock:<id>}:count            HASH units (what the gate still admits), version (see Reading)
+    {<prefix>:stock:<id>}:holder:<holder>  STRING units taken by this holder, PEXPIRE ttl
 
-A holder hash is never empty, so its existence means "admitted and not yet given back or forgotten".
+A holder record exists only while the holder's units are admitted and not yet given back or forgotten. An order of
+several SKUs is admitted one SKU at a time, in SKU order (every buyer takes lines in the same order, so two buyers
+of the same last units never both give up); a line that cannot be taken gives the earlier ones back.
 """
 
 from __future__ import annotations
@@ -13,127 +17,152 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
-from redis.typing import EncodableT, FieldT
+from redis.asyncio.cluster import RedisCluster
 
-from domain.inventory.counter import Admission
+from domain.inventory.counter import Admission, Reading
 from domain.inventory.memory_counter import checked_counts, checked_lines
 
-# KEYS: counts, holder. ARGV: ttl_ms, sku, qty, sku, qty, ...
-# Returns {1} admitted, {2} already held by this holder (nothing taken),
-# {-1, sku...} missing (nothing taken), {-2, sku...} sold out (nothing taken).
-_ADMIT = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-    return {2}
-end
-local missing, sold_out = {}, {}
-for i = 2, #ARGV, 2 do
-    local count = redis.call('HGET', KEYS[1], ARGV[i])
-    if not count then
-        missing[#missing + 1] = ARGV[i]
-    elseif tonumber(count) < tonumber(ARGV[i + 1]) then
-        sold_out[#sold_out + 1] = ARGV[i]
-    end
-end
-if #missing > 0 then
-    table.insert(missing, 1, -1)
-    return missing
-end
-if #sold_out > 0 then
-    table.insert(sold_out, 1, -2)
-    return sold_out
-end
-local held = {}
-for i = 2, #ARGV, 2 do
-    redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
-    held[#held + 1] = ARGV[i]
-    held[#held + 1] = ARGV[i + 1]
-end
-redis.call('HSET', KEYS[2], unpack(held))
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return {1}
-"""
+# A fresh version for a count written where there was none: the server's clock in microseconds, so a count that
+# vanished (flush) and came back never repeats a version a resync may have read before.
+_FRESH_VERSION = "local t = redis.call('TIME') local fresh = t[1] .. string.format('%06d', tonumber(t[2]))"
 
-# KEYS: counts, holder. Counts that are unknown (flushed) are left alone: their reload from the database covers it.
-_GIVE_BACK = """
-local held = redis.call('HGETALL', KEYS[2])
-if #held == 0 then
-    return 0
-end
-for i = 1, #held, 2 do
-    if redis.call('HEXISTS', KEYS[1], held[i]) == 1 then
-        redis.call('HINCRBY', KEYS[1], held[i], held[i + 1])
-    end
-end
-redis.call('DEL', KEYS[2])
+# KEYS: count, holder. ARGV: ttl_ms, quantity. Returns 1 taken, 2 already held (nothing taken), -1 unknown SKU,
+# -2 too few units.
+_ADMIT = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+local units = redis.call('HGET', KEYS[1], 'units')
+if not units then return -1 end
+if tonumber(units) < tonumber(ARGV[2]) then return -2 end
+redis.call('HINCRBY', KEYS[1], 'units', -tonumber(ARGV[2]))
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[1])
 return 1
 """
 
-# KEYS: counts. ARGV: sku, count, sku, count, ...
-_LOAD = """
-for i = 1, #ARGV, 2 do
-    redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+# KEYS: count, holder. A count that is unknown (flushed) is left alone: its reload from the database covers it.
+_GIVE_BACK = """
+local held = redis.call('GET', KEYS[2])
+if not held then return 0 end
+redis.call('DEL', KEYS[2])
+if redis.call('HEXISTS', KEYS[1], 'units') == 1 then
+    redis.call('HINCRBY', KEYS[1], 'units', held)
+    redis.call('HINCRBY', KEYS[1], 'version', 1)
 end
-return 0
+return 1
 """
 
-_ADMITTED, _ALREADY_HELD, _MISSING, _SOLD_OUT = 1, 2, -1, -2
+# KEYS: count. ARGV: units. Sets the count only where there is none.
+_LOAD = _FRESH_VERSION + """
+if redis.call('HEXISTS', KEYS[1], 'units') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'units', ARGV[1], 'version', fresh)
+return 1
+"""
+
+# KEYS: count. ARGV: units, the version read before the database was ('' for none). Compare and set.
+_RESET = _FRESH_VERSION + """
+local version = redis.call('HGET', KEYS[1], 'version')
+if (version or '') ~= ARGV[2] then return 0 end
+if version then
+    redis.call('HSET', KEYS[1], 'units', ARGV[1])
+    redis.call('HINCRBY', KEYS[1], 'version', 1)
+else
+    redis.call('HSET', KEYS[1], 'units', ARGV[1], 'version', fresh)
+end
+return 1
+"""
+
+_TAKEN, _ALREADY_HELD, _MISSING, _SHORT = 1, 2, -1, -2
 
 
 class RedisStockCounter:
-    """StockCounter on Redis. Every call is one command or one EVALSHA (after the script is cached on the server)."""
+    """StockCounter on Redis or Redis Cluster (`redis.asyncio.Redis` or `redis.asyncio.cluster.RedisCluster`)."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "pond") -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond") -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("prefix must not contain braces: it goes inside the hash tag")
         self._redis = redis
-        self.tag = f"{{{prefix}:stock}}"
-        self.counts_key = f"{self.tag}:counts"
+        self.prefix = prefix
         self._admit = redis.register_script(_ADMIT)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._load = redis.register_script(_LOAD)
+        self._reset = redis.register_script(_RESET)
 
-    def holder_key(self, holder: str) -> str:
-        return f"{self.tag}:holder:{holder}"
+    def tag(self, sku_id: int) -> str:
+        return f"{{{self.prefix}:stock:{sku_id}}}"
 
-    def key_names(self, holder: str) -> list[str]:
-        """Every key a call for this holder touches (any SKU lives in the counts hash)."""
-        return [self.counts_key, self.holder_key(holder)]
+    def count_key(self, sku_id: int) -> str:
+        return f"{self.tag(sku_id)}:count"
+
+    def holder_key(self, sku_id: int, holder: str) -> str:
+        return f"{self.tag(sku_id)}:holder:{holder}"
+
+    def key_names(self, sku_id: int, holder: str) -> list[str]:
+        """The keys a call for this SKU and holder touches, in KEYS order."""
+        return [self.count_key(sku_id), self.holder_key(sku_id, holder)]
 
     async def admit(self, holder: str, lines: Mapping[int, int], ttl_seconds: int) -> Admission:
         wanted = checked_lines(lines, ttl_seconds)
-        args: list[int] = [ttl_seconds * 1000]
-        for sku_id, quantity in wanted.items():
-            args += (sku_id, quantity)
-        code, *sku_ids = await self._admit(keys=self.key_names(holder), args=args)
-        if code == _ADMITTED:
-            return Admission(admitted=True)
-        if code == _ALREADY_HELD:
-            return Admission(admitted=True, already_held=True)
-        found = [int(sku_id) for sku_id in sku_ids]
-        if code == _MISSING:
-            return Admission(admitted=False, missing=found)
-        if code == _SOLD_OUT:
-            return Admission(admitted=False, sold_out=found)
-        raise RuntimeError(f"unexpected reply from the admit script: {code!r}")
+        taken: list[int] = []
+        for sku_id, quantity in sorted(wanted.items()):
+            code = await self._admit(keys=self.key_names(sku_id, holder), args=[ttl_seconds * 1000, quantity])
+            if code == _TAKEN:
+                taken.append(sku_id)
+                continue
+            await self.give_back(holder, taken)
+            if code == _ALREADY_HELD:
+                return Admission(admitted=True, already_held=True)
+            if code not in (_MISSING, _SHORT):
+                raise RuntimeError(f"unexpected reply from the admit script: {code!r}")
+            return await self._refusal(wanted, sku_id)
+        return Admission(admitted=True)
 
-    async def give_back(self, holder: str) -> bool:
-        return bool(await self._give_back(keys=self.key_names(holder)))
+    async def _refusal(self, wanted: dict[int, int], refused: int) -> Admission:
+        """Every line that stops the admission, so one reload from the database covers all the missing SKUs."""
+        counts = await self.counts(list(wanted))
+        missing = [sku_id for sku_id in wanted if counts[sku_id] is None]
+        if missing:
+            return Admission(admitted=False, missing=missing)
+        short = [sku_id for sku_id, quantity in wanted.items() if (counts[sku_id] or 0) < quantity]
+        # Units given back meanwhile may leave nothing short by now: the line that was short is still the answer.
+        return Admission(admitted=False, sold_out=short or [refused])
 
-    async def forget(self, holder: str) -> bool:
-        return bool(await self._redis.delete(self.holder_key(holder)))
+    async def give_back(self, holder: str, sku_ids: list[int]) -> bool:
+        returned = False
+        for sku_id in sorted(set(sku_ids)):
+            returned |= bool(await self._give_back(keys=self.key_names(sku_id, holder)))
+        return returned
+
+    async def forget(self, holder: str, sku_ids: list[int]) -> bool:
+        keys = [self.holder_key(sku_id, holder) for sku_id in sorted(set(sku_ids))]
+        if not keys:
+            return False
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.delete(key)
+            return any(await pipe.execute())
 
     async def load(self, counts: Mapping[int, int]) -> None:
-        args = [value for pair in checked_counts(counts).items() for value in pair]
-        if args:
-            await self._load(keys=[self.counts_key], args=args)
+        for sku_id, count in sorted(checked_counts(counts).items()):
+            await self._load(keys=[self.count_key(sku_id)], args=[count])
 
-    async def reset(self, counts: Mapping[int, int]) -> None:
-        mapping: dict[FieldT, EncodableT] = {str(sku_id): count for sku_id, count in checked_counts(counts).items()}
-        if mapping:
-            await self._redis.hset(self.counts_key, mapping=mapping)
-
-    async def counts(self, sku_ids: list[int]) -> dict[int, int | None]:
+    async def read(self, sku_ids: list[int]) -> dict[int, Reading]:
         if not sku_ids:
             return {}
-        values = await self._redis.hmget(self.counts_key, [str(sku_id) for sku_id in sku_ids])
-        return {sku_id: None if value is None else int(value) for sku_id, value in zip(sku_ids, values, strict=True)}
+        async with self._redis.pipeline(transaction=False) as pipe:  # a cluster pipeline groups the keys by shard
+            for sku_id in sku_ids:
+                pipe.hmget(self.count_key(sku_id), ["units", "version"])
+            replies = await pipe.execute()
+        return {
+            sku_id: Reading(None if units is None else int(units), None if version is None else int(version))
+            for sku_id, (units, version) in zip(sku_ids, replies, strict=True)
+        }
+
+    async def reset(self, counts: Mapping[int, int], seen: Mapping[int, int | None]) -> list[int]:
+        written = []
+        for sku_id, count in sorted(checked_counts(counts).items()):
+            expected = "" if seen[sku_id] is None else str(seen[sku_id])
+            if await self._reset(keys=[self.count_key(sku_id)], args=[count, expected]):
+                written.append(sku_id)
+        return written
+
+    async def counts(self, sku_ids: list[int]) -> dict[int, int | None]:
+        return {sku_id: reading.units for sku_id, reading in (await self.read(sku_ids)).items()}

@@ -1,6 +1,7 @@
 """Flash sale pools in Redis: one EVALSHA per buy attempt.
 
-Keys of one sale (all under the sale's hash tag, so every script stays in one Cluster slot; all passed in KEYS):
+Keys of one sale (all under the sale's hash tag, so every script stays in one Cluster slot; all passed in KEYS). The
+per-customer limit spans the sale's SKUs, so one sale's keys share one slot; different sales spread over the shards:
 
     {<prefix>:flash:<sale>}:meta     HASH starts, ends (epoch ms), limit
     {<prefix>:flash:<sale>}:left     HASH sku_id -> units left
@@ -14,6 +15,7 @@ The keys expire a day after the sale ends.
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT
 
 from domain.inventory.flash_pool import Held, PoolState, Take, checked_take
@@ -81,7 +83,7 @@ DAY_MS = 24 * 3600 * 1000
 
 
 class RedisFlashPool:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "pond") -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond") -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("prefix must not contain braces: it goes inside the hash tag")
         self._redis = redis

@@ -2,9 +2,13 @@
 
 A counter can drift from the database (a crash between a database release and the counter's give_back, a Redis
 restart that reloaded a SKU while units were admitted but not yet held, a manual edit). The database is the truth,
-so a sweep that resets every count from it bounds any drift to one sweep interval. A reset racing a checkout that
-was admitted but has not written its hold yet over-counts that SKU until the next sweep; that is harmless, because
-the database's conditional update on `Sku.reserved` still refuses units it does not have.
+so a sweep that resets every count from it bounds any drift to one sweep interval. A reset never overwrites a
+give-back that lands while it runs (see `Inventory.resync`). A reset racing a checkout that was admitted but has not
+written its hold yet over-counts that SKU until the next sweep; that is harmless, because the database's conditional
+update on `Sku.reserved` still refuses units it does not have.
+
+The SKUs come from the database, a batch at a time, and each is read and written on its own keys: nothing scans
+Redis, so it works the same on a Redis Cluster, whose SKUs live on every shard.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -16,6 +17,7 @@ from domain.inventory.service import sold_out
 from domain.orders import delivery as deliveries
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
+from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
@@ -24,6 +26,8 @@ from domain.pricing import discounts, engine, promotions
 MAX_LINES = 50
 MAX_QUANTITY = 99
 NUMBER_ATTEMPTS = 5
+TWIN_PATIENCE = 5.0
+"""Seconds a double tap waits for its twin's order before taking the twin's units for a dead attempt's."""
 
 
 @dataclass
@@ -105,17 +109,7 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
         if twin:
             return await first_payment(deps, twin)
         raise
-    delivery = (snapshot, pickup_point_id)
-    for _ in range(NUMBER_ATTEMPTS):
-        try:
-            order, replayed = await _write_order(
-                deps, request, order_number(placed_at), wanted, quote, delivery, placed_at
-            )
-        except _NumberTaken:
-            continue
-        break
-    else:
-        raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
+    order, replayed = await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
     if replayed:
         return await first_payment(deps, order)
     titles = [priced.sku.product.title for priced in quote.lines]
@@ -130,20 +124,89 @@ class _NumberTaken(Exception):
     """The random order number is already in use (rare): nothing was written or held, try another one."""
 
 
-async def _write_order(
+async def _place(
     deps: OrderDeps,
+    request: CheckoutRequest,
+    wanted: dict[int, int],
+    quote: engine.Quote,
+    delivery: tuple[dict[str, object], int | None],
+    placed_at: datetime,
+) -> tuple[Order, bool]:
+    """Take the units in the counter, then write the order in one transaction: no Redis round trip happens while
+    the transaction is open. Whatever stops the order after the counter admitted gives the units back once the
+    transaction has ended. Returns (order, replayed), replayed when a double tap's twin placed the order."""
+    for _ in range(NUMBER_ATTEMPTS):
+        number = order_number(placed_at)
+        holder = holder_for(request.customer_id, request.idempotency_key, number)
+        admitted, twin = await _admit(deps, request, holder, wanted)
+        if twin is not None:
+            return twin, True
+        if not admitted:
+            continue  # an order in flight holds stock under this number: leave its hold alone, draw another
+        try:
+            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at,
+                                                 deps.payment_window)
+        except _NumberTaken:
+            await deps.inventory.give_back(holder, list(wanted))
+            continue
+        except holds.OutOfStock as exc:
+            await deps.inventory.give_back(holder, list(wanted))
+            raise sold_out(exc.sku_ids) from None
+        except BaseException:
+            await deps.inventory.give_back(holder, list(wanted))
+            raise
+        if replayed:  # the twin's order holds its own units: the ones this call took are not needed
+            await deps.inventory.give_back(holder, list(wanted))
+        return order, replayed
+    raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
+
+
+async def _admit(
+    deps: OrderDeps, request: CheckoutRequest, holder: str, wanted: dict[int, int]
+) -> tuple[bool, Order | None]:
+    """Take the units under `holder`: (True, None) when this call took them; (False, None) when an order in flight
+    already holds them under this (keyless) holder; (False, order) when a double tap's twin placed that order.
+
+    Another tap with the same key holds the units while it writes its order: wait for that order rather than take
+    the units twice (or be told SOLD_OUT because the twin holds the last ones). A twin that fails gives the units
+    back (the next admit takes them); a holder with no order after TWIN_PATIENCE belongs to an attempt that died,
+    and is freed."""
+    hold_seconds = int(deps.payment_window.total_seconds()) + 300
+    loop = asyncio.get_running_loop()
+    deadline, pause = loop.time() + TWIN_PATIENCE, 0.02
+    while True:
+        if await deps.inventory.admit(holder, wanted, hold_seconds):
+            return True, None
+        if not request.idempotency_key:
+            return False, None
+        earlier = await _earlier_order(request.customer_id, request.idempotency_key)
+        if earlier is not None:
+            return False, earlier
+        if loop.time() >= deadline:
+            await deps.inventory.give_back(holder, list(wanted))
+            deadline = loop.time() + TWIN_PATIENCE
+            continue
+        await asyncio.sleep(pause)
+        pause = min(2 * pause, 0.25)
+
+
+async def _earlier_order(customer_id: int, idempotency_key: str) -> Order | None:
+    async with in_transaction():  # waits for a twin whose transaction holds the customer's row
+        return (await earlier_tap(customer_id, idempotency_key))[1]
+
+
+async def _write_order(
     request: CheckoutRequest,
     number: str,
     wanted: dict[int, int],
     quote: engine.Quote,
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
+    payment_window: timedelta,
 ) -> tuple[Order, bool]:
-    """Hold the stock and write the order and its lines in one transaction. Returns (order, replayed): replayed
-    is True when a concurrent double tap with the same idempotency key got there first."""
+    """Hold the stock and write the order and its lines in one transaction (the database only). Returns (order,
+    replayed): replayed is True when a concurrent double tap with the same idempotency key got there first."""
     snapshot, pickup_point_id = delivery
-    hold_seconds = int(deps.payment_window.total_seconds()) + 300
-    admitted = False
     try:
         async with in_transaction():
             if request.idempotency_key:
@@ -151,9 +214,6 @@ async def _write_order(
                 if existing is not None:
                     return existing, True
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
-            if not await deps.inventory.admit(number, wanted, hold_seconds):
-                raise _NumberTaken()  # an order in flight holds stock under this number: leave its hold alone
-            admitted = True
             order = await Order.create(
                 number=number,
                 customer_id=request.customer_id,
@@ -166,7 +226,7 @@ async def _write_order(
                 remark=request.remark.strip(),
                 share_code=request.share_code,
                 idempotency_key=request.idempotency_key,
-                expires_at=placed_at + deps.payment_window,
+                expires_at=placed_at + payment_window,
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await promotions.record(order.id, quote, placed_at)
@@ -176,22 +236,13 @@ async def _write_order(
 
                 await clear_lines(request.customer_id, list(wanted))
             return order, False
-    except holds.OutOfStock as exc:
-        await deps.inventory.give_back(number, list(wanted))
-        raise sold_out(exc.sku_ids) from None
     except IntegrityError:
-        if admitted:  # this call took the units: the admit was fresh, so the holder record is this order's
-            await deps.inventory.give_back(number, list(wanted))
         if await Order.exists(number=number):
             raise _NumberTaken() from None  # an order written earlier owns this number: draw another one
         if request.idempotency_key:
             existing = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
             if existing is not None:
                 return existing, True
-        raise
-    except BaseException:
-        if admitted:
-            await deps.inventory.give_back(number, list(wanted))
         raise
 
 

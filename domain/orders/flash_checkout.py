@@ -22,6 +22,7 @@ from domain.orders import delivery as deliveries
 from domain.orders.checkout import earlier_tap, order_line
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
+from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
@@ -74,7 +75,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     for _ in range(ATTEMPTS):
         now = deps.clock()
         number = order_number(now, prefix="F")
-        holder = sales.holder_for(request.customer_id, request.idempotency_key, number)
+        holder = holder_for(request.customer_id, request.idempotency_key, number)
         outcome = await _take(deps, request, holder, now)
         if outcome is Take.HELD:
             if request.idempotency_key is None:

@@ -18,6 +18,7 @@ from domain.inventory.models import Reservation
 from domain.ledger import service as ledger
 from domain.orders import states
 from domain.orders.deps import OrderDeps
+from domain.orders.holders import holder_of
 from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
@@ -133,7 +134,13 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
     async with in_transaction():
         await states.move(order, OrderStatus.PAID)
         await holds.commit(order.id)
-    await deps.inventory.forget(order.number)
+    await _sold(deps, order)
+
+
+async def _sold(deps: OrderDeps, order: Order) -> None:
+    """After the payment's transaction committed: the counter's record of the order's units goes (they are sold)."""
+    sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
+    await deps.inventory.forget(holder_of(order), sku_ids)
 
 
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
@@ -146,7 +153,7 @@ async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
     if order.kind == OrderKind.FLASH_SALE:
         await flash_sale.give_back(deps, order, list(sku_ids))
     else:
-        await deps.inventory.give_back(order.number, list(sku_ids))
+        await deps.inventory.give_back(holder_of(order), list(sku_ids))
 
 
 async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
@@ -198,7 +205,7 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
         if outcome == "refund":
             auto_refund = await _refund_unwanted_payment(order, payment)
     if outcome == "paid":
-        await deps.inventory.forget(order.number)
+        await _sold(deps, order)
     if auto_refund is not None:
         await send_refund(deps, auto_refund)
     log.info("payment settled", order=order.number, out_trade_no=out_trade_no, outcome=outcome)

@@ -26,6 +26,7 @@ from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFoun
 from domain.inventory.flash_pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
+from domain.orders.holders import holder_of
 from domain.orders.models import Order
 from domain.pagination import Page
 from domain.pricing.models import FlashSale, FlashSaleItem
@@ -248,16 +249,6 @@ async def pool_state(sale: FlashSale) -> PoolState:
                      limit=sale.per_customer_limit,
                      left={item.sku_id: item.quantity - item.taken for item in items},
                      bought=bought, holders=holders)
-
-
-def holder_of(order: Order) -> str:
-    """The pool's name for an order's units: the customer's idempotency key when the buy had one (so a double tap
-    finds its first attempt), the order number otherwise."""
-    return holder_for(order.customer_id, order.idempotency_key, order.number)
-
-
-def holder_for(customer_id: int, idempotency_key: str | None, number: str) -> str:
-    return f"k:{customer_id}:{idempotency_key}" if idempotency_key else f"n:{number}"
 
 
 async def customer_units(sale_id: int, customer_id: int) -> int:

@@ -67,6 +67,16 @@ def test_a_queue_needs_the_redis_url():
         create_queue(Settings(redis_url=None))
 
 
+def test_a_queue_on_a_redis_cluster_needs_its_own_redis():
+    cluster = "redis+cluster://127.0.0.1:7000"
+    with pytest.raises(SettingsError, match="^POND_QUEUE_REDIS_URL: required when POND_REDIS_URL is a Redis Cluster"):
+        create_queue(Settings(redis_url=cluster))
+    queue = create_queue(Settings(redis_url=cluster, queue_redis_url="redis://127.0.0.1:6379/3"))
+    assert queue.redis.connection_pool.connection_kwargs["db"] == 3
+    with pytest.raises(ValueError, match="the sweep queue needs one Redis"):
+        Settings(redis_url=cluster, queue_redis_url=cluster)
+
+
 async def test_scheduling_again_does_not_queue_a_sweep_twice(redis_queue: Queue):
     worker = create_worker(WORKER_SETTINGS, redis_queue)
     try:

@@ -1,4 +1,5 @@
-"""Both stock counters, same behaviours: the in-process one and the Redis one (real Redis, a prefix per test)."""
+"""Every stock counter, same behaviours: the in-process one, the Redis one (real Redis, a prefix per test) and the
+Redis one on a real three-master Redis Cluster."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from collections.abc import AsyncIterator, Awaitable
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.cluster import key_slot
 
 from domain.inventory.counter import Admission, StockCounter
 from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
-from tests.support.backends import REDIS_URL, unavailable
+from tests.support.backends import REDIS_URL
+from tests.support.redis_cluster import LocalCluster
 
 TTL = 900
 
@@ -32,62 +35,67 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest_asyncio.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    pool = aioredis.BlockingConnectionPool.from_url(REDIS_URL, max_connections=64, timeout=5)
-    client = aioredis.Redis(connection_pool=pool)
+async def _counter_on(client: aioredis.Redis | RedisCluster) -> AsyncIterator[RedisStockCounter]:
+    counter = RedisStockCounter(client, prefix=f"pondtest-{uuid.uuid4().hex[:12]}")
     try:
-        await asyncio.wait_for(client.ping(), 5)
-    except (OSError, TimeoutError, aioredis.RedisError) as exc:
-        await client.aclose()
-        await pool.aclose()
-        unavailable("Redis at " + REDIS_URL, exc)
-    try:
-        yield client
+        yield counter
     finally:
-        await client.aclose()
-        await pool.aclose()
+        await drop_keys(counter)
 
 
 @pytest_asyncio.fixture
 async def redis_counter(redis_client: aioredis.Redis) -> AsyncIterator[RedisStockCounter]:
-    counter = RedisStockCounter(redis_client, prefix=f"pondtest-{uuid.uuid4().hex[:12]}")
-    try:
+    async for counter in _counter_on(redis_client):
         yield counter
-    finally:
-        await drop_keys(redis_client, counter)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest_asyncio.fixture
+async def cluster_counter(cluster: RedisCluster) -> AsyncIterator[RedisStockCounter]:
+    async for counter in _counter_on(cluster):
+        yield counter
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def counter(request: pytest.FixtureRequest, clock: FakeClock) -> StockCounter:
     if request.param == "memory":
         return MemoryStockCounter(clock=clock)
-    return request.getfixturevalue("redis_counter")
+    return request.getfixturevalue(f"{request.param}_counter")
 
 
-async def drop_keys(client: aioredis.Redis, counter: RedisStockCounter) -> None:
-    """What FLUSHALL does to this counter, without touching anyone else's keys."""
-    keys = [counter.counts_key] + [key async for key in client.scan_iter(match=f"{counter.tag}:*", count=1000)]
-    await client.delete(*keys)
+@pytest.fixture(params=["redis", "cluster"])
+def any_redis_counter(request: pytest.FixtureRequest) -> RedisStockCounter:
+    return request.getfixturevalue(f"{request.param}_counter")
 
 
-async def expire(counter: StockCounter, clock: FakeClock, holder: str) -> None:
+async def stored_keys(counter: RedisStockCounter, pattern: str = "*") -> list[str]:
+    """The counter's keys (on a cluster, scan_iter walks every master)."""
+    match = f"{{{counter.prefix}:stock:{pattern}"
+    return [key.decode() async for key in counter._redis.scan_iter(match=match, count=1000)]
+
+
+async def drop_keys(counter: RedisStockCounter) -> None:
+    """What FLUSHALL does to this counter, without touching anyone else's keys (one key per DEL: any slot)."""
+    for key in await stored_keys(counter):
+        await counter._redis.delete(key)
+
+
+async def expire(counter: StockCounter, clock: FakeClock, holder: str, sku_id: int = 1) -> None:
     if isinstance(counter, MemoryStockCounter):
         clock.now += TTL
         return
     assert isinstance(counter, RedisStockCounter)
-    client = counter._redis
-    assert 0 < await client.pttl(counter.holder_key(holder)) <= TTL * 1000  # admit set the ttl
-    assert await client.pexpire(counter.holder_key(holder), 1)
+    client, key = counter._redis, counter.holder_key(sku_id, holder)
+    assert 0 < await client.pttl(key) <= TTL * 1000  # admit set the ttl
+    assert await client.pexpire(key, 1)
     await asyncio.sleep(0.01)
-    assert not await client.exists(counter.holder_key(holder))  # Redis expires a key when it is read past its ttl
+    assert not await client.exists(key)  # Redis expires a key when it is read past its ttl
 
 
 async def holder_records(counter: StockCounter) -> int:
     if isinstance(counter, MemoryStockCounter):
         return len(counter)
     assert isinstance(counter, RedisStockCounter)
-    return len([key async for key in counter._redis.scan_iter(match=counter.holder_key("*"), count=1000)])
+    return len(await stored_keys(counter, "*}:holder:*"))
 
 
 async def test_admits_every_line(counter: StockCounter) -> None:
@@ -131,19 +139,19 @@ async def test_expired_holder_is_gone_for_admit(counter: StockCounter, clock: Fa
 async def test_give_back_returns_units_once(counter: StockCounter) -> None:
     await counter.load({1: 5, 2: 4})
     await counter.admit("order-1", {1: 2, 2: 1}, TTL)
-    assert await counter.give_back("order-1") is True
+    assert await counter.give_back("order-1", [1, 2]) is True
     assert await counter.counts([1, 2]) == {1: 5, 2: 4}
-    assert await counter.give_back("order-1") is False
-    assert await counter.give_back("never-admitted") is False
+    assert await counter.give_back("order-1", [1, 2]) is False
+    assert await counter.give_back("never-admitted", [1, 2]) is False
     assert await counter.counts([1, 2]) == {1: 5, 2: 4}
 
 
 async def test_forget_makes_give_back_a_no_op(counter: StockCounter) -> None:
     await counter.load({1: 5})
     await counter.admit("order-1", {1: 2}, TTL)
-    assert await counter.forget("order-1") is True
-    assert await counter.forget("order-1") is False
-    assert await counter.give_back("order-1") is False
+    assert await counter.forget("order-1", [1]) is True
+    assert await counter.forget("order-1", [1]) is False
+    assert await counter.give_back("order-1", [1]) is False
     assert await counter.counts([1]) == {1: 3}
 
 
@@ -153,7 +161,7 @@ async def test_settled_holders_are_dropped(counter: StockCounter) -> None:
         assert (await counter.admit(f"order-{i}", {1: 1}, TTL)).admitted
     assert await holder_records(counter) == 20
     for i in range(20):
-        assert await (counter.give_back if i % 2 else counter.forget)(f"order-{i}")
+        assert await (counter.give_back if i % 2 else counter.forget)(f"order-{i}", [1])
     assert await holder_records(counter) == 0
     assert await counter.counts([1]) == {1: 90}
 
@@ -166,13 +174,60 @@ async def test_load_never_overwrites(counter: StockCounter) -> None:
     assert await counter.counts([1, 2]) == {1: 3, 2: 7}
 
 
-async def test_reset_overwrites(counter: StockCounter) -> None:
+async def test_reset_overwrites_what_only_admits_changed_since_the_read(counter: StockCounter) -> None:
     await counter.load({1: 5})
-    await counter.admit("order-1", {1: 2}, TTL)
-    await counter.reset({1: 40, 2: 0})
-    await counter.reset({})
+    seen = await counter.read([1, 2])
+    assert seen[1].units == 5 and seen[1].version is not None
+    assert (seen[2].units, seen[2].version) == (None, None)
+    await counter.admit("order-1", {1: 2}, TTL)  # an admit overwritten only over-counts: the database still guards
+    assert await counter.reset({1: 40, 2: 0}, {1: seen[1].version, 2: None}) == [1, 2]
+    assert await counter.reset({}, {}) == []
     assert await counter.counts([1, 2]) == {1: 40, 2: 0}
     assert await counter.counts([]) == {}
+
+
+async def test_reset_refuses_a_count_that_got_units_back_since_the_read(counter: StockCounter) -> None:
+    await counter.load({1: 5, 2: 5})
+    await counter.admit("order-1", {1: 2, 2: 1}, TTL)
+    seen = await counter.read([1, 2])
+    assert await counter.give_back("order-1", [1, 2])  # lands between the resync's read and its write
+    assert await counter.reset({1: 3, 2: 4}, {1: seen[1].version, 2: seen[2].version}) == []
+    assert await counter.counts([1, 2]) == {1: 5, 2: 5}  # the units given back are still there
+    again = await counter.read([1, 2])
+    assert await counter.reset({1: 5, 2: 5}, {1: again[1].version, 2: again[2].version}) == [1, 2]
+
+
+async def test_reset_refuses_an_unknown_count_that_was_loaded_since_the_read(counter: StockCounter) -> None:
+    seen = await counter.read([1])
+    await counter.load({1: 7})
+    assert await counter.reset({1: 3}, {1: seen[1].version}) == []
+    assert await counter.counts([1]) == {1: 7}
+
+
+async def test_two_resets_from_one_read_write_once(counter: StockCounter) -> None:
+    await counter.load({1: 5})
+    seen = await counter.read([1])
+    assert await counter.reset({1: 9}, {1: seen[1].version}) == [1]
+    assert await counter.reset({1: 8}, {1: seen[1].version}) == []  # read before the first write: too old
+    assert await counter.counts([1]) == {1: 9}
+
+
+async def test_concurrent_give_backs_are_never_overwritten_by_resets(counter: StockCounter) -> None:
+    """Real concurrency: holders give back while resets from reads taken before each give-back race them; whatever
+    interleaving happens, no reset may erase units that came back after its read."""
+    holders = 200
+    await counter.load({1: holders})
+    for i in range(holders):
+        assert (await counter.admit(f"order-{i}", {1: 1}, TTL)).admitted
+
+    async def stale_reset() -> None:
+        seen = await counter.read([1])
+        await asyncio.sleep(0)
+        await counter.reset({1: seen[1].units or 0}, {1: seen[1].version})  # a write from the read's own view
+
+    await asyncio.gather(*(call for i in range(holders)
+                           for call in (stale_reset(), counter.give_back(f"order-{i}", [1]))))
+    assert await counter.counts([1]) == {1: holders}
 
 
 @pytest.mark.parametrize(
@@ -209,8 +264,8 @@ async def test_redis_give_back_skips_unknown_counts(redis_counter: RedisStockCou
     counter = redis_counter
     await counter.load({1: 5, 2: 5})
     await counter.admit("order-1", {1: 2, 2: 2}, TTL)
-    await counter._redis.hdel(counter.counts_key, "2")  # as if flushed; the reload from the database covers it
-    assert await counter.give_back("order-1") is True
+    await counter._redis.delete(counter.count_key(2))  # as if flushed; the reload from the database covers it
+    assert await counter.give_back("order-1", [1, 2]) is True
     assert await counter.counts([1, 2]) == {1: 5, 2: None}
 
 
@@ -229,7 +284,7 @@ async def test_redis_flush_midway_then_reload(redis_counter: RedisStockCounter, 
         before_flush.extend(admitted)
         ops = aioredis.Redis.from_url(REDIS_URL)  # someone else's connection, not queued behind the buyers
         try:
-            await drop_keys(ops, counter)
+            await drop_keys(RedisStockCounter(ops, prefix=counter.prefix))
         finally:
             await ops.aclose()
         flushed.set()  # admits sent from now on run after the flush
@@ -274,32 +329,46 @@ async def test_redis_flush_midway_then_reload(redis_counter: RedisStockCounter, 
     assert await counter.counts([sku]) == {sku: 0}
     # A holder admitted before the flush lost its record: give_back is a no-op (the reload already counted it).
     assert len(before_flush) >= 20
-    assert await counter.give_back(before_flush[0]) is False
+    assert await counter.give_back(before_flush[0], [sku]) is False
     assert await counter.counts([sku]) == {sku: 0}
 
 
-async def test_redis_keys_share_one_slot(redis_counter: RedisStockCounter, redis_client: aioredis.Redis) -> None:
-    counter = redis_counter
+async def test_each_skus_keys_share_its_own_slot(any_redis_counter: RedisStockCounter) -> None:
+    counter = any_redis_counter
     holders = ["order-1", "order-{2}", "order-}3{", "订单-4"]
     await counter.load({1: 10, 2: 10})
     for holder in holders:
         assert (await counter.admit(holder, {1: 1, 2: 1}, TTL)).admitted
-    await counter.give_back(holders[0])
-    await counter.reset({3: 1})
-    names = {name for holder in holders for name in counter.key_names(holder)}
-    stored = {key.decode() async for key in redis_client.scan_iter(match=f"{counter.tag}:*")}
-    assert stored and stored <= names
-    slots = {key_slot(name.encode()) for name in names | stored}
-    assert slots == {key_slot(counter.tag[1:-1].encode())}
+    await counter.give_back(holders[0], [1, 2])
+    seen = await counter.read([3])
+    await counter.reset({3: 1}, {3: seen[3].version})
+    for sku_id in (1, 2, 3):
+        names = {counter.count_key(sku_id)} | {counter.holder_key(sku_id, holder) for holder in holders}
+        stored = set(await stored_keys(counter, f"{sku_id}}}*"))
+        assert stored and stored <= names
+        assert {key_slot(name.encode()) for name in names} == {key_slot(f"{counter.prefix}:stock:{sku_id}".encode())}
 
 
-async def test_redis_every_call_is_one_round_trip(
+async def test_a_version_is_never_repeated_after_the_count_vanishes(any_redis_counter: RedisStockCounter) -> None:
+    counter = any_redis_counter
+    await counter.load({1: 5})
+    seen = await counter.read([1])
+    await drop_keys(counter)  # a flush; then a checkout reloads the count from the database
+    await counter.load({1: 5})
+    assert (await counter.read([1]))[1].version != seen[1].version
+    assert await counter.reset({1: 2}, {1: seen[1].version}) == []
+
+
+async def test_redis_round_trips_per_call(
     redis_counter: RedisStockCounter, redis_client: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """One EVALSHA per SKU line (each SKU lives in its own slot); reads and forgets are one pipeline."""
     counter = redis_counter
     await counter.load({1: 2})
     await counter.admit("warm-up", {1: 1}, TTL)  # first EVALSHA may meet NOSCRIPT and load the script
-    await counter.give_back("warm-up")
+    await counter.give_back("warm-up", [1])
+    seen = await counter.read([1])
+    await counter.reset({1: 2}, {1: seen[1].version})
     sent: list[str] = []
     execute = redis_client.execute_command
 
@@ -316,10 +385,35 @@ async def test_redis_every_call_is_one_round_trip(
 
     assert await commands(counter.admit("order-1", {1: 2}, TTL)) == ["EVALSHA"]  # admitted
     assert await commands(counter.admit("order-1", {1: 2}, TTL)) == ["EVALSHA"]  # already held
-    assert await commands(counter.admit("order-2", {1: 1}, TTL)) == ["EVALSHA"]  # sold out
-    assert await commands(counter.admit("order-3", {1: 1, 9: 1, 8: 4}, TTL)) == ["EVALSHA"]  # missing
-    assert await commands(counter.give_back("order-1")) == ["EVALSHA"]
-    assert await commands(counter.forget("order-1")) == ["DEL"]
-    assert await commands(counter.load({1: 1, 2: 2, 3: 3})) == ["EVALSHA"]
-    assert await commands(counter.reset({1: 1, 2: 2, 3: 3})) == ["HSET"]
-    assert await commands(counter.counts([1, 2, 3])) == ["HMGET"]
+    assert await commands(counter.admit("order-2", {1: 1}, TTL)) == ["EVALSHA"]  # sold out: one more read (below)
+    assert await commands(counter.give_back("order-1", [1])) == ["EVALSHA"]
+    await counter.load({2: 2, 3: 3})
+    assert await commands(counter.admit("order-3", {1: 1, 2: 1, 3: 1}, TTL)) == ["EVALSHA"] * 3
+    assert await commands(counter.load({1: 1, 4: 4})) == ["EVALSHA"] * 2
+    assert await commands(counter.reset({1: 1}, {1: seen[1].version})) == ["EVALSHA"]
+
+
+async def test_one_hundred_skus_spread_over_every_master(cluster_counter: RedisStockCounter,
+                                                         redis_cluster: LocalCluster) -> None:
+    counter = cluster_counter
+    await counter.load({sku_id: 10 for sku_id in range(1, 101)})
+    for sku_id in range(1, 101):
+        assert (await counter.admit(f"order-{sku_id}", {sku_id: 1}, TTL)).admitted
+    client = counter._redis
+    assert isinstance(client, RedisCluster)
+    masters = {node.name: 0 for node in client.get_primaries()}
+    assert len(masters) == 3
+    for sku_id in range(1, 101):
+        for key in (counter.count_key(sku_id), counter.holder_key(sku_id, f"order-{sku_id}")):
+            shard = client.get_node_from_key(key)
+            assert shard is not None
+            masters[shard.name] += 1
+    assert all(keys >= 20 for keys in masters.values()), masters  # ~67 keys each; none holds them all
+    for port in redis_cluster.ports:  # and each master really stores its share
+        node = aioredis.Redis(port=port)
+        try:
+            found = [key async for key in node.scan_iter(match=f"{{{counter.prefix}:stock:*", count=1000)]
+        finally:
+            await node.aclose()
+        assert len(found) == masters[f"127.0.0.1:{port}"]
+    assert await counter.counts(list(range(1, 101))) == {sku_id: 9 for sku_id in range(1, 101)}

@@ -8,6 +8,7 @@ from domain.catalog.models import Sku
 from domain.identity.models import Customer
 from domain.orders import checkout as checkout_module
 from domain.orders.checkout import CheckoutRequest, checkout
+from domain.orders.holders import holder_of
 from domain.orders.models import Order
 from domain.orders.numbers import order_number
 from tests.domain.orders.test_checkout_concurrency import ADDRESS
@@ -48,7 +49,7 @@ async def test_a_number_of_a_paid_order_is_drawn_again_and_nothing_is_lost(app, 
     drawn = iter(["P2611230412000011", "P2611230412000011", "P2611230412000012"])
     monkeypatch.setattr(checkout_module, "order_number", lambda _at: next(drawn))
     first = await checkout(deps, CheckoutRequest(customer_id=alice.id, delivery=ADDRESS, lines=[(sku.id, 1)]))
-    await deps.inventory.forget(first.order.number)  # as when it is paid
+    await deps.inventory.forget(holder_of(first.order), [sku.id])  # as when it is paid
     second = await checkout(deps, CheckoutRequest(customer_id=bob.id, delivery=ADDRESS, lines=[(sku.id, 2)]))
     assert second.order.number == "P2611230412000012"
     assert await deps.inventory.counter.counts([sku.id]) == {sku.id: 2}
