@@ -126,10 +126,10 @@ class RedisStockCounter:
         return Admission(admitted=False, sold_out=short or [refused])
 
     async def give_back(self, holder: str, sku_ids: list[int]) -> bool:
-        returned = False
-        for sku_id in sorted(set(sku_ids)):
-            returned |= bool(await self._give_back(keys=self.key_names(sku_id, holder)))
-        return returned
+        """True only if every SKU's record was there: a record lost on one shard (a flush) makes the caller set
+        those counts from the database."""
+        returned = [bool(await self._give_back(keys=self.key_names(sku_id, holder))) for sku_id in sorted(set(sku_ids))]
+        return bool(returned) and all(returned)
 
     async def forget(self, holder: str, sku_ids: list[int]) -> bool:
         keys = [self.holder_key(sku_id, holder) for sku_id in sorted(set(sku_ids))]

@@ -138,7 +138,10 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
 
 
 async def _sold(deps: OrderDeps, order: Order) -> None:
-    """After the payment's transaction committed: the counter's record of the order's units goes (they are sold)."""
+    """After the payment's transaction committed: the counter's record of the order's units goes (they are sold). A
+    flash order's units came from its sale's pool, which keeps them (they count in the customer's allowance)."""
+    if order.kind == OrderKind.FLASH_SALE:
+        return
     sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
     await deps.inventory.forget(holder_of(order), sku_ids)
 
