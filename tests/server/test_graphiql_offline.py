@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -31,6 +32,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   # every host but 127.0.0.1 is unreachable, as on a machine with no network
                   "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 START_SECONDS = 60
+REFERENCE = re.compile(r'\b(?:src|href)="([^"]*)"')
 
 
 def missing(what: str) -> None:
@@ -153,6 +155,20 @@ async def graphiql(browser: Browser, pond_serve: str) -> AsyncIterator[OfflinePa
         yield page
     finally:
         await context.close()
+
+
+async def test_the_graphiql_page_names_only_pond_urls_and_pond_serves_each(pond_serve: str) -> None:
+    # runs without a browser too
+    async with httpx.AsyncClient(base_url=pond_serve) as http:
+        page = await http.get("/graphql", headers={"Accept": "text/html"})
+        references = [url for url in REFERENCE.findall(page.text) if not url.startswith("data:")]
+        assets = {url: (await http.get(url)).status_code for url in references}
+
+    assert page.status_code == 200 and "GraphiQL" in page.text
+    assert sorted(references) == sorted(f"/graphiql/static/{name}" for name in (
+        "react.production.min.js", "react-dom.production.min.js", "graphiql.min.css", "graphiql.min.js"))
+    assert assets == dict.fromkeys(references, 200)
+    assert "://" not in page.text.replace("http://www.w3.org/2000/svg", "")  # the favicon's SVG namespace only
 
 
 async def test_graphiql_loads_with_no_internet_and_shows_a_query_answer(
