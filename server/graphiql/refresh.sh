@@ -3,7 +3,7 @@
 # licences. Change a version below, run this from anywhere (it needs npm), open /graphql, run
 # tests/server/test_graphiql_offline.py, and commit static/ with the new versions in README.md.
 set -euo pipefail
-GRAPHIQL=3.9.0  # the last GraphiQL with a minified UMD bundle (4.x is the last with any UMD bundle)
+GRAPHIQL=3.9.0  # the newest 3.x, the series strawberry's page uses; 4.x is the last with a UMD bundle
 REACT=18.2.0    # React 19 ships no UMD bundles; GraphiQL 3 asks for React 16.8 to 18
 
 static="$(cd "$(dirname "$0")" && pwd)/static"
