@@ -70,7 +70,8 @@ def pond_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.2)
+                pass  # not listening yet
+            time.sleep(0.2)
         yield base
     finally:
         server.terminate()
