@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from payments.notify import notify_routes
 from schema import build_schema
+from server.graphiql import graphiql_static
 from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
 from server.metrics_access import MetricsAccess, metrics_route
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(),
     ]
+    if graphql.graphql_ide:  # development only: production turns GraphiQL off
+        routes.append(graphiql_static())
     if sims.wechat is not None:
         routes.append(Mount("/__sim/wechat", app=sims.wechat))
     if sims.wechatpay is not None:

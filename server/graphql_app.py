@@ -7,7 +7,7 @@ from typing import Any
 
 import structlog
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -15,6 +15,7 @@ from strawberry.asgi import GraphQL
 from domain.pricing.engine import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
+from server.graphiql import graphiql_page
 
 log = structlog.get_logger("pond.graphql")
 
@@ -40,6 +41,10 @@ class PondGraphQL(GraphQL[Context, None]):
             principal = await services.access.admit(principal)
         return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
                        response=response)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Pond's GraphiQL page, loading its scripts from Pond rather than strawberry's CDN (works offline)."""
+        return HTMLResponse(graphiql_page(request.scope.get("root_path", "")))
 
 
 async def _read_body(receive: Receive) -> bytes:
