@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 
 import structlog
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
@@ -15,6 +16,7 @@ from schema import build_schema
 from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
 from server.observability import MetricsExtension, RequestIdMiddleware, metrics_endpoint
+from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.wiring import describe, runtime, simulators
 from workers.in_process import run_sweeps
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         checks["redis"] = redis_ready
 
     routes = [
-        Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
+        Route("/graphql", GraphQLRequestShape(CachedCatalog(graphql, settings.catalog_cache_seconds)), methods=["GET", "POST"]),
         *health_routes(checks),
         Route("/metrics", metrics_endpoint),
         *notify_routes(),
@@ -62,7 +64,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Mount("/__sim/wechat", app=sims.wechat))
     if sims.wechatpay is not None:
         routes.append(Mount("/__sim/wechatpay", app=sims.wechatpay))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(BodyLimit, max_bytes=settings.max_body_bytes)])
     return app
 
 

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     customer_token_hours: int = Field(default=24 * 30, ge=1)
     staff_token_hours: int = Field(default=12, ge=1)
     login_rate_limit: int = Field(default=20, ge=1, description="login attempts per client per minute")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies are answered 413")
+    max_pending_orders: int = Field(default=5, ge=1, description="unpaid orders one customer may hold at once")
+    checkout_rate_limit: int = Field(default=10, ge=1, description="checkouts per customer per minute")
     catalog_cache_seconds: float = Field(default=2.0, ge=0, description="how far stock counts may lag in cached reads")
     seed_demo: bool = True
     data_dir: Path = Path(".pond")
