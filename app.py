@@ -55,7 +55,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         checks["redis"] = redis_ready
 
     routes = [
-        Route("/graphql", GraphQLRequestShape(CachedCatalog(graphql, settings.catalog_cache_seconds)), methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            GraphQLRequestShape(CachedCatalog(graphql, settings.catalog_cache_seconds)),
+            methods=["GET", "POST"],
+        ),
         *health_routes(checks),
         Route("/metrics", metrics_endpoint),
         *notify_routes(),
