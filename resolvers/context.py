@@ -26,6 +26,7 @@ class Services:
     catalog_changed: Callable[[], Awaitable[None]]
     orders: OrderDeps
     login_rate_limit: int = 20
+    checkout_rate_limit: int = 10
 
 
 @dataclass

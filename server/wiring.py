@@ -183,6 +183,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             flash_payment_minutes=settings.flash_sale_payment_minutes,
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
+            max_pending_orders=settings.max_pending_orders,
         )
         tokens = TokenService(
             settings.signing_key(),
@@ -196,6 +197,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             catalog_changed=cache.invalidate,
             orders=orders,
             login_rate_limit=settings.login_rate_limit,
+            checkout_rate_limit=settings.checkout_rate_limit,
         )
         if not settings.production and settings.seed_demo:
             created = await seed_demo_catalog()

@@ -60,6 +60,8 @@ def settings_for(backend: Backend, tmp_dir: str, **overrides: object) -> Setting
         "secret_key": TEST_SECRET,
         "seed_demo": False,
         "login_rate_limit": 10_000,
+        "checkout_rate_limit": 10_000,
+        "max_pending_orders": 10_000,
         "sweep_seconds": 3600,
         "data_dir": tmp_dir,
     }

@@ -14,6 +14,7 @@ from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.inventory.service import sold_out
 from domain.orders import delivery as deliveries
+from domain.orders import limits
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderKind, OrderLine
@@ -146,10 +147,10 @@ async def _write_order(
     admitted = False
     try:
         async with in_transaction():
-            if request.idempotency_key:
-                _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
-                if existing is not None:
-                    return existing, True
+            _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
+            if existing is not None:
+                return existing, True
+            await limits.check_pending(request.customer_id, deps.max_pending_orders)
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
             if not await deps.inventory.admit(number, wanted, hold_seconds):
                 raise _NumberTaken()  # an order in flight holds stock under this number: leave its hold alone
