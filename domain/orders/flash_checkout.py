@@ -1,7 +1,9 @@
-"""Buying in a flash sale: the pool answers first (one round trip), then the order is written and paid for.
+"""Buying in a flash sale: checks that take nothing, then the pool (one round trip), then the order and its payment.
 
-An attempt the pool turns down (not started, ended, sold out, over the limit) touches nothing else: no database
-query, no order. An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
+What can refuse an attempt without the pool (the item, the delivery, the customer's unpaid-order cap) is read
+first, so a refused attempt never holds units that other buyers are meanwhile told are sold out. An attempt the
+pool turns down (not started, ended, over the limit, sold out) writes nothing.
+An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
 database (the pool's `taken` count and the customer's units in the sale), and then asks WeChat Pay for a prepay
 outside the transaction. Whatever goes wrong after the pool admitted gives the units back to the pool.
 """
