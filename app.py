@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route(
             "/graphql",
-            GraphQLRequestShape(CachedCatalog(graphql, settings.catalog_cache_seconds)),
+            CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds),
             methods=["GET", "POST"],
         ),
         *health_routes(checks),
