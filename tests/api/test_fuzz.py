@@ -417,7 +417,6 @@ async def test_nul_text_in_fuzzed_operations_is_refused_never_a_fault(
             with server_errors() as log:
                 response = await gql.raw(document, token=tokens[caller])
             findings += check(response, caller, document, log.records)
-            assert "NUL" in response.text or '"errors"' in response.text or ":null" in response.text, document
     assert not findings, "\n".join(f.render() for f in findings[:MAX_REPORTED])
 
 
