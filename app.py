@@ -19,6 +19,7 @@ from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
 from server.metrics_access import MetricsAccess, metrics_route
 from server.observability import MetricsExtension, RequestIdMiddleware
+from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.wiring import describe, runtime, simulators
 from workers.in_process import run_sweeps
@@ -57,7 +58,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         checks["redis"] = redis_ready
 
     routes: list[BaseRoute] = [
-        Route("/graphql", CachedCatalog(graphql, settings.catalog_cache_seconds), methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds),
+            methods=["GET", "POST"],
+        ),
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(),
@@ -72,7 +77,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # the right-most X-Forwarded-For entry not in POND_TRUSTED_PROXIES, and only when the proxy itself is trusted.
     trusted = [str(network) for network in settings.trusted_proxy_networks]
     client_address = Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[client_address])
+    body_limit = Middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[client_address, body_limit])
     return app
 
 

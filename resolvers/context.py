@@ -38,6 +38,7 @@ class Services:
     access: AccessGate
     login_rate_limit: int = 20
     staff_login_failures: int = 10
+    checkout_rate_limit: int = 10
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from domain.catalog.models import Sku
-from domain.errors import DomainError, DomainErrors, NotFound
+from domain.errors import DomainError, DomainErrors, ErrorCode, NotFound
 from domain.orders import checkout as placing
 from domain.orders import lifecycle, queries, refund_states, refunds
 from domain.orders.checkout import CheckoutRequest
@@ -58,8 +58,19 @@ def _delivery(data: Any) -> DeliveryChoice:
     return DeliveryChoice(address=address, pickup_point_id=point_id)
 
 
+CHECKOUT_WINDOW_SECONDS = 60
+
+
+async def _within_checkout_rate(ctx: Context) -> None:
+    """Checkouts per customer per minute: a script cannot cycle orders to keep stock held."""
+    limit = ctx.services.checkout_rate_limit
+    if not await ctx.services.rate_limiter.hit(f"checkout:{customer_id(ctx)}", limit, CHECKOUT_WINDOW_SECONDS):
+        raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {limit} checkouts a minute: try again shortly")
+
+
 async def checkout(ctx: Context, data: Any) -> Outcome[Placed]:
     async def run() -> Placed:
+        await _within_checkout_rate(ctx)
         try:
             delivery = _delivery(data.delivery)
         except NotFound as exc:

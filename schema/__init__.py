@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
+import structlog
 from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -18,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.accounts import AccountsMutation, AccountsQuery
@@ -32,11 +34,13 @@ from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
 from schema.pickup import PickupMutation, PickupQuery
 from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
+from schema.text_input import RefuseNulText
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
 MAX_ALIASES = 30
 INTERNAL_ERROR = "Internal server error"
+client_errors = structlog.get_logger("pond.graphql.client_errors")
 
 Query = merge_types(
     "Query",
@@ -82,13 +86,29 @@ class DomainErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         for error in getattr(result, "errors", None) or []:
-            if isinstance(error.original_error, DomainError):
-                error.extensions = {**(error.extensions or {}), "code": error.original_error.code.value}
+            original = error.original_error
+            if isinstance(original, DomainError):
+                error.extensions = {**(error.extensions or {}), "code": original.code.value}
+                if original.field:
+                    error.extensions["field"] = original.field
 
 
 def _is_internal(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, (GraphQLError, DomainError))
+
+
+class PondSchema(strawberry.Schema):
+    """Logs a client's mistakes (validation, permissions, business errors) at info without a traceback; only Pond's
+    own faults are errors, with theirs."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        internal = [error for error in errors if _is_internal(error)]
+        for error in errors:
+            if not _is_internal(error):
+                client_errors.info("client error", message=error.message, path=error.path,
+                                   code=(error.extensions or {}).get("code"))
+        super().process_errors(internal, execution_context)
 
 
 def build_schema(
@@ -106,13 +126,14 @@ def build_schema(
         lambda: ValidationCache(maxsize=1024),
         lambda: MaskErrors(should_mask_error=_is_internal, error_message=INTERNAL_ERROR),
         DomainErrorCodes,
+        RefuseNulText,
         *extra_extensions,
     ]
     if not introspection:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return PondSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 schema = build_schema()

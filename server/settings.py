@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     staff_login_failures: int = Field(default=10, ge=1, description="failed staff logins per username per 15 minutes")
     access_cache_seconds: float = Field(default=5.0, ge=0, le=60,
                                         description="how long a token's account check is reused before reading again")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies are answered 413")
+    max_pending_orders: int = Field(default=5, ge=1, description="unpaid orders one customer may hold at once")
+    checkout_rate_limit: int = Field(default=10, ge=1, description="checkouts per customer per minute")
     catalog_cache_seconds: float = Field(default=2.0, ge=0, description="how far stock counts may lag in cached reads")
     trusted_proxies: str = Field(default="", description="addresses or CIDR networks whose X-Forwarded-For is "
                                  "believed (comma-separated); none by default")

@@ -206,6 +206,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
             refund_failed=count_refund_failure,
+            max_pending_orders=settings.max_pending_orders,
         )
         tokens = TokenService(
             settings.signing_key(),
@@ -221,6 +222,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             access=access,
             login_rate_limit=settings.login_rate_limit,
             staff_login_failures=settings.staff_login_failures,
+            checkout_rate_limit=settings.checkout_rate_limit,
         )
         if not settings.production and settings.seed_demo:
             created = await seed_demo_catalog()

@@ -64,6 +64,8 @@ def settings_for(backend: Backend, tmp_dir: str, **overrides: Any) -> Settings:
         "seed_demo": False,
         "login_rate_limit": 10_000,
         "staff_login_failures": 10_000,
+        "checkout_rate_limit": 10_000,
+        "max_pending_orders": 10_000,
         "sweep_seconds": 3600,
         "data_dir": tmp_dir,
     }

@@ -62,8 +62,9 @@ class PoolState:
 class FlashPool(Protocol):
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
                    now_ms: int) -> Take:
-        """Take `quantity` units of the SKU for the holder if the sale is open, the units are there and the customer
-        stays within the limit. Nothing changes unless the answer is OK."""
+        """Take `quantity` units of the SKU for the holder if the sale is open, the customer stays within the limit
+        and the units are there (checked in that order: over the limit is LIMIT_EXCEEDED even when sold out).
+        Nothing changes unless the answer is OK."""
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         """Return the holder's units to the pool and the customer's allowance. True only for the call that did."""
@@ -114,10 +115,11 @@ class MemoryFlashPool:
         left = pool.left.get(sku_id)
         if left is None:
             return Take.NOT_IN_SALE
-        if left < quantity:
-            return Take.SOLD_OUT
+        # The limit before the units: a buyer over it is told so, even when the pool is empty too.
         if pool.bought.get(customer_id, 0) + quantity > pool.state.limit:
             return Take.LIMIT_EXCEEDED
+        if left < quantity:
+            return Take.SOLD_OUT
         pool.left[sku_id] = left - quantity
         pool.bought[customer_id] = pool.bought.get(customer_id, 0) + quantity
         pool.holders[holder] = Held(customer_id, sku_id, quantity)

@@ -35,9 +35,9 @@ if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then return 1 end
 local left = redis.call('HGET', KEYS[2], ARGV[2])
 if not left then return 5 end
 local quantity = tonumber(ARGV[4])
-if tonumber(left) < quantity then return 6 end
 local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
 if bought + quantity > tonumber(meta[3]) then return 7 end
+if tonumber(left) < quantity then return 6 end
 redis.call('HINCRBY', KEYS[2], ARGV[2], -quantity)
 redis.call('HINCRBY', KEYS[3], ARGV[3], quantity)
 redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4])

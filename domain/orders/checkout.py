@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -15,6 +15,7 @@ from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.inventory.service import sold_out
 from domain.orders import delivery as deliveries
+from domain.orders import limits
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_for
@@ -109,6 +110,7 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
         if twin:
             return await first_payment(deps, twin)
         raise
+    await limits.check_pending(customer.id, deps.max_pending_orders)  # before any unit is taken; again when writing
     order, replayed = await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
     if replayed:
         return await first_payment(deps, order)
@@ -144,8 +146,7 @@ async def _place(
         if not admitted:
             continue  # an order in flight holds stock under this number: leave its hold alone, draw another
         try:
-            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at,
-                                                 deps.payment_window)
+            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
         except _NumberTaken:
             await deps.inventory.give_back(holder, list(wanted))
             continue
@@ -202,17 +203,17 @@ async def _write_order(
     quote: engine.Quote,
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
-    payment_window: timedelta,
+    deps: OrderDeps,
 ) -> tuple[Order, bool]:
     """Hold the stock and write the order and its lines in one transaction (the database only). Returns (order,
     replayed): replayed is True when a concurrent double tap with the same idempotency key got there first."""
     snapshot, pickup_point_id = delivery
     try:
         async with in_transaction():
-            if request.idempotency_key:
-                _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
-                if existing is not None:
-                    return existing, True
+            _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
+            if existing is not None:
+                return existing, True
+            await limits.check_pending(request.customer_id, deps.max_pending_orders)
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
             order = await Order.create(
                 number=number,
@@ -226,7 +227,7 @@ async def _write_order(
                 remark=request.remark.strip(),
                 share_code=request.share_code,
                 idempotency_key=request.idempotency_key,
-                expires_at=placed_at + payment_window,
+                expires_at=placed_at + deps.payment_window,
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await promotions.record(order.id, quote, placed_at)

@@ -28,6 +28,7 @@ class OrderDeps:
     flash_payment_minutes: int = 5
     auto_confirm_days: int = 7
     shop_name: str = "Pond"
+    max_pending_orders: int = 5
     clock: Callable[[], datetime] = field(default=utc_now)
     refund_failed: Callable[[str], None] = field(default=ignore_refund_failure)
     """Told the reason code of every refund that ends FAILED (besides the error-level log line)."""

@@ -1,7 +1,9 @@
-"""Buying in a flash sale: the pool answers first (one round trip), then the order is written and paid for.
+"""Buying in a flash sale: checks that take nothing, then the pool (one round trip), then the order and its payment.
 
-An attempt the pool turns down (not started, ended, sold out, over the limit) touches nothing else: no database
-query, no order. An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
+What can refuse an attempt without the pool (the item, the delivery, the customer's unpaid-order cap) is read
+first, so a refused attempt never holds units that other buyers are meanwhile told are sold out. An attempt the
+pool turns down (not started, ended, over the limit, sold out) writes nothing.
+An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
 database (the pool's `taken` count and the customer's units in the sale), and then asks WeChat Pay for a prepay
 outside the transaction. Whatever goes wrong after the pool admitted gives the units back to the pool.
 """
@@ -19,6 +21,7 @@ from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.inventory.flash_pool import Take
 from domain.inventory.models import Reservation
 from domain.orders import delivery as deliveries
+from domain.orders import limits
 from domain.orders.checkout import earlier_tap, order_line
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
@@ -72,6 +75,12 @@ def _refused(outcome: Take) -> DomainError:
 
 async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     _check(request)
+    # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
+    # that other buyers are meanwhile told are sold out.
+    item = await _item(request)
+    delivery = await _delivery(request)
+    if not await _replay_of_an_earlier_tap(request):
+        await limits.check_pending(request.customer_id, deps.max_pending_orders)
     for _ in range(ATTEMPTS):
         now = deps.clock()
         number = order_number(now, prefix="F")
@@ -89,7 +98,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
         if outcome is not Take.OK:
             raise _refused(outcome)
         try:
-            order, replayed, new = await _write(deps, request, number, now)
+            order, replayed, new = await _write(deps, request, item, delivery, number, now)
         except _NumberTaken:
             await deps.flash_pool.give_back(request.sale_id, holder)
             continue
@@ -167,15 +176,25 @@ async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | 
     return latest.delivery, latest.pickup_point_id
 
 
-async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
-                 now: datetime) -> tuple[Order, bool, NewOrder | None]:
+async def _item(request: FlashBuyRequest) -> FlashSaleItem:
     item = await sales.sale_items(request.sale_id, request.sku_id)
     if item is None or item.sku.deleted_at is not None or not _on_sale(item):
         raise NotFound("item", ["skuId"])
+    return item
+
+
+async def _replay_of_an_earlier_tap(request: FlashBuyRequest) -> bool:
+    key = request.idempotency_key
+    return key is not None and await Order.exists(customer_id=request.customer_id, idempotency_key=key)
+
+
+async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
+                 delivery: tuple[dict[str, object], int | None], number: str,
+                 now: datetime) -> tuple[Order, bool, NewOrder | None]:
     state = sales.status(item.sale, now)
     if state is not sales.FlashSaleStatus.ACTIVE:  # the pool said open, the database says no: the database wins
         raise _refused(Take.NOT_STARTED if state is sales.FlashSaleStatus.SCHEDULED else Take.ENDED)
-    snapshot, pickup_point_id = await _delivery(request)
+    snapshot, pickup_point_id = delivery
     # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
     quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
                                flash={item.sku_id: item})
@@ -184,6 +203,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, number: str,
             customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
             if existing is not None:
                 return existing, True, None
+            await limits.check_pending(request.customer_id, deps.max_pending_orders)
             await _guard(item, request)
             await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
             order = await Order.create(

@@ -387,3 +387,65 @@ async def test_fuzzed_operation_never_fails_or_leaks(
             f"the first {min(len(distinct), MAX_REPORTED)} here:\n{report}",
             pytrace=False,
         )
+
+
+STRING_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def with_nul_text(document: str) -> str:
+    """The same document with a NUL (escaped as GraphQL writes it) at the end of every string literal."""
+    return STRING_LITERAL.sub(lambda match: f'"{match.group(1)}\\u0000"', document)
+
+
+@pytest.mark.parametrize("operation", ROOT_FIELDS)
+async def test_nul_text_in_fuzzed_operations_is_refused_never_a_fault(
+    app: Starlette,
+    gql: GraphQLClient,
+    make_product: MakeProduct,
+    fruit: Category,
+    customer_token: str,
+    owner_token: str,
+    no_deliberate_waits: None,
+    operation: str,
+) -> None:
+    documents = [(d, c) for d, c in await documents_for(app, gql, operation) if STRING_LITERAL.search(d)]
+    ids = await seed(make_product, fruit)
+    tokens = {"anonymous": None, "customer": customer_token, "staff": owner_token}
+    findings: list[Finding] = []
+    for template, callers in documents[:POSITIVE_EXAMPLES // 2]:
+        document = with_nul_text(with_ids(template, ids))
+        for caller in callers:
+            with server_errors() as log:
+                response = await gql.raw(document, token=tokens[caller])
+            findings += check(response, caller, document, log.records)
+    assert not findings, "\n".join(f.render() for f in findings[:MAX_REPORTED])
+
+
+HOSTILE_BODIES = {
+    "oversized": b'{"query": "{ __typename }", "pad": "' + b"x" * (1024 * 1024) + b'"}',
+    "array": b'[{"query": "{ __typename }"}]',
+    "string": b'"{ __typename }"',
+    "number": b"1",
+    "not UTF-8": b'{"query": "{ __typename \xff }"}',
+    "operationName a number": b'{"query": "{ __typename }", "operationName": 1}',
+    "operationName an object": b'{"query": "{ __typename }", "operationName": {}}',
+    "query a list": b'{"query": ["{ __typename }"]}',
+    "variables a string": b'{"query": "{ __typename }", "variables": "x"}',
+    "NUL in a variable": b'{"query": "query($s: String) { products(search: $s) { totalCount } }",'
+    b' "variables": {"s": "\\u0000"}}',
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE_BODIES)
+async def test_hostile_bodies_are_client_errors_never_a_fault(gql: GraphQLClient, name: str) -> None:
+    with server_errors() as log:
+        response = await gql.http.post(
+            "/graphql", content=HOSTILE_BODIES[name], headers={"content-type": "application/json"}
+        )
+    assert response.status_code < 500, response.text
+    assert not log.records, log.records
+    body = response.json()
+    if response.status_code == 200:
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["INVALID"], body
+    else:
+        assert 400 <= response.status_code < 500 and body["errors"][0]["message"], body

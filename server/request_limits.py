@@ -1,0 +1,134 @@
+"""What a request must be before Pond reads it: a bounded body and, for GraphQL, a well-formed JSON object.
+
+Both answer a client's mistake with a 4xx of Pond's own before strawberry (or anything else) sees the body.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+TOO_LARGE = "request body is larger than {limit} bytes"
+
+
+class BodyTooLarge(Exception):
+    """The body streamed past the limit (a chunked body, or one longer than its Content-Length said)."""
+
+
+async def _send_error(send: Send, status: int, message: str) -> None:
+    body = json.dumps({"errors": [{"message": message}]}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """413 for a body over `max_bytes`: judged from Content-Length up front, and counted as it streams."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = TOO_LARGE.format(limit=self.max_bytes)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _send_error(send, 400, "Content-Length is not a number")
+                return
+            if int(declared) > self.max_bytes:
+                await _send_error(send, 413, message)
+                return
+        received = 0
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            incoming = await receive()
+            if incoming["type"] == "http.request":
+                received += len(incoming.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge()
+            return incoming
+
+        async def tracked_send(outgoing: Message) -> None:
+            nonlocal started
+            if outgoing["type"] == "http.response.start":
+                started = True
+            await send(outgoing)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except BodyTooLarge:
+            if not started:
+                await _send_error(send, 413, message)
+
+
+def request_shape_error(body: bytes) -> str | None:
+    """Why a GraphQL POST body is not one operation Pond can run, or None when it is."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the request body is not UTF-8"
+    try:
+        data: Any = json.loads(text)
+    except ValueError:
+        return "the request body is not valid JSON"
+    if isinstance(data, list):
+        return "send one operation per request: batching is not enabled"
+    if not isinstance(data, dict):
+        return "the request body must be a JSON object with a query"
+    expected = (("query", str, "a string"), ("operationName", str, "a string"), ("variables", dict, "an object"))
+    for key, kind, described in expected:
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            return f"`{key}` must be {described} or null"
+    return None
+
+
+class GraphQLRequestShape:
+    """400 with Pond's own message for a JSON POST that is not UTF-8, not an object, or has ill-typed members."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        problem = request_shape_error(body)
+        if problem is not None:
+            await _send_error(send, 400, problem)
+            return
+        await self.app(scope, _replay(body), send)
+
+
+def _is_json(scope: Scope) -> bool:
+    return b"json" in dict(scope["headers"]).get(b"content-type", b"").lower()
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
