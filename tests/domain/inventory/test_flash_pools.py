@@ -61,12 +61,14 @@ async def test_a_take_checks_the_window_the_units_and_the_limit(pool: FlashPool)
     assert await pool.take(1, 10, 7, 1, "h1", BASE - 1) is Take.NOT_STARTED
     assert await pool.take(1, 10, 7, 1, "h1", BASE + 3_600_000) is Take.ENDED
     assert await pool.take(1, 12, 7, 1, "h1", NOW) is Take.NOT_IN_SALE
-    assert await pool.take(1, 10, 7, 4, "h1", NOW) is Take.SOLD_OUT
+    assert await pool.take(1, 10, 7, 4, "h1", NOW) is Take.LIMIT_EXCEEDED  # told before the units are counted
     assert await pool.take(1, 10, 7, 1, "h1", NOW) is Take.OK
     assert await pool.take(1, 10, 7, 1, "h1", NOW) is Take.HELD
     assert await pool.take(1, 11, 7, 2, "h2", NOW) is Take.LIMIT_EXCEEDED  # the limit spans the sale's SKUs
     assert await pool.take(1, 11, 8, 2, "h3", NOW) is Take.OK
-    assert await pool.left(1, [10, 11, 12]) == {10: 2, 11: 3, 12: None}
+    assert await pool.take(1, 10, 9, 2, "h4", NOW) is Take.OK
+    assert await pool.take(1, 10, 10, 1, "h5", NOW) is Take.SOLD_OUT
+    assert await pool.left(1, [10, 11, 12]) == {10: 0, 11: 3, 12: None}
 
 
 async def test_give_back_returns_units_and_allowance_once(pool: FlashPool) -> None:
