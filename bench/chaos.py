@@ -43,7 +43,7 @@ from bench._flash_sale_server import wechat_env
 from bench._harness import HOST, REPO, BenchError, Server, bench_main, free_port, fresh_demo_database, running
 
 DATABASE = "pond_chaos"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+PG_URL = "postgres://postgres@127.0.0.1:5432/"
 REDIS_PREFIX = "chaos"
 STAFF = ("chaos-owner", "chaos-owner-password-1")
 REFUND_EVERY = 3  # every third customer who paid asks for a refund
@@ -102,9 +102,10 @@ def own_redis() -> Iterator[str]:
         process.wait(10)
 
 
-def pond_env(workdir: Path, redis_url: str, wechat: WeChat, port: int, secret: str) -> dict[str, str]:
+def pond_env(database_url: str, workdir: Path, redis_url: str, wechat: WeChat, port: int,
+             secret: str) -> dict[str, str]:
     return {
-        "POND_DATABASE_URL": DATABASE_URL,
+        "POND_DATABASE_URL": database_url,
         "POND_REDIS_URL": redis_url,
         "POND_REDIS_PREFIX": REDIS_PREFIX,
         "POND_LOG_LEVEL": "WARNING",
@@ -216,7 +217,7 @@ async def drive(server: Server, wechat: WeChat, worker: Server, redis_url: str, 
         await sim.delete("/__sim/faults")
         await asyncio.sleep(args.settle)
         state = (await sim.get("/__sim/state")).json()
-        checks = await check_all(DATABASE_URL, redis_url, REDIS_PREFIX, state, now=datetime.now(UTC),
+        checks = await check_all(PG_URL + args.database, redis_url, REDIS_PREFIX, state, now=datetime.now(UTC),
                                  sweep=timedelta(seconds=args.settle), refund_grace=timedelta(seconds=args.settle))
     return tally, chaos, checks
 
@@ -242,10 +243,10 @@ class Outcome:
         return "\n".join(lines)
 
 
-async def first_sku() -> int:
+async def first_sku(database_url: str) -> int:
     import asyncpg
 
-    conn = await asyncpg.connect(DATABASE_URL)
+    conn = await asyncpg.connect(database_url)
     try:
         sku = await conn.fetchval(
             "SELECT s.id FROM catalog_sku s JOIN catalog_product p ON p.id = s.product_id WHERE p.published AND"
@@ -259,14 +260,15 @@ async def first_sku() -> int:
 def run_chaos(args: argparse.Namespace) -> Outcome:
     import base64
 
-    asyncio.run(fresh_demo_database(DATABASE, DATABASE_URL, then=create_staff))
-    sku_id = asyncio.run(first_sku())
+    database_url = PG_URL + args.database
+    asyncio.run(fresh_demo_database(args.database, database_url, then=create_staff))
+    sku_id = asyncio.run(first_sku(database_url))
     sku = base64.b64encode(f"Sku:{sku_id}".encode()).decode()
     with tempfile.TemporaryDirectory(prefix="pond-chaos-") as tmp, own_redis() as redis_url, \
             wechat_simulators(Path(tmp)) as wechat:
         workdir = Path(tmp)
         port = free_port()
-        env = pond_env(workdir, redis_url, wechat, port, secrets.token_urlsafe(48))
+        env = pond_env(database_url, workdir, redis_url, wechat, port, secrets.token_urlsafe(48))
         server = Server("pond", [sys.executable, "-c", "from app import main; main()", "serve", "--host", "{host}",
                                  "--port", "{port}"], env, ready_path="/readyz", port=port, cwd=workdir)
         with running(server):
@@ -292,6 +294,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long faults are injected (default 60)")
     parser.add_argument("--customers", type=int, default=40, help="customers (default 40)")
     parser.add_argument("--concurrency", type=int, default=8, help="customers at a time (default 8)")
+    parser.add_argument("--database", default=DATABASE, help=f"PostgreSQL database, recreated (default {DATABASE})")
     parser.add_argument("--settle", type=float, default=4 * SWEEP_SECONDS + 8,
                         help=f"seconds for the sweeps after the faults (default {4 * SWEEP_SECONDS + 8}; "
                              f"the worker's sweeps run every {SWEEP_SECONDS}s, {SKEW} ahead)")
