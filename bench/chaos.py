@@ -8,7 +8,8 @@ simulators as processes, and `pond worker` (bench/_chaos_worker.py: its sweeps e
 ahead so their built-in waits pass within the run). Customers log in, check out one unit and pay through the
 simulator's control plane (bench/_checkout_load.py); every third one that paid asks for a refund, which a staff
 account approves. Meanwhile faults are injected in turn: the worker SIGKILLed and restarted, Redis flushed, the
-simulator answering SYSTEM_ERROR (HTTP 500) and dropping notifications. Then faults off, --settle seconds for the
+simulator answering SYSTEM_ERROR (HTTP 500), answering too late (a `stall` past Pond's
+POND_WECHATPAY_TIMEOUT_SECONDS, set to 1 s here) and dropping notifications. Then faults off, --settle seconds for the
 sweeps, and the checks of bench/_chaos_checks.py. Prints every fault (when, how long) and every check.
 
 Exit status 0 when every check is ok, 1 otherwise.
@@ -46,6 +47,7 @@ DATABASE = "pond_chaos"
 PG_URL = "postgres://postgres@127.0.0.1:5432/"
 REDIS_PREFIX = "chaos"
 STAFF = ("chaos-owner", "chaos-owner-password-1")
+TIMEOUT = 1.0  # POND_WECHATPAY_TIMEOUT_SECONDS: a stalled call times out within the run
 REFUND_EVERY = 3  # every third customer who paid asks for a refund
 STAFF_LOGIN = "mutation S($u: String!, $p: String!) { staffLogin(input: {username: $u, password: $p}) { token } }"
 PAID_ORDER = "query Orders { orders(first: 1, status: PAID) { edges { node { id } } } }"
@@ -110,6 +112,7 @@ def pond_env(database_url: str, workdir: Path, redis_url: str, wechat: WeChat, p
         "POND_REDIS_PREFIX": REDIS_PREFIX,
         "POND_LOG_LEVEL": "WARNING",
         "POND_LOGIN_RATE_LIMIT": "1000000",
+        "POND_WECHATPAY_TIMEOUT_SECONDS": str(TIMEOUT),
         "POND_SECRET_KEY": secret,
         "POND_DATA_DIR": str(workdir / ".pond"),
         "POND_PUBLIC_URL": f"http://{HOST}:{port}",
@@ -163,7 +166,7 @@ async def inject(sim: Any, worker: Server, redis_url: str, chaos: Chaos, seconds
     """One fault after another, each for a slice of `seconds`, until the customers are done."""
     import redis.asyncio as aioredis
 
-    slice_ = max(seconds / 5, 1.0)
+    slice_ = max(seconds / 6, 1.0)
     began = time.perf_counter()
     if worker.process is not None:  # SIGKILL, no grace: a kill mid-sweep is what the sweeps must survive
         os.killpg(worker.process.pid, signal.SIGKILL)
@@ -181,6 +184,7 @@ async def inject(sim: Any, worker: Server, redis_url: str, chaos: Chaos, seconds
     chaos.note("Redis FLUSHALL", began)
 
     for what, spec in (("WeChat Pay answers SYSTEM_ERROR (HTTP 500)", {"api_error": "SYSTEM_ERROR", "count": 1000}),
+                       ("WeChat Pay answers too late (calls time out)", {"stall": 2 * TIMEOUT, "count": 1000}),
                        ("WeChat Pay drops notifications", {"drop": True, "count": 1000})):
         began = time.perf_counter()
         await sim.post("/__sim/faults", json=spec)
