@@ -73,6 +73,8 @@ class Chaos:
     refunds_requested: int = 0
     refunds_approved: int = 0
     refund_errors: list[str] = field(default_factory=list)
+    dropped: int = 0  # notifications the simulator never sent: payments and refunds the sweeps had to find
+    refunds_failed_once: int = 0  # refunds WeChat Pay refused or never answered at least once, then retried
 
     def note(self, what: str, began: float) -> None:
         self.faults.append(Fault(what, began - self.started, time.perf_counter() - began))
@@ -207,9 +209,10 @@ async def drive(server: Server, wechat: WeChat, worker: Server, redis_url: str, 
         tokens = await log_in(client, users, args.concurrency)
         tally = Tally()
         chaos.started = time.perf_counter()
-        pace = args.seconds / max(len(users), 1) * args.concurrency
+        pace = args.seconds / max(len(users), 1) * args.concurrency  # customers spread evenly over every fault
 
-        async def shoppers(part: list[str]) -> None:
+        async def shoppers(offset: int, part: list[str]) -> None:
+            await asyncio.sleep(pace * offset / args.concurrency)
             for user in part:
                 index = users.index(user)
                 await customer(client, sim, staff_token, tokens[user], sku, f"chaos-{user}", tally, chaos,
@@ -217,10 +220,14 @@ async def drive(server: Server, wechat: WeChat, worker: Server, redis_url: str, 
                 await asyncio.sleep(pace)
 
         parts = [users[i::args.concurrency] for i in range(args.concurrency)]
-        await asyncio.gather(inject(sim, worker, redis_url, chaos, args.seconds), *(shoppers(p) for p in parts))
+        await asyncio.gather(inject(sim, worker, redis_url, chaos, args.seconds),
+                             *(shoppers(i, p) for i, p in enumerate(parts)))
         await sim.delete("/__sim/faults")
         await asyncio.sleep(args.settle)
         state = (await sim.get("/__sim/state")).json()
+        notes = (await sim.get("/__sim/notifications")).json()["notifications"]
+        chaos.dropped = sum(note["status"] == "dropped" for note in notes)
+        chaos.refunds_failed_once = await refunds_failed_once(PG_URL + args.database)
         checks = await check_all(PG_URL + args.database, redis_url, REDIS_PREFIX, state, now=datetime.now(UTC),
                                  sweep=timedelta(seconds=args.settle), refund_grace=timedelta(seconds=args.settle))
     return tally, chaos, checks
@@ -242,9 +249,21 @@ class Outcome:
         t, c = self.tally, self.chaos
         lines.append(f"customers: {t.paid} paid, {t.sold_out} sold out, failures {dict(t.failures)}; refunds "
                      f"{c.refunds_requested} requested, {c.refunds_approved} approved, errors {c.refund_errors}")
+        lines.append(f"effects: {c.dropped} notifications dropped, {c.refunds_failed_once} refunds failed at least "
+                     "once")
         lines.append("checked:")
         lines += [f"  {check.line()}" for check in self.checks]
         return "\n".join(lines)
+
+
+async def refunds_failed_once(database_url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM orders_refund WHERE failures > 0"))
+    finally:
+        await conn.close()
 
 
 async def first_sku(database_url: str) -> int:

@@ -81,4 +81,5 @@ def test_customers_pay_and_get_refunds_through_a_killed_worker_a_flushed_redis_a
         "worker killed, restarted", "Redis FLUSHALL", "WeChat Pay answers SYSTEM_ERROR (HTTP 500)",
         "WeChat Pay answers too late (calls time out)", "WeChat Pay drops notifications"], report
     assert outcome.tally.paid > 0 and outcome.chaos.refunds_approved > 0, report
+    assert outcome.chaos.dropped > 0, report  # some payments or refunds were found by the sweeps alone
     assert outcome.ok, report
