@@ -70,7 +70,7 @@ def test_customers_pay_and_get_refunds_through_a_killed_worker_a_flushed_redis_a
         pytest.skip("redis-server is not installed")
     asyncio.run(backends.check_redis())  # skips when the real backends are unavailable, as the real half does
     database = f"pond_chaos_{uuid.uuid4().hex[:10]}"
-    args = parse_args(["--seconds", "16", "--customers", "18", "--concurrency", "6", "--settle", "12",
+    args = parse_args(["--seconds", "16", "--customers", "24", "--concurrency", "6", "--settle", "12",
                        "--database", database])
     try:
         outcome = run_chaos(args)
@@ -79,7 +79,8 @@ def test_customers_pay_and_get_refunds_through_a_killed_worker_a_flushed_redis_a
     report = outcome.report()
     assert [f.what for f in outcome.chaos.faults] == [
         "worker killed, restarted", "Redis FLUSHALL", "WeChat Pay answers SYSTEM_ERROR (HTTP 500)",
-        "WeChat Pay answers too late (calls time out)", "WeChat Pay drops notifications"], report
+        "WeChat Pay refunds answer SYSTEM_ERROR", "WeChat Pay answers too late (calls time out)",
+        "WeChat Pay drops notifications"], report
     assert outcome.tally.paid > 0 and outcome.chaos.refunds_approved > 0, report
     assert outcome.chaos.dropped > 0, report  # some payments or refunds were found by the sweeps alone
     assert outcome.ok, report
