@@ -166,7 +166,7 @@ async def customer(client: Any, sim: Any, staff_token: str, token: str, sku: str
 
 
 async def inject(sim: Any, worker: Server, redis_url: str, chaos: Chaos, seconds: float) -> None:
-    """One fault after another, each for a slice of `seconds`, until the customers are done."""
+    """One fault after another, each for a seventh of `seconds`; the last seventh is quiet."""
     import redis.asyncio as aioredis
 
     slice_ = max(seconds / 7, 1.0)
@@ -174,6 +174,7 @@ async def inject(sim: Any, worker: Server, redis_url: str, chaos: Chaos, seconds
     if worker.process is not None:  # SIGKILL, no grace: a kill mid-sweep is what the sweeps must survive
         os.killpg(worker.process.pid, signal.SIGKILL)
         worker.process.wait(10)
+    worker.remove_log()
     await asyncio.sleep(slice_)
     worker.start()
     chaos.note("worker killed, restarted", began)
@@ -306,6 +307,7 @@ def run_chaos(args: argparse.Namespace) -> Outcome:
                 raise BenchError(f"{exc}\n{server.log_tail()}\n{worker.log_tail()}") from None
             finally:
                 worker.stop()
+                worker.remove_log()
     return Outcome(tally, chaos, checks)
 
 
