@@ -57,13 +57,16 @@ class WeChatPayConfig:
     notify_url: str
     refund_notify_url: str
     gateway: str = DEFAULT_GATEWAY
+    read_timeout: float = READ_TIMEOUT
+    """Seconds to wait for an answer; past it the call fails as unreachable (its outcome unknown)."""
 
     def __repr__(self) -> str:
         return f"WeChatPayConfig(mchid={self.mchid!r}, appid={self.appid!r}, gateway={self.gateway!r})"
 
     @classmethod
     def from_simulator_keys(
-        cls, keys: SimulatorKeys, *, notify_url: str, refund_notify_url: str, gateway: str
+        cls, keys: SimulatorKeys, *, notify_url: str, refund_notify_url: str, gateway: str,
+        read_timeout: float = READ_TIMEOUT,
     ) -> WeChatPayConfig:
         return cls(
             mchid=keys.mchid,
@@ -76,6 +79,7 @@ class WeChatPayConfig:
             notify_url=notify_url,
             refund_notify_url=refund_notify_url,
             gateway=gateway,
+            read_timeout=read_timeout,
         )
 
 
@@ -142,7 +146,7 @@ class WeChatPayGateway:
                 notify_url=config.notify_url,
                 public_key=config.public_key_pem,
                 public_key_id=config.public_key_id,
-                timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
+                timeout=(CONNECT_TIMEOUT, config.read_timeout),
             )
         except Exception as exc:
             raise ValueError(f"invalid WeChat Pay key material: {exc}") from exc
@@ -160,7 +164,7 @@ class WeChatPayGateway:
         if self._transport is not None:
             await self._wxpay._core._client.aclose()
             self._wxpay._core._client = httpx.AsyncClient(
-                transport=self._transport, timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
+                transport=self._transport, timeout=httpx.Timeout(self.config.read_timeout, connect=CONNECT_TIMEOUT)
             )
         self._started = True
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     wechatpay_public_key_path: Path | None = None
     wechatpay_public_key_id: str | None = None
     wechatpay_gateway: str = "https://api.mch.weixin.qq.com"
+    wechatpay_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=120, description="how long a WeChat Pay API call may wait for its answer"
+    )
     simulated_refund_seconds: float = Field(
         default=2.0, ge=0, le=3600, description="the embedded WeChat Pay simulator pays a refund this long after it"
     )

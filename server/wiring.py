@@ -87,7 +87,8 @@ def _wechatpay_config(settings: Settings, sims: Simulators) -> WeChatPayConfig:
     refund_notify = f"{settings.base_url}/payments/wechat/refund-notify"
     if sims.wechatpay_keys is not None:
         return WeChatPayConfig.from_simulator_keys(
-            sims.wechatpay_keys, notify_url=notify, refund_notify_url=refund_notify, gateway=SIMULATOR_PAY_BASE
+            sims.wechatpay_keys, notify_url=notify, refund_notify_url=refund_notify, gateway=SIMULATOR_PAY_BASE,
+            read_timeout=settings.wechatpay_timeout_seconds,
         )
     return WeChatPayConfig(
         mchid=settings.wechatpay_mchid or "",
@@ -100,6 +101,7 @@ def _wechatpay_config(settings: Settings, sims: Simulators) -> WeChatPayConfig:
         notify_url=notify,
         refund_notify_url=refund_notify,
         gateway=settings.wechatpay_gateway,
+        read_timeout=settings.wechatpay_timeout_seconds,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,6 +61,9 @@ def v3_endpoint(handler: Handler, name: str | None = None) -> Callable[[Request]
             status, payload = handler(request, sim, body)
         except ApiError as exc:
             return signed_response(sim, exc.status, exc.body())
+        stall = sim.faults.next_stall(name)
+        if stall:
+            await asyncio.sleep(stall)
         if injected is not None:
             return signed_response(sim, injected.status, {"code": injected.code, "message": "injected after commit"})
         return signed_response(sim, status, payload)

@@ -69,8 +69,16 @@ class ApiFault:
     endpoint: str | None = None
 
 
+@dataclass(frozen=True)
+class ApiStall:
+    """``stall``: the call is carried out, then answered ``seconds`` late (``endpoint`` as for ApiFault)."""
+
+    seconds: float
+    endpoint: str | None = None
+
+
 NOTIFICATION_KEYS = frozenset(f.name for f in fields(NotificationFaults))
-API_KEYS = frozenset({"api_error", "after_commit", "endpoint"})
+API_KEYS = frozenset({"api_error", "after_commit", "endpoint", "stall"})
 REFUND_KEYS = frozenset({"refund"})
 
 
@@ -105,6 +113,7 @@ class FaultBook:
         self._notifications: list[list[Any]] = []
         self._api: list[list[Any]] = []
         self._refunds: list[list[Any]] = []
+        self._stalls: list[list[Any]] = []
 
     def configure(self, spec: dict[str, Any]) -> dict[str, Any]:
         unknown = set(spec) - NOTIFICATION_KEYS - API_KEYS - REFUND_KEYS - {"count"}
@@ -120,15 +129,26 @@ class FaultBook:
             if endpoint is not None and endpoint not in ENDPOINTS:
                 raise FaultConfigError(f"endpoint must be one of {', '.join(sorted(ENDPOINTS))}")
             api_fault = ApiFault(code, API_ERRORS[code], bool(spec.get("after_commit", False)), endpoint)
-        elif "endpoint" in spec or "after_commit" in spec:
-            raise FaultConfigError("endpoint and after_commit go with api_error")
+        elif "after_commit" in spec or ("endpoint" in spec and "stall" not in spec):
+            raise FaultConfigError("endpoint and after_commit go with api_error (endpoint also with stall)")
+        stall = None
+        if "stall" in spec:
+            stall = spec["stall"]
+            if isinstance(stall, bool) or not isinstance(stall, int | float) or not 0 < stall <= 600:
+                raise FaultConfigError("stall must be a number of seconds in (0, 600]")
+            endpoint = spec.get("endpoint")
+            if endpoint is not None and endpoint not in ENDPOINTS:
+                raise FaultConfigError(f"endpoint must be one of {', '.join(sorted(ENDPOINTS))}")
+            stall = ApiStall(float(stall), endpoint)
         notification_spec = {k: v for k, v in spec.items() if k in NOTIFICATION_KEYS}
         faults = _notification_faults(notification_spec) if notification_spec else None
         refund_outcome = spec.get("refund")
         if refund_outcome is not None and refund_outcome not in REFUND_OUTCOMES:
             raise FaultConfigError(f"refund must be one of {', '.join(sorted(REFUND_OUTCOMES))}")
-        if api_fault is None and faults is None and refund_outcome is None:
+        if api_fault is None and faults is None and refund_outcome is None and stall is None:
             raise FaultConfigError("no fault given")
+        if stall is not None:
+            self._stalls.append([stall, count])
         if refund_outcome is not None:
             self._refunds.append([refund_outcome, count])
         if api_fault:
@@ -153,6 +173,12 @@ class FaultBook:
     def next_api_error(self, endpoint: str | None = None) -> ApiFault | None:
         return self._take(self._api, lambda fault: fault.endpoint in (None, endpoint))
 
+    def next_stall(self, endpoint: str | None = None) -> float:
+        """Seconds the next API call (of `endpoint`) waits, its work done, before it answers: a caller with a
+        shorter timeout gives up on a call that took effect."""
+        stall = self._take(self._stalls, lambda planned: planned.endpoint in (None, endpoint))
+        return 0.0 if stall is None else float(stall.seconds)
+
     def next_refund_outcome(self) -> str | None:
         """The planned end of the next refund created, if a plan says."""
         return self._take(self._refunds)
@@ -161,10 +187,12 @@ class FaultBook:
         self._notifications.clear()
         self._api.clear()
         self._refunds.clear()
+        self._stalls.clear()
 
     def snapshot(self) -> dict[str, Any]:
         return {
             "notifications": [{**asdict(f), "remaining": n} for f, n in self._notifications],
             "api": [{**asdict(f), "remaining": n} for f, n in self._api],
             "refunds": [{"refund": outcome, "remaining": n} for outcome, n in self._refunds],
+            "stalls": [{**asdict(s), "remaining": n} for s, n in self._stalls],
         }
