@@ -16,7 +16,7 @@ from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.inventory.models import Reservation
 from domain.ledger import service as ledger
-from domain.orders import states
+from domain.orders import refund_states, states
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_of
 from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
@@ -238,7 +238,8 @@ async def _refund_unwanted_payment(order: Order, payment: Payment) -> Refund:
     refund = await Refund.create(order_id=order.id, payment_id=payment.id,
                                  out_refund_no=refund_number(order.number, sequence),
                                  amount=payment.amount, reason="paid after the order was closed",
-                                 status=RefundStatus.PROCESSING, requested_by="system", decided_by="system")
+                                 status=RefundStatus.PROCESSING, requested_by=refund_states.SYSTEM,
+                                 decided_by=refund_states.SYSTEM)
     if order.status == OrderStatus.CANCELLED:
         await states.move(order, OrderStatus.REFUNDING, status_before_refund=OrderStatus.CANCELLED)
     return refund

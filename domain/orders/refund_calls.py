@@ -73,9 +73,19 @@ async def back_to_before(order: Order) -> None:
         await states.move(order, order.status_before_refund or OrderStatus.PAID, status_before_refund=None)
 
 
-async def reopen(order: Order) -> None:
+def holds_order(order: Order, refund: Refund) -> bool:
+    """Whether the refund keeps its order REFUNDING while it is in flight and decides where the order ends. Every
+    refund a customer or staff open does. The give-back of a payment no order could use (`requested_by` "system")
+    does only for an order that was cancelled: a second payment of a PAID, shipped, completed or already REFUNDED
+    order goes back without touching the order's own status."""
+    if refund.requested_by != refund_states.SYSTEM:
+        return True
+    return order.status in (OrderStatus.CANCELLED, OrderStatus.REFUNDING)
+
+
+async def reopen(order: Order, refund: Refund) -> None:
     """A refund is in flight again (a retry, or a late success): the order is REFUNDING, as when it opened."""
-    if order.status != OrderStatus.REFUNDING:
+    if holds_order(order, refund) and order.status != OrderStatus.REFUNDING:
         await states.move(order, OrderStatus.REFUNDING, status_before_refund=order.status)
 
 
@@ -132,8 +142,10 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
         await ledger.record(account="wechatpay", kind="refund", amount=-refund.amount,
                             reference=f"refund:{refund.out_refund_no}", order_id=order.id)
         await Order.filter(id=order.id).update(refunded_total=F("refunded_total") + refund.amount)
-        if await ledger.order_balance(order.id) == 0:
-            await reopen(order)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
+        if not holds_order(order, refund):
+            pass  # an unwanted payment went back: the order keeps its own status
+        elif await ledger.order_balance(order.id) == 0:
+            await reopen(order, refund)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
             returned = _goods_come_back(order, refund)
             await states.move(order, OrderStatus.REFUNDED)
             await coupons.give_back(order.id)  # all the money came back: so does the coupon
@@ -181,7 +193,7 @@ async def retry(deps: OrderDeps, refund: Refund) -> Refund:
             refund, RefundStatus.PROCESSING, next_attempt_at=None
         ):
             raise DomainError(ErrorCode.INVALID_STATE, "only a failed refund can be sent again", ["refundId"])
-        await reopen(order)
+        await reopen(order, refund)
     try:
         found = await deps.gateway.query_refund(refund.out_refund_no)
     except PaymentGatewayError as exc:
@@ -205,7 +217,8 @@ async def retry_by_staff(deps: OrderDeps, refund: Refund) -> Refund:
 
 async def retry_due(deps: OrderDeps, at: datetime | None = None) -> int:
     """Failed refunds whose wait is over are sent again, each on its own: one that crashes never stops the rest."""
-    due = await Refund.filter(status=RefundStatus.FAILED, next_attempt_at__lte=at or deps.clock()).order_by(
+    at = at or deps.clock()
+    due = await Refund.filter(status=RefundStatus.FAILED, next_attempt_at__lte=at).order_by(
         "next_attempt_at", "id").limit(SWEEP_BATCH)
     paid = 0
     for refund in due:
@@ -216,6 +229,9 @@ async def retry_due(deps: OrderDeps, at: datetime | None = None) -> int:
             continue
         except Exception:
             log.exception("refund retry crashed", refund=refund.out_refund_no)
+            # to the back of the queue, so a refund that keeps crashing never holds up the ones behind it
+            await Refund.filter(id=refund.id, status=RefundStatus.FAILED).update(
+                next_attempt_at=at + RETRY_AFTER[0])
             continue
         paid += refund.status != RefundStatus.FAILED
     return paid
@@ -227,7 +243,8 @@ async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_m
 
     Sending again reuses the out_refund_no, which WeChat Pay treats as the same refund, so money never leaves twice.
     """
-    cutoff = (at or deps.clock()) - timedelta(minutes=quiet_minutes)
+    at = at or deps.clock()
+    cutoff = at - timedelta(minutes=quiet_minutes)
     stuck = await Refund.filter(status=RefundStatus.PROCESSING, updated_at__lte=cutoff).order_by("id").limit(
         SWEEP_BATCH)
     settled = 0
@@ -243,6 +260,8 @@ async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_m
             continue
         except Exception:
             log.exception("refund reconcile crashed", refund=refund.out_refund_no)
+            # to the back of the queue (the sweep goes by updated_at), so one that keeps crashing holds up none
+            await Refund.filter(id=refund.id, status=RefundStatus.PROCESSING).update(updated_at=at)
             continue
         settled += refund.status != RefundStatus.PROCESSING
     return settled

@@ -22,6 +22,8 @@ IN_FLIGHT = (R.REQUESTED, R.PROCESSING)
 """Refunds that keep their order REFUNDING."""
 UNSETTLED = (R.REQUESTED, R.PROCESSING, R.FAILED)
 """Refunds whose money is spoken for: no other refund of the order may open, nor ask for the same money again."""
+SYSTEM = "system"
+"""Who opens and decides the give-back of a payment no order could use (`Refund.requested_by`)."""
 
 
 def can_move(current: RefundStatus, target: RefundStatus) -> bool:

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.orders import payment, refund_states
-from domain.orders.models import Order, OrderStatus, Refund, RefundStatus
+from domain.orders.models import Order, OrderStatus, Payment, Refund, RefundStatus
 from domain.orders.refund_calls import RETRY_AFTER, reconcile_refunds, retry_by_staff, retry_due, settle_refund
 from domain.orders.refunds import refund_directly
 from tests.fixtures.orders_paid import PayFlow, ledger, reload, stock
@@ -180,9 +180,11 @@ async def test_one_refund_that_crashes_never_stops_the_reconcile_sweep_for_the_o
     await pay_flow.drain()
     crash_on(pay_flow, monkeypatch, stuck[0].out_refund_no)
 
-    assert await reconcile_refunds(pay_flow.deps, pay_flow.deps.clock() + timedelta(minutes=10)) == 1
+    at = pay_flow.deps.clock() + timedelta(minutes=10)
+    assert await reconcile_refunds(pay_flow.deps, at) == 1
     statuses = [(await Refund.get(id=refund.id)).status for refund in stuck]
     assert statuses == [RefundStatus.PROCESSING, RefundStatus.SUCCEEDED]
+    assert (await Refund.get(id=stuck[0].id)).updated_at >= at  # behind the others: it holds up no later pass
 
 
 async def test_one_refund_that_crashes_never_stops_the_retry_sweep_for_the_others(pay_flow, monkeypatch):
@@ -192,8 +194,11 @@ async def test_one_refund_that_crashes_never_stops_the_retry_sweep_for_the_other
     assert [refund.status for refund in failed] == [RefundStatus.FAILED, RefundStatus.FAILED]
     crash_on(pay_flow, monkeypatch, failed[0].out_refund_no)
 
-    assert await retry_due(pay_flow.deps, pay_flow.deps.clock() + timedelta(minutes=2)) == 1
+    at = pay_flow.deps.clock() + timedelta(minutes=2)
+    assert await retry_due(pay_flow.deps, at) == 1
     assert (await Refund.get(id=failed[1].id)).status == RefundStatus.PROCESSING
+    # no longer due at `at` (sent on to the reconcile sweep, or behind the others): it holds up no later pass
+    assert not await Refund.filter(id=failed[0].id, status=RefundStatus.FAILED, next_attempt_at__lte=at).exists()
 
 
 async def test_concurrent_refund_completions_lose_no_update(pay_flow):
@@ -210,4 +215,50 @@ async def test_concurrent_refund_completions_lose_no_update(pay_flow):
     assert outcomes == ["refunded"] * 4
     order = await reload(order)
     assert (order.status, order.refunded_total) == (OrderStatus.REFUNDED, 3980)
+    assert sum(amount for _, amount, _ in await ledger(order)) == 0
+
+
+async def paid_twice(pay_flow: PayFlow) -> tuple[Order, object]:
+    """An order paid on its trade, and a second trade of the same order opened meanwhile: its prepay params."""
+    sku = await pay_flow.sku(price=1990, stock=3)
+    order, first = await pay_flow.place((sku, 1))
+    await Payment.filter(order_id=order.id).update(status="CLOSED")
+    second = await payment.prepay(pay_flow.deps, await reload(order))
+    await pay_flow.paid(first)
+    return await reload(order), second
+
+
+async def test_a_retried_give_back_of_a_second_payment_leaves_a_paid_order_paid_and_shippable(pay_flow):
+    order, second = await paid_twice(pay_flow)
+    await pay_flow.faults(api_error="NOT_ENOUGH", endpoint="refund")
+    await pay_flow.paid(second)
+    [extra] = await Refund.filter(order_id=order.id)
+    assert extra.status == RefundStatus.FAILED and (await reload(order)).status == OrderStatus.PAID
+
+    # the one planned refusal is spent: the balance is topped up
+    extra = await retry_by_staff(pay_flow.deps, extra)
+    assert extra.status == RefundStatus.PROCESSING
+    assert (await reload(order)).status == OrderStatus.PAID  # still shippable while its extra money goes back
+    await pay_flow.finish_refund(extra.out_refund_no)
+    await pay_flow.drain()
+    order = await reload(order)
+    assert (order.status, order.refunded_total) == (OrderStatus.PAID, 1990)
+    assert sum(amount for _, amount, _ in await ledger(order)) == order.payable
+
+
+async def test_a_second_payment_of_an_order_already_refunded_in_full_goes_back_and_is_recorded(pay_flow):
+    order, second = await paid_twice(pay_flow)
+    first_refund = await refund_directly(pay_flow.deps, order, None, "缺货", "staff:1")
+    await pay_flow.finish_refund(first_refund.out_refund_no)
+    await pay_flow.drain()
+    assert (await reload(order)).status == OrderStatus.REFUNDED
+
+    await pay_flow.paid(second)
+    extra = await Refund.filter(order_id=order.id).exclude(id=first_refund.id).get()
+    await pay_flow.finish_refund(extra.out_refund_no)
+    await pay_flow.drain()
+    await extra.refresh_from_db()
+    order = await reload(order)
+    assert extra.status == RefundStatus.SUCCEEDED
+    assert (order.status, order.refunded_total) == (OrderStatus.REFUNDED, 2 * 1990)
     assert sum(amount for _, amount, _ in await ledger(order)) == 0
