@@ -16,6 +16,7 @@ from domain.pricing.engine import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
 from server.graphiql import graphiql_page
+from server.request_limits import replay
 
 log = structlog.get_logger("pond.graphql")
 
@@ -71,7 +72,7 @@ class CachedCatalog:
         body = await _read_body(receive)
         digest = cache_key(body)
         if digest is None:
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay(body), send)
             return
         store: CacheStore = scope["app"].state.runtime.cache
         lookup = await store.get(digest)
@@ -79,7 +80,7 @@ class CachedCatalog:
             await _send_json(send, lookup.body, hit=True)
             return
         started = datetime.now(UTC)
-        captured = await _capture(self.app, scope, _replay(body))
+        captured = await _capture(self.app, scope, replay(body))
         if captured.status == 200 and b'"errors"' not in captured.body:
             ttl = await self._ttl(lookup.generation, started)
             if ttl > 0:
@@ -97,18 +98,6 @@ class CachedCatalog:
         headers = dict(scope["headers"])
         return b"authorization" not in headers and b"application/json" in headers.get(b"content-type", b"")
 
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 class _Captured:

@@ -114,14 +114,15 @@ class GraphQLRequestShape:
         if problem is not None:
             await _send_error(send, 400, problem)
             return
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, replay(body), send)
 
 
 def _is_json(scope: Scope) -> bool:
     return b"json" in dict(scope["headers"]).get(b"content-type", b"").lower()
 
 
-def _replay(body: bytes) -> Receive:
+def replay(body: bytes) -> Receive:
+    """A `receive` that hands the app a body already read, once."""
     sent = False
 
     async def receive() -> Message:
