@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from domain.identity.access import Standing, admit, standing
 from domain.identity.tokens import Principal, PrincipalKind
@@ -64,7 +64,7 @@ class AccessCache:
             return
         try:
             await self._redis.publish(self._channel, f"{kind}:{account_id}")
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             log.warning("could not publish an access change; other processes see it on expiry",
                         account=f"{kind}:{account_id}", error=repr(exc))
 
@@ -89,7 +89,7 @@ class AccessCache:
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
                             self._heard(message.get("data"))
-            except (RedisError, OSError) as exc:
+            except (RedisError, RedisClusterException, OSError) as exc:
                 log.warning("access change channel lost; resubscribing", error=repr(exc))
                 self.clear()
                 await asyncio.sleep(_RESUBSCRIBE_SECONDS)

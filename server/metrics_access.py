@@ -1,6 +1,7 @@
 """Who may read `GET /metrics`: a bearer token (`POND_METRICS_TOKEN`) and/or an allow-list of addresses
 (`POND_METRICS_ALLOW`); when both are set, a scrape needs both. With neither, a production server answers loopback
-only (a scraper on the same machine) and a development server answers anyone."""
+only (a scraper on the same machine, never a request a reverse proxy on the same machine passed on, which carries
+`X-Forwarded-For` or `Forwarded`) and a development server answers anyone."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class MetricsAccess:
 
     def refusal(self, request: Request) -> Response | None:
         host = request.client.host if request.client else None
-        if self.loopback_only and not is_loopback(host):
+        if self.loopback_only and (not is_loopback(host) or _proxied(request)):
             return PlainTextResponse("metrics are served to loopback only: set POND_METRICS_TOKEN or "
                                      "POND_METRICS_ALLOW", status_code=403)
         if self.networks and not address_in(host, self.networks):
@@ -42,6 +43,11 @@ class MetricsAccess:
                 return PlainTextResponse("metrics need a bearer token", status_code=401,
                                          headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         return None
+
+
+def _proxied(request: Request) -> bool:
+    """A request a proxy on this machine passed on: loopback by address, but not a scraper on this machine."""
+    return "x-forwarded-for" in request.headers or "forwarded" in request.headers
 
 
 def metrics_route(access: MetricsAccess) -> Route:

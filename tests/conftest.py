@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.fixtures.orders",
     "tests.fixtures.flash_sales",
     "tests.fixtures.promotions",
+    "tests.fixtures.redis",
     "tests.support.redis_cluster",
 ]
 

@@ -4,14 +4,7 @@ once on a change here and, through Redis, in every other process."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-import pytest_asyncio
-import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from domain.identity.access import Standing
 from domain.identity.models import StaffRole
@@ -112,20 +105,6 @@ async def test_without_a_lifetime_every_request_reads():
     for _ in range(3):
         await cache.admit(OWNER)
     assert accounts.reads == 3
-
-
-@pytest_asyncio.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError) as exc:
-        await client.aclose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {REDIS_URL} is required in CI: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    yield client
-    await client.aclose()
 
 
 async def test_a_change_in_one_process_reaches_the_others_through_redis(redis_client):

@@ -2,12 +2,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
-import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -17,7 +15,6 @@ from tortoise import Tortoise
 
 from domain.db import tortoise_config
 from server.health import CHECK_TIMEOUT_SECONDS, Check, database_check, health_routes, redis_check
-from tests.support.ci import under_ci
 
 SECRET_MESSAGE = "postgres://pond:hunter2@db.internal:5432/pond refused"
 
@@ -179,30 +176,14 @@ async def test_database_check_fails_for_an_unknown_connection(tmp_path: Path) ->
 # --------------------------------------------------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture
-async def live_redis() -> AsyncIterator[Redis]:
-    client = Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        await client.ping()
-    except Exception as exc:
-        await client.aclose()
-        if under_ci():
-            pytest.fail(f"Redis at 127.0.0.1:6379 is required in CI: {type(exc).__name__}")
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
 def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-async def test_redis_check_passes_against_a_real_redis(live_redis: Redis) -> None:
-    async with client_for({"redis": redis_check(live_redis)}) as client:
+async def test_redis_check_passes_against_a_real_redis(redis_client: Redis) -> None:
+    async with client_for({"redis": redis_check(redis_client)}) as client:
         response = await client.get("/readyz")
 
     assert response.status_code == 200

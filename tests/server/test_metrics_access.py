@@ -19,9 +19,11 @@ PRODUCTION = {
 }
 
 
-async def scrape(settings: Settings, address: str, token: str | None = None) -> httpx.Response:
+async def scrape(settings: Settings, address: str, token: str | None = None,
+                 forwarded: dict[str, str] | None = None) -> httpx.Response:
     transport = httpx.ASGITransport(app=create_asgi_app(settings), client=(address, 40000))
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(forwarded or {})
     async with httpx.AsyncClient(transport=transport, base_url="http://pond.test") as http:
         return await http.get("/metrics", headers=headers)
 
@@ -43,6 +45,12 @@ async def test_production_without_a_token_or_allow_list_answers_loopback_only(tm
     assert response.status_code == status
     if status == 403:
         assert "POND_METRICS_TOKEN" in response.text and "pond_" not in response.text
+
+
+@pytest.mark.parametrize("header", [{"X-Forwarded-For": "203.0.113.1"}, {"Forwarded": "for=203.0.113.1"}])
+async def test_production_loopback_only_refuses_what_a_proxy_on_the_same_machine_passed_on(tmp_path, header):
+    response = await scrape(settings(tmp_path, production=True), "127.0.0.1", forwarded=header)
+    assert response.status_code == 403 and "pond_" not in response.text
 
 
 @pytest.mark.parametrize("production", [False, True])

@@ -8,10 +8,8 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 from redis.cluster import key_slot
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
-from tests.support.ci import under_ci
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -26,20 +24,6 @@ class FakeClock:
 
 async def fifty_concurrent_hits(limiter: RateLimiter, key: str, limit: int, window: int = 60) -> list[bool]:
     return list(await asyncio.gather(*(limiter.hit(key, limit, window) for _ in range(50))))
-
-
-@pytest_asyncio.fixture
-async def redis_client() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError) as exc:
-        await client.aclose()
-        if under_ci():
-            pytest.fail(f"Redis at {REDIS_URL} is required in CI: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} is not reachable: {exc}")
-    yield client
-    await client.aclose()
 
 
 @pytest_asyncio.fixture
