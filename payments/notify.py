@@ -27,7 +27,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.orders.deps import OrderDeps
 from domain.orders.models import PaymentNotification
 from domain.orders.payment import settle_payment
-from domain.orders.refund_calls import settle_refund
+from domain.orders.refund_calls import apply_refund_status
 from payments.wechatpay import NotificationRejected, WeChatPayGateway
 
 log = structlog.get_logger("pond.payments.notify")
@@ -147,7 +147,7 @@ async def _settle_transaction(deps: OrderDeps, envelope: dict[str, Any]) -> tupl
     return out_trade_no, outcome
 
 
-async def _settle_refund(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
+async def _apply_refund_notification(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
     resource = envelope["resource"]
     event_type = envelope["event_type"]
     if event_type not in REFUND_EVENTS:
@@ -156,7 +156,7 @@ async def _settle_refund(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str
     status = resource.get("refund_status") or event_type.removeprefix("REFUND.")
     refund_id = resource.get("refund_id")
     try:
-        outcome = await settle_refund(deps, out_refund_no, str(status),
+        outcome = await apply_refund_status(deps, out_refund_no, str(status),
                                       refund_id if isinstance(refund_id, str) else None)
     except DomainError as exc:
         if exc.code == ErrorCode.NOT_FOUND:
@@ -208,7 +208,7 @@ async def _crashed(kind: str, ident: str, event_type: str) -> Response:
 async def _handle(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
     """Branch on the event, not the URL: a refund without its own notify_url is sent to the payment URL (§6.1)."""
     if envelope["event_type"].startswith("REFUND."):
-        return await _settle_refund(deps, envelope)
+        return await _apply_refund_notification(deps, envelope)
     return await _settle_transaction(deps, envelope)
 
 

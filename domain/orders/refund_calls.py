@@ -114,7 +114,7 @@ async def _apply(deps: OrderDeps, refund: Refund, status: str, refund_id: str | 
     return refund
 
 
-async def settle_refund(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
+async def apply_refund_status(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
     """A refund notification (or query) said where a refund stands. Idempotent; returns what it means."""
     refund = await Refund.get_or_none(out_refund_no=out_refund_no)
     if refund is None:

@@ -22,7 +22,7 @@ async def test_a_notification_that_crashes_every_time_is_given_up_after_max_cras
     async def crash(*args: object) -> str:
         raise RuntimeError("a bug handling this one notification")
 
-    monkeypatch.setattr(notify, "settle_refund", crash)
+    monkeypatch.setattr(notify, "apply_refund_status", crash)
     with capture_logs() as logs:
         note_id = await pay_flow.finish_refund(refund.out_refund_no)
         await pay_flow.drain()
@@ -42,7 +42,7 @@ async def test_a_notification_that_crashed_once_is_handled_on_the_next_delivery(
     order, params = await pay_flow.place((sku, 1))
     await pay_flow.paid(params)
     refund = await refund_directly(pay_flow.deps, await reload(order), None, "缺货", "staff:1")
-    real = notify.settle_refund
+    real = notify.apply_refund_status
     calls = []
 
     async def crash_once(*args: object) -> str:
@@ -51,7 +51,7 @@ async def test_a_notification_that_crashed_once_is_handled_on_the_next_delivery(
             raise RuntimeError("the database went away for a moment")
         return await real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(notify, "settle_refund", crash_once)
+    monkeypatch.setattr(notify, "apply_refund_status", crash_once)
     note_id = await pay_flow.finish_refund(refund.out_refund_no)
     await pay_flow.drain()
 

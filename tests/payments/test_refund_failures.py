@@ -13,7 +13,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.orders import payment, refund_states
 from domain.orders.models import Order, OrderStatus, Payment, Refund, RefundStatus
-from domain.orders.refund_calls import RETRY_AFTER, reconcile_refunds, retry_by_staff, retry_due, settle_refund
+from domain.orders.refund_calls import RETRY_AFTER, apply_refund_status, reconcile_refunds, retry_by_staff, retry_due
 from domain.orders.refunds import refund_directly
 from tests.fixtures.orders_paid import PayFlow, ledger, reload, stock
 
@@ -210,7 +210,8 @@ async def test_concurrent_refund_completions_lose_no_update(pay_flow):
         for n in range(1, 5)
     ]
     outcomes = await asyncio.gather(
-        *(settle_refund(pay_flow.deps, refund.out_refund_no, "SUCCESS", f"50{n}") for n, refund in enumerate(quarters))
+        *(apply_refund_status(pay_flow.deps, refund.out_refund_no, "SUCCESS", f"50{n}")
+          for n, refund in enumerate(quarters))
     )
     assert outcomes == ["refunded"] * 4
     order = await reload(order)
