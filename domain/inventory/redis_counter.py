@@ -112,16 +112,20 @@ class RedisStockCounter:
                 return Admission(admitted=True, already_held=True)
             if code not in (_MISSING, _SHORT):
                 raise RuntimeError(f"unexpected reply from the admit script: {code!r}")
-            return await self._refusal(wanted, sku_id)
+            return await self._refusal(wanted, sku_id, code)
         return Admission(admitted=True)
 
-    async def _refusal(self, wanted: dict[int, int], refused: int) -> Admission:
+    async def _refusal(self, wanted: dict[int, int], refused: int, code: int) -> Admission:
         """Every line that stops the admission, so one reload from the database covers all the missing SKUs."""
         counts = await self.counts(list(wanted))
         missing = [sku_id for sku_id in wanted if counts[sku_id] is None]
         if missing:
             return Admission(admitted=False, missing=missing)
         short = [sku_id for sku_id, quantity in wanted.items() if (counts[sku_id] or 0) < quantity]
+        if not short and code == _MISSING:
+            # Another request loaded the count after the script found none: still "missing" to this call, whose
+            # caller then loads (a no-op now) and asks again, instead of answering SOLD_OUT with units on the shelf.
+            return Admission(admitted=False, missing=[refused])
         # Units given back meanwhile may leave nothing short by now: the line that was short is still the answer.
         return Admission(admitted=False, sold_out=short or [refused])
 
