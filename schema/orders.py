@@ -94,8 +94,8 @@ class Refund(relay.Node):
                                                   "staff (refundRetry)")
 
     @strawberry.field(description="The order it gives money back for")
-    async def order(self, info: Info) -> Order:
-        return await orders.refund_order(info.context, self)  # type: ignore[arg-type,return-value]
+    async def order(self, root: strawberry.Parent[models.Refund], info: Info) -> Order:
+        return await orders.refund_order(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type(description="A postal address, as given at checkout")
@@ -187,8 +187,8 @@ class Order(relay.Node):
 
     @strawberry.field(description="Money the shop owes back on this order: refunds that FAILED (WeChat Pay refused "
                       "or could not pay them) and are being sent again")
-    async def refund_owed(self, info: Info) -> Money:
-        return Money(amount=await orders.order_refund_owed(info.context, self))  # type: ignore[arg-type]
+    async def refund_owed(self, root: strawberry.Parent[models.Order], info: Info) -> Money:
+        return Money(amount=await orders.order_refund_owed(info.context, root))
 
 
 @strawberry.type
