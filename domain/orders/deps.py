@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from domain.inventory.flash_pool import FlashPool, MemoryFlashPool
 from domain.inventory.service import Inventory
+from domain.orders.kinds import NORMAL, KindPolicy
+from domain.orders.models import Order, OrderKind
 from domain.orders.ports import PaymentGateway
 
 
@@ -32,6 +34,14 @@ class OrderDeps:
     clock: Callable[[], datetime] = field(default=utc_now)
     refund_failed: Callable[[str], None] = field(default=ignore_refund_failure)
     """Told the reason code of every refund that ends FAILED (besides the error-level log line)."""
+    policies: Mapping[OrderKind, KindPolicy] = field(default_factory=lambda: {OrderKind.NORMAL: NORMAL})
+    """What each order kind means (`domain.selling.order_policies` builds the full table)."""
+
+    def policy(self, order: Order) -> KindPolicy:
+        try:
+            return self.policies[order.kind]
+        except KeyError:
+            raise LookupError(f"no policy for {order.kind} orders: see domain.selling.order_policies") from None
 
     @property
     def payment_window(self) -> timedelta:
