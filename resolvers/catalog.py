@@ -12,6 +12,7 @@ from domain.catalog.categories import all_categories
 from domain.catalog.models import Category, Product, Sku
 from domain.catalog.queries import ProductFilter
 from domain.errors import DomainError
+from domain.group_buy.models import GroupBuyCampaign
 from domain.inventory import holds
 from domain.pagination import Page
 from domain.pricing import engine
@@ -99,6 +100,10 @@ async def product_flash_sale(ctx: Context, product: Product) -> FlashSale | None
     return await ctx.loaders.flash_sale_by_product.load(product.id)
 
 
+async def product_group_buy_campaign(ctx: Context, product: Product) -> GroupBuyCampaign | None:
+    return await ctx.loaders.group_buy_by_product.load(product.id)
+
+
 async def sku_product(ctx: Context, sku: Sku) -> Product | None:
     return await ctx.loaders.product.load(sku.product_id)
 
@@ -119,7 +124,8 @@ async def category_parent(ctx: Context, category: Category) -> Category | None:
 def _node_loaders(ctx: Context) -> dict[str, Any]:
     return {"Product": ctx.loaders.product, "Sku": ctx.loaders.sku, "Category": ctx.loaders.category,
             "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
-            "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save}
+            "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save,
+            "GroupBuyCampaign": ctx.loaders.group_buy_campaign, "GroupBuy": ctx.loaders.group_buy}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

@@ -11,6 +11,9 @@ from strawberry.dataloader import DataLoader
 
 from domain.catalog import queries
 from domain.catalog.models import Category, Product, Sku
+from domain.group_buy import campaigns as group_buy_campaigns
+from domain.group_buy import groups as group_buys
+from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
 from domain.orders import queries as order_queries
 from domain.orders.models import Order, OrderLine, Refund
 from domain.pricing import flash_sale
@@ -124,3 +127,30 @@ class Loaders:
     @cached_property
     def flash_items(self) -> DataLoader[int, list[FlashSaleItem]]:
         return _keyed(flash_sale.items_by_sale, default=list)
+
+    @cached_property
+    def group_buy_campaign(self) -> DataLoader[int, GroupBuyCampaign | None]:
+        return _keyed(group_buy_campaigns.campaigns_by_id)
+
+    @cached_property
+    def group_buy_items(self) -> DataLoader[int, list[GroupBuyItem]]:
+        return _keyed(group_buy_campaigns.items_by_campaign, default=list)
+
+    @cached_property
+    def group_buy_by_product(self) -> DataLoader[int, GroupBuyCampaign | None]:
+        """Each product's running group-buy campaign."""
+        return _keyed(lambda ids: group_buy_campaigns.running_by_product(ids, datetime.now(UTC)))
+
+    @cached_property
+    def group_buy(self) -> DataLoader[int, GroupBuyGroup | None]:
+        """Groups anyone may see (a group whose leader never paid is none)."""
+        return _keyed(group_buys.groups_by_id)
+
+    @cached_property
+    def group_buy_seats(self) -> DataLoader[int, list[GroupBuySeat]]:
+        return _keyed(group_buys.seats_by_group, default=list)
+
+    @cached_property
+    def open_group_buys(self) -> DataLoader[int, list[GroupBuyGroup]]:
+        """Each campaign's forming groups, closest to full first (the longest list a query may ask for)."""
+        return _keyed(lambda ids: group_buys.open_groups(ids, 100), default=list)

@@ -29,6 +29,7 @@ from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
 from schema.coupons import CouponMutation, CouponQuery, CouponStaffMutation, CouponStaffQuery
 from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
 from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
+from schema.group_buy import GroupBuyMutation, GroupBuyQuery
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
@@ -49,6 +50,7 @@ Query = merge_types(
         CatalogStaffQuery,
         DiscountStaffQuery,
         FlashSaleQuery,
+        GroupBuyQuery,
         IdentityQuery,
         AccountsQuery,
         CartQuery,
@@ -68,6 +70,7 @@ Mutation = merge_types(
         CatalogStaffMutation,
         DiscountStaffMutation,
         FlashSaleMutation,
+        GroupBuyMutation,
         CartMutation,
         OrderMutation,
         OrderStaffMutation,

@@ -16,6 +16,7 @@ from schema.core import Connection, Money, PriceRange, connection, model_node, m
 if TYPE_CHECKING:
     from schema.discounts import ActiveDiscount
     from schema.flash_sale import FlashSale
+    from schema.group_buy import GroupBuyCampaign
 
 
 @strawberry.type(description="One spec of a SKU, e.g. 颜色: 红")
@@ -124,6 +125,12 @@ class Product(relay.Node):
         self, root: strawberry.Parent[models.Product], info: Info
     ) -> Annotated[FlashSale, strawberry.lazy("schema.flash_sale")] | None:
         return await catalog.product_flash_sale(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+
+    @strawberry.field(description="The group-buy campaign running on this product's SKUs (null if none)")
+    async def group_buy_campaign(
+        self, root: strawberry.Parent[models.Product], info: Info
+    ) -> Annotated[GroupBuyCampaign, strawberry.lazy("schema.group_buy")] | None:
+        return await catalog.product_group_buy_campaign(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @classmethod
     async def resolve_nodes(cls, *, info: Info, node_ids: Iterable[str], required: bool = False) -> list[Any]:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info, relay
 
 from domain.identity import models
 from domain.identity.queries import mask_phone
-from resolvers import identity
+from resolvers import group_buy, identity
 from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
-from schema.core import UserError, model_node, user_errors
+from schema.core import UserError, connection, model_node, user_errors
+
+if TYPE_CHECKING:
+    from schema.group_buy import GroupBuyConnection, GroupBuyStatus  # noqa: F401 - lazy annotations
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 StaffRole = models.StaffRole
@@ -31,6 +35,20 @@ class Customer(relay.Node):
     @strawberry.field(description="Masked, e.g. 138****8000")
     def phone(self, root: strawberry.Parent[models.Customer]) -> str | None:
         return mask_phone(root.phone) or None
+
+    @strawberry.field(description="The groups the customer holds a seat in, newest first (only on `me`)")
+    async def group_buys(
+        self,
+        root: strawberry.Parent[models.Customer],
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        status: Annotated[GroupBuyStatus, strawberry.lazy("schema.group_buy")] | None = None,
+    ) -> Annotated[GroupBuyConnection, strawberry.lazy("schema.group_buy")] | None:
+        from schema.group_buy import GroupBuyConnection  # the group-buy types import this module's Customer
+
+        page = await group_buy.my_groups(info.context, root.id, first, after, status)
+        return None if page is None else connection(page, GroupBuyConnection)  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="A member of the merchant's staff")

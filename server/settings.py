@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     order_payment_minutes: int = Field(default=15, ge=1, le=24 * 60)
     flash_sale_payment_minutes: int = Field(default=5, ge=1, le=24 * 60,
                                             description="minutes before an unpaid flash sale order expires")
+    group_buy_payment_minutes: int = Field(default=5, ge=1, le=24 * 60,
+                                           description="minutes before an unpaid group-buy order expires (its "
+                                           "seat comes back)")
     auto_confirm_days: int = Field(default=7, ge=1, le=60, description="shipped orders complete themselves after")
     sweep_seconds: int = Field(default=30, ge=1, description="how often the embedded server runs the order sweeps")
     shop_name: str = Field(default="Pond", min_length=1, max_length=32, description="prefix of WeChat bill items")
