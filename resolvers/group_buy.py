@@ -10,11 +10,19 @@ from domain.group_buy import campaigns, groups
 from domain.group_buy.campaigns import CampaignChanges, CampaignDraft, CampaignStatus, ItemDraft
 from domain.group_buy.groups import GroupBuyStatus, GroupPlaced, JoinRequest, Member, StartRequest
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem
+from domain.orders.delivery import DeliveryChoice
 from domain.pagination import Page
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
-from resolvers.orders import _delivery, customer_id
+from resolvers.orders import _delivery, _within_checkout_rate, customer_id
 from resolvers.outcome import Outcome, attempt, decode_id, given, now
+
+
+def _delivery_of(data: Any) -> DeliveryChoice:
+    try:
+        return _delivery(data.delivery)
+    except NotFound as exc:
+        raise NotFound("pickup point", ["delivery", *(exc.field or [])]) from None
 
 
 def _sku_id(global_id: Any, index: int) -> int:
@@ -73,12 +81,13 @@ async def staff_campaigns(ctx: Context, first: int | None, after: str | None,
 
 async def group_buy_start(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
     async def run() -> GroupPlaced:
+        await _within_checkout_rate(ctx)
         request = StartRequest(
             customer_id=customer_id(ctx),
             campaign_id=decode_id(data.campaign_id, "GroupBuyCampaign", "campaignId"),
             sku_id=decode_id(data.sku_id, "Sku", "skuId"),
             quantity=data.quantity,
-            delivery=_delivery(data.delivery),
+            delivery=_delivery_of(data),
             idempotency_key=data.idempotency_key,
         )
         return await groups.start(ctx.services.orders, request, now())
@@ -88,6 +97,7 @@ async def group_buy_start(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
 
 async def group_buy_join(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
     async def run() -> GroupPlaced:
+        await _within_checkout_rate(ctx)
         group_id = given(data.group_id)
         request = JoinRequest(
             customer_id=customer_id(ctx),
@@ -95,7 +105,7 @@ async def group_buy_join(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
             share_code=given(data.share_code),
             sku_id=decode_id(data.sku_id, "Sku", "skuId"),
             quantity=data.quantity,
-            delivery=_delivery(data.delivery),
+            delivery=_delivery_of(data),
             idempotency_key=data.idempotency_key,
         )
         return await groups.join(ctx.services.orders, request, now())

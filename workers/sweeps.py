@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.group_buy import sweep as group_buy_sweep
 from domain.inventory.sweeps import resync_stock
 from domain.orders import lifecycle, refund_calls
 from domain.orders.deps import OrderDeps
@@ -52,6 +53,10 @@ async def settle_flash_sales(deps: OrderDeps, now: datetime) -> int:
     return await flash_settlement.settle_ended(deps, now)
 
 
+async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
+    return await group_buy_sweep.fail_expired_groups(deps, now)
+
+
 async def resync_stock_counts(deps: OrderDeps, now: datetime) -> int:
     return await resync_stock(deps)
 
@@ -64,4 +69,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("resync_stock", "*/5 * * * *", resync_stock_counts),
     Sweep("settle_flash_sales", "* * * * *", settle_flash_sales),
     Sweep("retry_refunds", "* * * * *", retry_refunds),
+    Sweep("fail_expired_groups", "* * * * * */30", fail_expired_groups),
 )

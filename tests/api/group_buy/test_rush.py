@@ -1,0 +1,65 @@
+"""Seats never overfill: 200 customers at once for the last seat, and a rush through a Redis flush."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from domain.group_buy.models import GroupBuySeat
+from domain.group_buy.states import LIVE_SEATS
+from domain.orders.models import Order
+from tests.fixtures.orders import pk
+from tests.support import backends
+
+RUSH = 200
+
+
+async def _tokens(desk, count: int) -> list[str]:
+    return [await desk.customer(f"o-rush-{i}") for i in range(count)]
+
+
+def _outcome(payload: dict) -> str:
+    return payload["errors"][0]["code"] if payload["errors"] else "OK"
+
+
+async def test_200_concurrent_joins_for_the_last_seat_seat_exactly_one(desk, shop):
+    sku = await shop.sku(price=5990, stock=500)
+    campaign = await desk.campaign((sku, 3990, None), size=2)
+    group = await desk.open_group(campaign, sku)
+    tokens = await _tokens(desk, RUSH)
+    outcomes = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens))
+    assert Counter(_outcome(payload) for payload in outcomes) == {"OK": 1, "GROUP_FULL": RUSH - 1}
+    assert await GroupBuySeat.filter(group_id=pk(group["id"]), state__in=LIVE_SEATS).count() == 2
+    assert await Order.all().count() == 2
+    assert await shop.available(sku) == 498
+
+
+async def test_a_redis_flush_in_the_middle_of_a_rush_changes_nothing(desk, shop, backend):
+    if not backend.real:
+        pytest.skip("the embedded seat store lives in the process; there is no Redis to flush")
+    sku = await shop.sku(price=5990, stock=500)
+    campaign = await desk.campaign((sku, 3990, None), size=40)
+    group = await desk.open_group(campaign, sku)
+    tokens = await _tokens(desk, RUSH)
+    ten_done = asyncio.Event()
+    finished = 0
+
+    async def join(token: str) -> str:
+        nonlocal finished
+        outcome = _outcome(await desk.join(token, group, sku))
+        finished += 1
+        if finished == 10:
+            ten_done.set()
+        return outcome
+
+    async def flush_midway() -> None:
+        await ten_done.wait()
+        await backends.delete_redis_keys(backend.redis_prefix + ":gb:")
+
+    attempts = [asyncio.ensure_future(join(token)) for token in tokens]
+    await asyncio.gather(flush_midway(), *attempts)
+    assert Counter(task.result() for task in attempts) == {"OK": 39, "GROUP_FULL": RUSH - 39}
+    assert await GroupBuySeat.filter(group_id=pk(group["id"]), state__in=LIVE_SEATS).count() == 40
+    assert (await desk.read(group))["seatsLeft"] == 0
