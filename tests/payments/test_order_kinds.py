@@ -66,7 +66,7 @@ class PolicyForTests(KindPolicy):
 @pytest.fixture
 def policy(pay_flow: PayFlow, monkeypatch: pytest.MonkeyPatch) -> PolicyForTests:
     test_policy = PolicyForTests()
-    monkeypatch.setitem(pay_flow.deps.policies, OrderKind.RELAY, test_policy)  # type: ignore[arg-type]
+    monkeypatch.setitem(pay_flow.deps.policies, OrderKind.RELAY, test_policy)
     return test_policy
 
 
