@@ -11,20 +11,19 @@ from strawberry.dataloader import DataLoader
 
 from domain.catalog import queries
 from domain.catalog.models import Category, Product, Sku
+from domain.flash_sale import sales as flash_sale
+from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.group_buy import campaigns as group_buy_campaigns
 from domain.group_buy import groups as group_buys
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
 from domain.orders import queries as order_queries
 from domain.orders.models import Order, OrderLine, Refund
-from domain.pricing import flash_sale
 from domain.pricing.coupons import copies_by_id, coupons_by_id
 from domain.pricing.discounts import active_discounts, items_by_discount
 from domain.pricing.models import (
     Coupon,
     CustomerCoupon,
     DiscountItem,
-    FlashSale,
-    FlashSaleItem,
     OrderPromotion,
     SpendAndSave,
 )

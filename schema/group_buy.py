@@ -244,7 +244,7 @@ class GroupBuyQuery:
         status: GroupBuyCampaignStatus | None = None,
     ) -> GroupBuyCampaignConnection:
         page = await group_buy.staff_campaigns(info.context, first, after, status)
-        return connection(page, GroupBuyCampaignConnection)  # type: ignore[no-any-return]
+        return connection(page, GroupBuyCampaignConnection)
 
 
 @strawberry.type

@@ -48,7 +48,7 @@ class Customer(relay.Node):
         from schema.group_buy import GroupBuyConnection  # the group-buy types import this module's Customer
 
         page = await group_buy.my_groups(info.context, root.id, first, after, status)
-        return None if page is None else connection(page, GroupBuyConnection)  # type: ignore[no-any-return]
+        return None if page is None else connection(page, GroupBuyConnection)
 
 
 @strawberry.type(description="A member of the merchant's staff")

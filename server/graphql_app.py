@@ -12,7 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from domain.pricing.engine import next_price_change
+from domain.selling import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
 from server.graphiql import graphiql_page

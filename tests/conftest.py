@@ -17,7 +17,10 @@ from starlette.applications import Starlette
 from tortoise.contrib.test import truncate_all_models
 
 from app import create_app
-from domain.inventory.flash_pool import MemoryFlashPool
+from domain.flash_sale.policy import flash_policy
+from domain.flash_sale.pool import MemoryFlashPool
+from domain.group_buy.groups import group_buy_policy
+from domain.group_buy.seats import MemorySeatStore
 from domain.inventory.memory_counter import MemoryStockCounter
 from server.observability import RequestIdMiddleware
 from server.settings import Settings
@@ -97,8 +100,10 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     if backend.real:
         await backends.delete_redis_keys(backend.redis_prefix + ":rl")
         await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
+        await backends.delete_redis_keys(backend.redis_prefix + ":gb:")
     else:
-        deps.flash_pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
+        flash_policy(deps).pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
+        group_buy_policy(deps).seats = MemorySeatStore()  # so do group ids: no group's seats may outlive it
         deps.inventory.counter = MemoryStockCounter()  # so do SKU and customer ids, which name counts and holders
     yield
 

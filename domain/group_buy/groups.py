@@ -55,9 +55,10 @@ def public_status(group: GroupBuyGroup) -> GroupBuyStatus:
 
 
 def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
-    policy = deps.policies.get(OrderKind.GROUP_BUY)
+    """The GROUP_BUY policy the server wired, with the seat store."""
+    policy = deps.policy(OrderKind.GROUP_BUY)
     if not isinstance(policy, GroupBuyPolicy):
-        raise LookupError("no GROUP_BUY policy: see domain.selling.order_policies")
+        raise LookupError("the GROUP_BUY policy is not a GroupBuyPolicy: see domain.selling.order_policies")
     return policy
 
 
@@ -168,7 +169,7 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     placement = LeaderPlacement(campaign, item, request.customer_id, request.quantity)
     placed = await checkout(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, kind=OrderKind.GROUP_BUY, mode=placement,
+        idempotency_key=request.idempotency_key, mode=placement,
     ))
     return GroupPlaced(placed, await _group_of(placed.order))
 
@@ -272,7 +273,7 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     placement = MemberPlacement(group, item, campaign, request.customer_id, request.quantity, now)
     placed = await checkout(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, kind=OrderKind.GROUP_BUY, mode=placement,
+        idempotency_key=request.idempotency_key, mode=placement,
     ))
     return GroupPlaced(placed, await _group_of(placed.order))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.columns import column
@@ -65,7 +66,9 @@ async def _refund_failed_members(deps: OrderDeps) -> int:
         try:
             await refund_directly(deps, order, None, FAILED_REASON, GROUP_FAILED)
             done += 1
-        except DomainError as exc:  # another run opened it first (the order is no longer PAID)
+        except (DomainError, IntegrityError) as exc:
+            # Another run opened it first: its order is no longer PAID (or, racing in PostgreSQL, its refund number
+            # is taken): this run's transaction changed nothing.
             log.info("group refund skipped", order=order.number, reason=str(exc))
     return done
 

@@ -11,7 +11,6 @@ import pytest_asyncio
 
 from domain.catalog.models import Sku
 from tests.fixtures.catalog import gid
-from tests.fixtures.group_buys import forget_seats
 from tests.fixtures.orders import ADDRESS, ERRORS, ORDER_FIELDS, PAYMENT_FIELDS, Shop
 from tests.support.graphql import GraphQLClient
 
@@ -109,6 +108,5 @@ class GroupDesk:
 
 
 @pytest_asyncio.fixture
-async def desk(app, backend, shop: Shop, gql: GraphQLClient, operator_token: str, issue_customer_token) -> GroupDesk:
-    await forget_seats(app, backend)
+async def desk(shop: Shop, gql: GraphQLClient, operator_token: str, issue_customer_token) -> GroupDesk:
     return GroupDesk(shop=shop, gql=gql, staff_token=operator_token, issue_customer_token=issue_customer_token)

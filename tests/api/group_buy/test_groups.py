@@ -152,16 +152,17 @@ async def test_refusals_are_clean_and_hold_nothing(desk, shop, customer_token, o
     sku = await shop.sku(price=5990, stock=50)
     outside = await shop.sku(price=5990, stock=50)
     campaign = await desk.campaign((sku, 3990, None), size=2, limit=3, per_order=2)
-    group = await desk.open_group(campaign, sku, customer_token)
+    group = await desk.open_group(campaign, sku, customer_token)  # the customer's first unit
     orders = await Order.all().count()
     assert codes(await desk.join(customer_token, group, sku)) == ["DUPLICATE"]  # the leader's own seat
     assert codes(await desk.join(other_customer_token, group, sku, 3)) == ["LIMIT_EXCEEDED"]  # per order
     assert codes(await desk.join(other_customer_token, group, outside)) == ["NOT_FOUND"]  # not in the campaign
-    assert codes(await desk.start(customer_token, campaign, sku, 2)) == ["LIMIT_EXCEEDED"]  # 1 + 2 > 3 per customer
     assert await Order.all().count() == orders
-    joined = await desk.join(other_customer_token, group, sku, 2)
+    joined = await desk.join(other_customer_token, group, sku)
     assert joined["errors"] == []  # the seat was still free: no refusal held it
     assert codes(await desk.join(other_customer_token, group, sku)) == ["DUPLICATE"]  # unpaid, still a seat
+    assert (await desk.start(customer_token, campaign, sku, 2))["errors"] == []  # 1 + 2 units: the limit
+    assert codes(await desk.start(customer_token, campaign, sku, 1)) == ["LIMIT_EXCEEDED"]  # unpaid ones count
     later = await desk.campaign((outside, 3990, None), starts=3600, ends=7200)
     assert codes(await desk.start(customer_token, later, outside)) == ["NOT_STARTED"]
     await desk.end(campaign)

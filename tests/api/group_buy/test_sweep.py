@@ -14,6 +14,7 @@ from domain.group_buy.models import GroupBuyGroup, GroupStatus
 from domain.group_buy.policy import GROUP_FAILED
 from domain.group_buy.sweep import fail_expired_groups
 from domain.orders.models import Order, OrderStatus, Refund
+from tests.fixtures.catalog import gid
 from tests.fixtures.orders import order_row, pk
 
 
@@ -56,7 +57,7 @@ async def test_a_failed_group_refunds_each_paid_order_once_while_two_sweeps_run_
     assert {refund.requested_by for refund in refunds} <= {GROUP_FAILED, "system"}
     assert (await order_row(unpaid["order"])).status == OrderStatus.CANCELLED
     for refund in refunds:
-        await shop.finish_refund(str(refund.id))
+        await shop.finish_refund(gid("Refund", refund.id))
     statuses = Counter(order.status for order in await Order.all())
     assert statuses == {OrderStatus.REFUNDED: 8, OrderStatus.CANCELLED: 1}
     assert await shop.available(sku) == 100  # every unit back on sale

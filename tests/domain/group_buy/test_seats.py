@@ -49,7 +49,7 @@ def store(request: pytest.FixtureRequest) -> SeatStore:
 
 
 def group(group_id: int = 1, size: int = 3, forming: bool = True, **holders: int) -> GroupSeats:
-    return GroupSeats(group_id=group_id, size=size, forming=forming, expire_at_ms=EXPIRES, holders=holders)
+    return GroupSeats(group_id=group_id, size=size, forming=forming, expire_at_ms=EXPIRES, holders=dict(holders))
 
 
 async def test_a_take_refuses_a_closed_group_a_second_seat_and_a_full_group(store: SeatStore) -> None:
@@ -87,7 +87,8 @@ async def test_a_dropped_group_is_missing_until_reloaded(store: SeatStore) -> No
 
 
 async def test_200_concurrent_takes_for_the_last_seat_give_it_once(store: SeatStore) -> None:
-    await store.load(group(size=10, **{f"h{i}": i for i in range(9)}))
+    await store.load(GroupSeats(group_id=1, size=10, forming=True, expire_at_ms=EXPIRES,
+                                holders={f"h{i}": i for i in range(9)}))
     outcomes = await asyncio.gather(*(store.take(1, 100 + i, f"x{i}") for i in range(200)))
     assert sorted(outcomes).count(Take.OK) == 1
     assert outcomes.count(Take.FULL) == 199
