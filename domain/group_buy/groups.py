@@ -121,10 +121,29 @@ async def _replayed(deps: OrderDeps, customer_id: int, key: str | None) -> Group
     """A repeated request (same idempotency key) answers with the first order and its group, checking nothing."""
     if not key:
         return None
-    order = await Order.get_or_none(customer_id=customer_id, idempotency_key=key, kind=OrderKind.GROUP_BUY)
-    if order is None or not await GroupBuySeat.exists(order_id=order.id):
+    order = await Order.get_or_none(customer_id=customer_id, idempotency_key=key)
+    if order is None:
         return None
+    if not await GroupBuySeat.exists(order_id=order.id):
+        raise _key_taken()
     return GroupPlaced(await first_payment(deps, order), await _group_of(order))
+
+
+def _key_taken() -> DomainError:
+    return DomainError(ErrorCode.DUPLICATE, "this idempotencyKey was used for another order", ["idempotencyKey"])
+
+
+async def _placed(deps: OrderDeps, request: CheckoutRequest) -> GroupPlaced:
+    """Checkout with the mode's placement; its errors name this mutation's fields (skuId, not lines)."""
+    try:
+        placed = await checkout(deps, request)
+    except DomainError as exc:
+        if exc.field and exc.field[0] == "lines":
+            exc.field = ["skuId"]
+        raise
+    if not await GroupBuySeat.exists(order_id=placed.order.id):  # a concurrent checkout took the key first
+        raise _key_taken()
+    return GroupPlaced(placed, await _group_of(placed.order))
 
 
 @dataclass
@@ -167,11 +186,10 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     campaign, item = await running_item(request.campaign_id, request.sku_id, now, "campaignId")
     await _check_units(campaign, request.customer_id, request.quantity)
     placement = LeaderPlacement(campaign, item, request.customer_id, request.quantity)
-    placed = await checkout(deps, CheckoutRequest(
+    return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
     ))
-    return GroupPlaced(placed, await _group_of(placed.order))
 
 
 async def _group_of(order: Order) -> GroupBuyGroup:
@@ -271,11 +289,10 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     campaign, item = await running_item(group.campaign_id, request.sku_id, now, "groupId")
     await _check_units(campaign, request.customer_id, request.quantity)
     placement = MemberPlacement(group, item, campaign, request.customer_id, request.quantity, now)
-    placed = await checkout(deps, CheckoutRequest(
+    return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
     ))
-    return GroupPlaced(placed, await _group_of(placed.order))
 
 
 # Reading.

@@ -239,3 +239,23 @@ async def test_another_customer_s_group_order_reads_as_null_and_cannot_be_touche
     await shop.pay(started["payment"])
     assert (await gql.data(MY_GROUPS, {}, other_customer_token))["me"]["groupBuys"]["totalCount"] == 0
     assert (await desk.read(started["group"], other_customer_token))["status"] == "FORMING"  # public once open
+
+
+async def test_a_key_used_for_a_normal_order_is_not_replayed_as_a_group_buy(desk, shop, customer_token):
+    sku = await shop.sku(price=5990, stock=10)
+    await shop.place(customer_token, (sku, 1), idempotencyKey="k-1")
+    campaign = await desk.campaign((sku, 3990, None))
+    refused = await desk.start(customer_token, campaign, sku, idempotencyKey="k-1")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("DUPLICATE", ["idempotencyKey"])]
+    assert await GroupBuyGroup.all().count() == 0
+
+
+async def test_a_sold_out_sku_holds_no_seat(desk, shop, customer_token, other_customer_token):
+    sku = await shop.sku(price=5990, stock=2)
+    campaign = await desk.campaign((sku, 3990, None), size=3)
+    group = await desk.open_group(campaign, sku)
+    assert (await desk.join(customer_token, group, sku))["errors"] == []
+    refused = await desk.join(other_customer_token, group, sku)
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("SOLD_OUT", ["skuId"])]
+    assert (await desk.read(group))["seatsLeft"] == 1
+    assert await GroupBuySeat.filter(group_id=pk(group["id"])).count() == 2
