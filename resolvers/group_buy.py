@@ -11,6 +11,7 @@ from domain.group_buy.campaigns import CampaignChanges, CampaignDraft, CampaignS
 from domain.group_buy.groups import GroupBuyStatus, GroupPlaced, JoinRequest, Member, StartRequest
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem
 from domain.orders.delivery import DeliveryChoice
+from domain.orders.models import Order, OrderKind
 from domain.pagination import Page
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
@@ -176,3 +177,10 @@ async def campaign_nodes(ctx: Context, ids: list[int]) -> list[GroupBuyCampaign 
 
 async def group_nodes(ctx: Context, ids: list[int]) -> list[GroupBuyGroup | None]:
     return list(await ctx.loaders.group_buy.load_many(ids))
+
+
+async def order_group(ctx: Context, order: Order) -> GroupBuyGroup | None:
+    """The group of a GROUP_BUY order (the caller may read the order: it is theirs, or they are staff)."""
+    if order.kind != OrderKind.GROUP_BUY:
+        return None
+    return await ctx.loaders.group_buy_by_order.load(order.id)

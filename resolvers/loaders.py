@@ -153,3 +153,8 @@ class Loaders:
     def open_group_buys(self) -> DataLoader[int, list[GroupBuyGroup]]:
         """Each campaign's forming groups, closest to full first (the longest list a query may ask for)."""
         return _keyed(lambda ids: group_buys.open_groups(ids, 100), default=list)
+
+    @cached_property
+    def group_buy_by_order(self) -> DataLoader[int, GroupBuyGroup | None]:
+        """The group each group-buy order holds its seat in (once the group has opened)."""
+        return _keyed(group_buys.group_by_order)

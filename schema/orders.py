@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import Info, relay
@@ -12,12 +12,15 @@ from strawberry.permission import BasePermission, PermissionExtension
 from domain.orders import models
 from domain.orders.payment import Placed
 from domain.orders.ports import PaymentParams
-from resolvers import orders
+from resolvers import group_buy, orders
 from resolvers.orders import RefundResult
 from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, ShownToStaff
 from schema.catalog import Sku, SpecValue
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
+
+if TYPE_CHECKING:
+    from schema.group_buy import GroupBuy
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 OrderStatus = models.OrderStatus
@@ -189,6 +192,13 @@ class Order(relay.Node):
                       "or could not pay them) and are being sent again")
     async def refund_owed(self, root: strawberry.Parent[models.Order], info: Info) -> Money:
         return Money(amount=await orders.order_refund_owed(info.context, root))
+
+    @strawberry.field(description="The group a GROUP_BUY order holds its seat in (null for other kinds, and while "
+                      "the group has not opened)")
+    async def group_buy(
+        self, root: strawberry.Parent[models.Order], info: Info
+    ) -> Annotated[GroupBuy, strawberry.lazy("schema.group_buy")] | None:
+        return await group_buy.order_group(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type

@@ -259,3 +259,16 @@ async def test_a_sold_out_sku_holds_no_seat(desk, shop, customer_token, other_cu
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("SOLD_OUT", ["skuId"])]
     assert (await desk.read(group))["seatsLeft"] == 1
     assert await GroupBuySeat.filter(group_id=pk(group["id"])).count() == 2
+
+
+async def test_an_order_names_its_group_once_the_group_opened(desk, shop, gql, customer_token):
+    sku = await shop.sku(price=5990)
+    campaign = await desk.campaign((sku, 3990, None))
+    started = await desk.start(customer_token, campaign, sku)
+    query = "query($id: ID!) { order(id: $id) { kind groupBuy { id status } } }"
+    assert (await gql.data(query, {"id": started["order"]["id"]}, customer_token))["order"]["groupBuy"] is None
+    await shop.pay(started["payment"])
+    read = (await gql.data(query, {"id": started["order"]["id"]}, customer_token))["order"]
+    assert read == {"kind": "GROUP_BUY", "groupBuy": {"id": started["group"]["id"], "status": "FORMING"}}
+    normal, _ = await shop.place(customer_token, (sku, 1))
+    assert (await gql.data(query, {"id": normal["id"]}, customer_token))["order"]["groupBuy"] is None
