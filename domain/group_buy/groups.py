@@ -38,6 +38,8 @@ from domain.pricing import engine
 SHARE_CODE_LENGTH = 12
 SHARE_CODE_ALPHABET = string.digits + string.ascii_letters
 MAX_SHARE_CODE = 32
+RELOADS = 3
+"""Times a join loads a group the seat store lost (Redis flushed) before it leaves the decision to the database."""
 STORE_KEEPS = timedelta(days=1)
 """How long after a group's expiry the seat store may keep it."""
 
@@ -232,11 +234,13 @@ class MemberPlacement:
     async def admit(self, deps: OrderDeps, holder: str) -> None:
         store = group_buy_policy(deps).seats
         taken = await store.take(self.group.id, self.customer_id, holder)
-        if taken is Take.MISSING:
+        for _ in range(RELOADS):
+            if taken is not Take.MISSING:
+                break
             await store.load(await database_seats(await GroupBuyGroup.get(id=self.group.id), self.now))
             taken = await store.take(self.group.id, self.customer_id, holder)
         if taken is Take.MISSING:
-            raise DomainError(ErrorCode.GROUP_CLOSED, "the group is no longer forming", ["groupId"])
+            return  # the store keeps losing the group (Redis flushed again and again): the database decides alone
         if taken in _REFUSED:
             code, message = _REFUSED[taken]
             raise DomainError(code, message, ["groupId"])
