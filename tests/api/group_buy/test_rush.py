@@ -7,7 +7,9 @@ from collections import Counter
 
 import pytest
 
+from domain.group_buy.groups import group_buy_policy
 from domain.group_buy.models import GroupBuySeat
+from domain.group_buy.seats import GroupSeats, MemorySeatStore
 from domain.group_buy.states import LIVE_SEATS
 from domain.orders.models import Order
 from tests.fixtures.orders import pk
@@ -63,3 +65,22 @@ async def test_a_redis_flush_in_the_middle_of_a_rush_changes_nothing(desk, shop,
     assert Counter(task.result() for task in attempts) == {"OK": 39, "GROUP_FULL": RUSH - 39}
     assert await GroupBuySeat.filter(group_id=pk(group["id"]), state__in=LIVE_SEATS).count() == 40
     assert (await desk.read(group))["seatsLeft"] == 0
+
+
+class ForgetfulSeats(MemorySeatStore):
+    """A seat store that loses every group at once (as if Redis were flushed after each load)."""
+
+    async def load(self, state: GroupSeats) -> bool:
+        return True
+
+
+async def test_the_database_alone_never_overfills_when_the_store_keeps_losing_the_group(app, desk, shop,
+                                                                                       monkeypatch):
+    sku = await shop.sku(price=5990, stock=500)
+    campaign = await desk.campaign((sku, 3990, None), size=3)
+    group = await desk.open_group(campaign, sku)
+    monkeypatch.setattr(group_buy_policy(app.state.runtime.services.orders), "seats", ForgetfulSeats())
+    tokens = await _tokens(desk, 50)
+    outcomes = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens))
+    assert Counter(_outcome(payload) for payload in outcomes) == {"OK": 2, "GROUP_FULL": 48}
+    assert await GroupBuySeat.filter(group_id=pk(group["id"]), state__in=LIVE_SEATS).count() == 3
