@@ -31,6 +31,8 @@ log = structlog.get_logger("pond.orders.refunds")
 RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
 """Waits before each automatic retry of a failure that can clear; after the last (about two days) staff decide."""
 SWEEP_BATCH = 200
+UNANSWERED_AFTER = timedelta(hours=6)
+"""A PROCESSING refund WeChat Pay could not be asked about for this long fails (loudly) and is retried with backoff."""
 NO_TRADE = "NO_TRADE"
 WECHAT_FAILED = {
     "CLOSED": "WeChat Pay closed the refund without paying it",
@@ -250,6 +252,12 @@ async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_m
             else:
                 refund = await _apply(deps, refund, found.status, found.refund_id)
         except PaymentGatewayError as exc:
+            if refund.updated_at <= at - UNANSWERED_AFTER:
+                # Nobody can say where the money is: staff see it (FAILED), and it goes again by itself, asking first.
+                refund = await _fail(deps, refund, exc.code, f"WeChat Pay has not answered about this refund for "
+                                     f"{UNANSWERED_AFTER} ({exc.message})", can_clear=True)
+                settled += 1
+                continue
             log.info("refund reconcile skipped", refund=refund.out_refund_no, code=exc.code)
             continue
         except Exception:
