@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
@@ -116,10 +116,22 @@ async def _apply(deps: OrderDeps, refund: Refund, status: str, refund_id: str | 
     return refund
 
 
+async def _renamed(out_refund_no: str) -> bool:
+    """Whether a refund was sent again under a new number after this one (`numbers.resent_refund_number`)."""
+    first = out_refund_no.split("-", 1)[0]
+    return await Refund.filter(Q(out_refund_no=first) | Q(out_refund_no__startswith=f"{first}-")).exists()
+
+
 async def apply_refund_status(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
     """A refund notification (or query) said where a refund stands. Idempotent; returns what it means."""
     refund = await Refund.get_or_none(out_refund_no=out_refund_no)
     if refund is None:
+        if await _renamed(out_refund_no):
+            # A number WeChat Pay closed and the refund was sent again under a new one: the old number's news says
+            # nothing about the money the new one carries.
+            log.info("refund notification for a number sent again under a new one", out_refund_no=out_refund_no,
+                     status=status)
+            return "superseded"
         raise DomainError(ErrorCode.NOT_FOUND, f"no refund {out_refund_no}")
     refund = await _apply(deps, refund, status, refund_id)
     outcomes = {"SUCCESS": "refunded", "CLOSED": "failed", "ABNORMAL": "abnormal"}
