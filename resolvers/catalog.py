@@ -119,7 +119,8 @@ async def category_parent(ctx: Context, category: Category) -> Category | None:
 def _node_loaders(ctx: Context) -> dict[str, Any]:
     return {"Product": ctx.loaders.product, "Sku": ctx.loaders.sku, "Category": ctx.loaders.category,
             "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
-            "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save}
+            "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save,
+            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

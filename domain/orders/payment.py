@@ -16,7 +16,7 @@ from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.inventory.models import Reservation
 from domain.ledger import service as ledger
-from domain.orders import refund_states, states
+from domain.orders import pickup_codes, refund_states, states
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_of
 from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
@@ -134,6 +134,7 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
     async with in_transaction():
         await states.move(order, OrderStatus.PAID)
         await holds.commit(order.id)
+        await pickup_codes.issue(order)
     await _sold(deps, order)
 
 
@@ -219,6 +220,7 @@ async def _apply_payment(order: Order, at: datetime) -> str:
     if order.status == OrderStatus.PENDING_PAYMENT:
         await states.move(order, OrderStatus.PAID)
         await holds.commit(order.id)
+        await pickup_codes.issue(order)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
@@ -228,6 +230,7 @@ async def _apply_payment(order: Order, at: datetime) -> str:
         except (holds.OutOfStock, coupons.CouponTaken):
             return "refund"
         await states.move(order, OrderStatus.PAID)
+        await pickup_codes.issue(order)
         return "revived"
     return "refund"
 
