@@ -295,8 +295,8 @@ async def raw_take(seconds: float, concurrency: int, *, sold_out: bool,
     just before the first measured call and just after the last (its first call's result goes to the second)."""
     import redis.asyncio as aioredis
 
-    from domain.inventory.flash_pool import PoolState, Take
-    from domain.inventory.redis_flash_pool import RedisFlashPool
+    from domain.flash_sale.pool import PoolState, Take
+    from domain.flash_sale.redis_pool import RedisFlashPool
 
     pool = aioredis.BlockingConnectionPool.from_url(REDIS_URL, max_connections=concurrency, timeout=5)
     client = aioredis.Redis(connection_pool=pool)
@@ -342,7 +342,7 @@ async def raw_take(seconds: float, concurrency: int, *, sold_out: bool,
 def take_script_sha() -> str:
     from hashlib import sha1
 
-    from domain.inventory.redis_flash_pool import _TAKE
+    from domain.flash_sale.redis_pool import _TAKE
 
     return sha1(_TAKE.encode()).hexdigest()
 
@@ -356,8 +356,8 @@ async def redis_benchmark_take(connections: int, calls: int, *, sold_out: bool) 
 
     import redis.asyncio as aioredis
 
-    from domain.inventory.flash_pool import PoolState
-    from domain.inventory.redis_flash_pool import RedisFlashPool
+    from domain.flash_sale.pool import PoolState
+    from domain.flash_sale.redis_pool import RedisFlashPool
 
     binary = shutil.which("redis-benchmark")
     if binary is None:

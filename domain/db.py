@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "domain.orders.models",
     "domain.ledger.models",
     "domain.pricing.models",
+    "domain.flash_sale.models",
     "domain.relay.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"

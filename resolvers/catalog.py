@@ -12,10 +12,11 @@ from domain.catalog.categories import all_categories
 from domain.catalog.models import Category, Product, Sku
 from domain.catalog.queries import ProductFilter
 from domain.errors import DomainError
+from domain.flash_sale.models import FlashSale
 from domain.inventory import holds
 from domain.pagination import Page
 from domain.pricing import engine
-from domain.pricing.models import Discount, DiscountItem, FlashSale
+from domain.pricing.models import Discount, DiscountItem
 from resolvers.context import Context
 from resolvers.outcome import decode_id
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from domain.catalog.models import Sku
 from domain.errors import NotFound
-from domain.orders import flash_checkout
-from domain.orders.flash_checkout import FlashBuyRequest
+from domain.flash_sale import buy as flash_checkout
+from domain.flash_sale import sales as flash_sale
+from domain.flash_sale.buy import FlashBuyRequest
+from domain.flash_sale.models import FlashSale, FlashSaleItem
+from domain.flash_sale.sales import FlashSaleChanges, FlashSaleDraft, FlashSaleStatus, ItemDraft
 from domain.orders.payment import Placed
 from domain.pagination import Page
-from domain.pricing import engine, flash_sale
-from domain.pricing.flash_sale import FlashSaleChanges, FlashSaleDraft, FlashSaleStatus, ItemDraft
-from domain.pricing.models import FlashSale, FlashSaleItem
+from domain.pricing import engine
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
 from resolvers.orders import _delivery, customer_id
@@ -111,7 +112,8 @@ async def item_buy_price(ctx: Context, item: FlashSaleItem) -> int:
     sku = await ctx.loaders.sku.load(item.sku_id)
     if sku is None:
         return item.price
-    return engine.line_price(sku, 1, await ctx.loaders.offer.load(sku.id), item).unit_price
+    offer = await ctx.loaders.offer.load(sku.id)
+    return engine.line_price(sku, 1, [*engine.discount_source(sku, offer), flash_sale.price_source(item)]).unit_price
 
 
 async def item_sku(ctx: Context, item: FlashSaleItem) -> Sku | None:

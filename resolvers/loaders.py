@@ -11,19 +11,18 @@ from strawberry.dataloader import DataLoader
 
 from domain.catalog import queries
 from domain.catalog.models import Category, Product, Sku
+from domain.flash_sale import sales as flash_sale
+from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.identity.queries import mask_nickname
 from domain.orders import pickup, pickup_codes
 from domain.orders import queries as order_queries
 from domain.orders.models import Order, OrderLine, PickupPoint, Refund
-from domain.pricing import flash_sale
 from domain.pricing.coupons import copies_by_id, coupons_by_id
 from domain.pricing.discounts import active_discounts, items_by_discount
 from domain.pricing.models import (
     Coupon,
     CustomerCoupon,
     DiscountItem,
-    FlashSale,
-    FlashSaleItem,
     OrderPromotion,
     SpendAndSave,
 )

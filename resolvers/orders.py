@@ -120,7 +120,7 @@ async def order_confirm_receipt(ctx: Context, data: Any) -> Outcome[Order]:
 async def order_request_refund(ctx: Context, data: Any) -> Outcome[RefundResult]:
     async def run() -> RefundResult:
         order = await _own_order(ctx, data.order_id)
-        refund = await refunds.request_refund(order, data.amount, data.reason, ctx.actor)
+        refund = await refunds.request_refund(ctx.services.orders, order, data.amount, data.reason, ctx.actor)
         return RefundResult(order, refund)
 
     return await attempt(run())

@@ -39,7 +39,8 @@ async def _order(global_id: Any) -> Order:
 
 async def order_ship(ctx: Context, data: Any) -> Outcome[Order]:
     async def run() -> Order:
-        return await lifecycle.ship(await _order(data.order_id), data.carrier, data.tracking_number)
+        order = await _order(data.order_id)
+        return await lifecycle.ship(ctx.services.orders, order, data.carrier, data.tracking_number)
 
     return await attempt(run())
 

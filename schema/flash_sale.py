@@ -10,8 +10,8 @@ import strawberry
 from strawberry import Info, relay
 from strawberry.permission import BasePermission
 
-from domain.pricing import flash_sale as domain_flash_sale
-from domain.pricing import models
+from domain.flash_sale import models
+from domain.flash_sale import sales as domain_flash_sale
 from resolvers import flash_sale
 from resolvers.permissions import CanManageGoods, IsCustomer
 from schema.catalog import Sku

@@ -64,8 +64,11 @@ class RelayEntryLine:
 class RelayEntry(relay.Node):
     id: relay.NodeID[int]
     seq: int = strawberry.field(description="Its public number: 1, 2, 3 … in the order entries were paid")
-    joined_at: datetime = strawberry.field(description="When it was paid (and got its number)")
     is_type_of = model_node(models.RelayEntry)
+
+    @strawberry.field(description="When it was paid (and got its number)")
+    def joined_at(self, root: strawberry.Parent[models.RelayEntry]) -> datetime:
+        return root.paid_at or root.created_at
 
     @strawberry.field(description="The customer, masked (张**)")
     async def nickname(self, root: strawberry.Parent[models.RelayEntry], info: Info) -> str:

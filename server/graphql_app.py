@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from domain.identity.tokens import Principal
-from domain.pricing.engine import next_price_change
+from domain.selling import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
 from server.graphiql import graphiql_page

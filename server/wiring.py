@@ -21,14 +21,15 @@ from starlette.types import ASGIApp
 
 from domain.catalog.demo import seed_demo_catalog
 from domain.db import close_database, migrate_database, open_database
+from domain.flash_sale.pool import FlashPool, MemoryFlashPool
+from domain.flash_sale.redis_pool import RedisFlashPool
 from domain.identity.tokens import TokenService
 from domain.inventory.counter import StockCounter
-from domain.inventory.flash_pool import FlashPool, MemoryFlashPool
 from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
-from domain.inventory.redis_flash_pool import RedisFlashPool
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
+from domain.selling import order_policies
 from payments.gateway import WeChatPayPort
 from payments.keys import SimulatorKeys, load_or_create_keys
 from payments.simulator import create_wechatpay_simulator
@@ -202,13 +203,12 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         orders = OrderDeps(
             inventory=Inventory(counter),
             gateway=WeChatPayPort(gateway),
-            flash_pool=flash_pool,
             payment_minutes=settings.order_payment_minutes,
-            flash_payment_minutes=settings.flash_sale_payment_minutes,
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
             refund_failed=count_refund_failure,
             max_pending_orders=settings.max_pending_orders,
+            policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes),
         )
         tokens = TokenService(
             settings.signing_key(),

@@ -17,7 +17,8 @@ from starlette.applications import Starlette
 from tortoise.contrib.test import truncate_all_models
 
 from app import create_app
-from domain.inventory.flash_pool import MemoryFlashPool
+from domain.flash_sale.policy import flash_policy
+from domain.flash_sale.pool import MemoryFlashPool
 from domain.inventory.memory_counter import MemoryStockCounter
 from server.observability import RequestIdMiddleware
 from server.settings import Settings
@@ -99,7 +100,7 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
         await backends.delete_redis_keys(backend.redis_prefix + ":rl")
         await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
     else:
-        deps.flash_pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
+        flash_policy(deps).pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
         deps.inventory.counter = MemoryStockCounter()  # so do SKU and customer ids, which name counts and holders
     yield
 

@@ -36,3 +36,73 @@ def test_a_layer_imports_nothing_above_it(package: str):
         for path in (ROOT / package).rglob("*.py")
     }
     assert {name: bad for name, bad in offenders.items() if bad} == {}
+
+
+SELLING_MODES = {"flash_sale", "group_buy", "relay"}
+"""Each selling mode is its own package under domain/: only `domain/selling.py` puts them together."""
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """The domain modules a file imports when it runs (imports under `if TYPE_CHECKING:` are for types only)."""
+    tree = ast.parse(path.read_text(), str(path))
+    skipped = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("domain.")}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("domain"):
+            found |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
+    return found
+
+
+def _domain_graph() -> dict[str, set[str]]:
+    modules = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in (ROOT / "domain").rglob("*.py")
+    }
+    return {name: _runtime_imports(path) & set(modules) - {name} for name, path in modules.items()}
+
+
+def test_domain_has_no_import_cycle():
+    graph = _domain_graph()
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(module: str) -> list[str] | None:
+        if module in path:
+            return [*path[path.index(module):], module]
+        if module in done:
+            return None
+        path.append(module)
+        for imported in sorted(graph[module]):
+            cycle = visit(imported)
+            if cycle:
+                return cycle
+        path.pop()
+        done.add(module)
+        return None
+
+    cycles = [cycle for module in sorted(graph) if (cycle := visit(module))]
+    assert cycles[:1] == []
+
+
+def test_selling_modes_depend_on_the_core_and_never_on_each_other():
+    graph = _domain_graph()
+
+    def package(module: str) -> str:
+        return module.split(".")[1] if module.count(".") else module
+
+    offenders = sorted(
+        f"{module} imports {imported}"
+        for module, imports in graph.items()
+        for imported in imports
+        if package(imported) in SELLING_MODES and package(imported) != package(module) and module != "domain.selling"
+    )
+    assert offenders == []

@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.flash_sale import sales as flash_settlement
 from domain.inventory.sweeps import resync_stock
 from domain.orders import lifecycle, refund_calls
 from domain.orders.deps import OrderDeps
-from domain.pricing import flash_sale as flash_settlement
 
 SweepFunction = Callable[[OrderDeps, datetime], Awaitable[int]]
 

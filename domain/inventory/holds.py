@@ -13,7 +13,6 @@ from tortoise.expressions import F
 from domain.catalog import stock
 from domain.catalog.models import Sku
 from domain.inventory.models import Reservation, ReservationState
-from domain.pricing.models import FlashSale, FlashSaleItem
 
 
 class OutOfStock(Exception):
@@ -60,71 +59,34 @@ async def _settle_held(order_id: int, target: ReservationState) -> bool:
         if not await Reservation.filter(id=reservation.id, state=ReservationState.HELD).update(state=target):
             continue
         moved = True
-        if target == ReservationState.RELEASED and reservation.flash_item_id is not None:
-            await _back_to_pool(reservation)
-            continue
         changes = {"reserved": F("reserved") - reservation.quantity}
         if target == ReservationState.COMMITTED:
             changes["stock"] = F("stock") - reservation.quantity
         await Sku.filter(id=reservation.sku_id).update(**changes)
         if target == ReservationState.COMMITTED:
-            await _audit_sale(order_id, reservation)
+            await audit_sale(order_id, reservation)
     return moved
-
-
-async def _sale_of(reservation: Reservation) -> tuple[FlashSaleItem, FlashSale]:
-    """The flash item and its sale, the sale row locked (settling takes the same lock)."""
-    item = await FlashSaleItem.get(id=reservation.flash_item_id)
-    sale = await FlashSale.filter(id=item.sale_id).select_for_update().first()
-    assert sale is not None
-    return item, sale
-
-
-async def _back_to_pool(reservation: Reservation) -> None:
-    """Released flash units: back to the sale's pool while it runs, to normal stock once it is settled."""
-    item, sale = await _sale_of(reservation)
-    await FlashSaleItem.filter(id=item.id).update(taken=F("taken") - reservation.quantity)
-    if sale.settled_at is not None:
-        await Sku.filter(id=reservation.sku_id).update(
-            reserved=F("reserved") - reservation.quantity
-        )
-
-
-async def _retake_from_pool(reservation: Reservation) -> bool:
-    """A late payment for a released flash order: take the units from the pool again if it still has them (they
-    are in Sku.reserved, so they leave stock and reserved together). A settled sale's units come from stock."""
-    item, sale = await _sale_of(reservation)
-    if sale.settled_at is not None:
-        return False
-    if not await FlashSaleItem.filter(id=item.id, taken__lte=F("quantity") - reservation.quantity).update(
-        taken=F("taken") + reservation.quantity
-    ):
-        raise OutOfStock([reservation.sku_id])
-    await Sku.filter(id=reservation.sku_id).update(
-        stock=F("stock") - reservation.quantity, reserved=F("reserved") - reservation.quantity
-    )
-    return True
 
 
 async def retake(order_id: int) -> bool:
     """A payment arrived after the order was released: hold and commit its units again if they are still there."""
     released = await Reservation.filter(order_id=order_id, state=ReservationState.RELEASED).order_by("sku_id")
     for reservation in released:
-        if reservation.flash_item_id is not None and await _retake_from_pool(reservation):
-            await _audit_sale(order_id, reservation)
-            reservation.state = ReservationState.COMMITTED
-            await reservation.save(update_fields=["state", "updated_at"])
-            continue
-        taken = await Sku.filter(
-            id=reservation.sku_id,
-            stock__gte=F("reserved") + reservation.quantity,
-        ).update(stock=F("stock") - reservation.quantity)
-        if not taken:
-            raise OutOfStock([reservation.sku_id])
-        await _audit_sale(order_id, reservation)
-        reservation.state = ReservationState.COMMITTED
-        await reservation.save(update_fields=["state", "updated_at"])
+        await retake_reservation(order_id, reservation)
     return bool(released)
+
+
+async def retake_reservation(order_id: int, reservation: Reservation) -> None:
+    """One released reservation's units, sold from the SKU's free stock after all (or OutOfStock)."""
+    taken = await Sku.filter(
+        id=reservation.sku_id,
+        stock__gte=F("reserved") + reservation.quantity,
+    ).update(stock=F("stock") - reservation.quantity)
+    if not taken:
+        raise OutOfStock([reservation.sku_id])
+    await audit_sale(order_id, reservation)
+    reservation.state = ReservationState.COMMITTED
+    await reservation.save(update_fields=["state", "updated_at"])
 
 
 async def restock(order_id: int) -> list[int]:
@@ -143,7 +105,7 @@ async def restock(order_id: int) -> list[int]:
     return restocked
 
 
-async def _audit_sale(order_id: int, reservation: Reservation) -> None:
+async def audit_sale(order_id: int, reservation: Reservation) -> None:
     await stock.audit(reservation.sku_id, -reservation.quantity, "sold", f"order:{order_id}")
 
 

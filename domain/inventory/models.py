@@ -10,8 +10,8 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from domain.catalog.models import Sku
+    from domain.flash_sale.models import FlashSaleItem
     from domain.orders.models import Order
-    from domain.pricing.models import FlashSaleItem
 
 
 class ReservationState(StrEnum):

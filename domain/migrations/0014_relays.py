@@ -6,7 +6,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0011_access_revocation')]
+    dependencies = [('models', '0012_price_sources')]
 
     initial = False
 

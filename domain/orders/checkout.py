@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -23,12 +25,35 @@ from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
 from domain.pricing import discounts, engine, promotions
+from domain.pricing.engine import PriceSource, Quote
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
 NUMBER_ATTEMPTS = 5
 TWIN_PATIENCE = 5.0
 """Seconds a double tap waits for its twin's order before taking the twin's units for a dead attempt's."""
+
+
+class Placement(Protocol):
+    """A selling mode's part in placing one of its orders (a group-buy seat, a relay entry); `checkout` does the
+    rest exactly as for a normal order, so the stock, the payment and the pending-order cap work the same way."""
+
+    kind: OrderKind
+
+    def sources(self) -> Mapping[int, Sequence[PriceSource]]:
+        """The mode's price candidates, by SKU id."""
+        ...
+
+    async def admit(self, deps: OrderDeps, holder: str) -> None:
+        """Before the order's transaction: the mode's fast gate (no-op if it has none). A DomainError refuses the
+        order, and nothing of the mode is held then."""
+
+    async def give_back(self, deps: OrderDeps, holder: str) -> None:
+        """After `admit`, when the order was not written (or a double tap's twin owns it): undo the admit."""
+
+    async def write(self, order: Order, quote: Quote) -> None:
+        """Inside the order's transaction, after the order, its lines and its stock holds: the database's guard and
+        the mode's own rows. A DomainError rolls the transaction back."""
 
 
 @dataclass
@@ -41,8 +66,12 @@ class CheckoutRequest:
     share_code: str | None = None
     idempotency_key: str | None = None
     coupon_code: str | None = None
-    kind: OrderKind = OrderKind.NORMAL
-    extra: dict[str, object] = field(default_factory=dict)
+    mode: Placement | None = None
+    """None: a normal order."""
+
+    @property
+    def kind(self) -> OrderKind:
+        return self.mode.kind if self.mode is not None else OrderKind.NORMAL
 
 
 def _check_request(request: CheckoutRequest) -> None:
@@ -100,9 +129,11 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     snapshot, pickup_point_id = await deliveries.resolve(request.delivery)
     customer = await Customer.get(id=request.customer_id)
     placed_at = deps.clock()
-    quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at, customer.id)
+    sources = request.mode.sources() if request.mode is not None else {}
+    quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at, customer.id,
+                               sources)
     try:
-        quote = await promotions.with_promotions(quote, placed_at, customer.id, request.coupon_code)
+        quote = await _with_promotions(deps, request, quote, placed_at)
     except DomainError:
         # A double tap whose twin has just placed the order (and so used the coupon): answer with that order.
         twin = request.idempotency_key and await Order.get_or_none(
@@ -120,6 +151,14 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     except DomainError:
         await cancel_unpayable(deps, order)
         raise
+
+
+async def _with_promotions(deps: OrderDeps, request: CheckoutRequest, quote: Quote, at: datetime) -> Quote:
+    if deps.policy(request.kind).takes_order_promotions:
+        return await promotions.with_promotions(quote, at, request.customer_id, request.coupon_code)
+    if request.coupon_code is not None and request.coupon_code.strip():
+        raise DomainError(ErrorCode.COUPON_INVALID, "coupons do not apply to this kind of order", ["couponCode"])
+    return quote
 
 
 class _NumberTaken(Exception):
@@ -146,20 +185,35 @@ async def _place(
         if not admitted:
             continue  # an order in flight holds stock under this number: leave its hold alone, draw another
         try:
-            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
-        except _NumberTaken:
-            await deps.inventory.give_back(holder, list(wanted))
-            continue
-        except holds.OutOfStock as exc:
-            await deps.inventory.give_back(holder, list(wanted))
-            raise sold_out(exc.sku_ids) from None
+            if request.mode is not None:
+                await request.mode.admit(deps, holder)
         except BaseException:
             await deps.inventory.give_back(holder, list(wanted))
             raise
+        try:
+            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
+        except _NumberTaken:
+            await _give_back(deps, request, holder, wanted)
+            continue
+        except holds.OutOfStock as exc:
+            await _give_back(deps, request, holder, wanted)
+            raise sold_out(exc.sku_ids) from None
+        except BaseException:
+            await _give_back(deps, request, holder, wanted)
+            raise
         if replayed:  # the twin's order holds its own units: the ones this call took are not needed
-            await deps.inventory.give_back(holder, list(wanted))
+            await _give_back(deps, request, holder, wanted)
         return order, replayed
     raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
+
+
+async def _give_back(deps: OrderDeps, request: CheckoutRequest, holder: str, wanted: dict[int, int]) -> None:
+    """What `_place` admitted and did not use goes back: the mode's place, then the units."""
+    try:
+        if request.mode is not None:
+            await request.mode.give_back(deps, holder)
+    finally:
+        await deps.inventory.give_back(holder, list(wanted))
 
 
 async def _admit(
@@ -214,7 +268,7 @@ async def _write_order(
             if existing is not None:
                 return existing, True
             await limits.check_pending(request.customer_id, deps.max_pending_orders)
-            await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
+            await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
             order = await Order.create(
                 number=number,
                 customer_id=request.customer_id,
@@ -227,11 +281,13 @@ async def _write_order(
                 remark=request.remark.strip(),
                 share_code=request.share_code,
                 idempotency_key=request.idempotency_key,
-                expires_at=placed_at + deps.payment_window,
+                expires_at=placed_at + deps.policy(request.kind).payment_window(deps),
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await promotions.record(order.id, quote, placed_at)
             await holds.hold(order.id, wanted)
+            if request.mode is not None:
+                await request.mode.write(order, quote)
             if request.from_cart:
                 from domain.cart.service import clear_lines
 
@@ -275,6 +331,6 @@ def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
         quantity=priced.quantity,
         discount=priced.discount,
         line_total=priced.total,
-        price_discount_id=priced.offer.discount_id if priced.offer else None,
-        price_flash_sale_id=priced.flash.sale_id if priced.flash else None,
+        price_source=priced.source.kind if priced.source else None,
+        price_source_id=priced.source.id if priced.source else None,
     )

@@ -6,10 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from domain.inventory.flash_pool import FlashPool, MemoryFlashPool
 from domain.inventory.service import Inventory
 from domain.orders.kinds import NORMAL, KindPolicy
-from domain.orders.models import Order, OrderKind
+from domain.orders.models import OrderKind
 from domain.orders.ports import PaymentGateway
 
 
@@ -25,9 +24,7 @@ def ignore_refund_failure(code: str) -> None:
 class OrderDeps:
     inventory: Inventory
     gateway: PaymentGateway
-    flash_pool: FlashPool = field(default_factory=MemoryFlashPool)
     payment_minutes: int = 15
-    flash_payment_minutes: int = 5
     auto_confirm_days: int = 7
     shop_name: str = "Pond"
     max_pending_orders: int = 5
@@ -37,17 +34,13 @@ class OrderDeps:
     policies: Mapping[OrderKind, KindPolicy] = field(default_factory=lambda: {OrderKind.NORMAL: NORMAL})
     """What each order kind means (`domain.selling.order_policies` builds the full table)."""
 
-    def policy(self, order: Order) -> KindPolicy:
+    def policy(self, kind: OrderKind) -> KindPolicy:
+        """What orders of this kind mean (`deps.policy(order.kind)`)."""
         try:
-            return self.policies[order.kind]
+            return self.policies[kind]
         except KeyError:
-            raise LookupError(f"no policy for {order.kind} orders: see domain.selling.order_policies") from None
+            raise LookupError(f"no policy for {kind} orders: see domain.selling.order_policies") from None
 
     @property
     def payment_window(self) -> timedelta:
         return timedelta(minutes=self.payment_minutes)
-
-    @property
-    def flash_payment_window(self) -> timedelta:
-        """Flash sale orders expire sooner, so unpaid units go back to the pool while the sale still runs."""
-        return timedelta(minutes=self.flash_payment_minutes)

@@ -43,11 +43,12 @@ async def cancel_by_customer(deps: OrderDeps, order: Order) -> Order:
     return order
 
 
-async def ship(order: Order, carrier: str, tracking_number: str) -> Order:
+async def ship(deps: OrderDeps, order: Order, carrier: str, tracking_number: str) -> Order:
     # Only a paid order ships: the state table also allows REFUNDING → SHIPPED, but that edge is for a
     # refund going back to where it was, not for shipping while a refund is open.
     if order.status != OrderStatus.PAID:
         raise states.invalid_state(order, OrderStatus.SHIPPED)
+    await deps.policy(order.kind).check_fulfilment(order)
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     by_post = order.pickup_point_id is None
     if by_post and not (1 <= len(carrier) <= 32 and 1 <= len(tracking_number) <= 64):

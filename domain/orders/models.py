@@ -122,16 +122,16 @@ class OrderLine(Model):
     quantity = fields.IntField()
     discount = fields.IntField(default=0, description="fen taken off this line")
     line_total = fields.IntField(description="unit_price × quantity − discount")
-    price_discount_id = fields.IntField(
-        null=True, db_index=True, description="the limited-time discount that set unit_price"
+    price_source = fields.CharField(
+        max_length=16, null=True,
+        description="what set unit_price below the list price: DISCOUNT, FLASH_SALE, GROUP_BUY…",
     )
-    price_flash_sale_id = fields.IntField(
-        null=True, db_index=True, description="the flash sale that set unit_price"
-    )
+    price_source_id = fields.IntField(null=True, description="the id of that discount, sale, campaign or relay")
 
     class Meta:
         table = "orders_line"
         ordering = ["id"]
+        indexes = (("price_source", "price_source_id"),)
 
 
 class Payment(Model):

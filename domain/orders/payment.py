@@ -14,22 +14,23 @@ from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.inventory import holds
-from domain.inventory.models import Reservation
 from domain.ledger import service as ledger
 from domain.orders import pickup_codes, refund_states, states
 from domain.orders.deps import OrderDeps
-from domain.orders.holders import holder_of
-from domain.orders.models import Order, OrderKind, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from domain.orders.kinds import CannotRevive, KindPolicy
+from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
 from domain.orders.refund_calls import send_refund
-from domain.pricing import coupons, flash_sale
+from domain.pricing import coupons
 
 log = structlog.get_logger("pond.orders.payment")
 PREPAY_REUSE_MARGIN = timedelta(minutes=1)
 NEW_TRADE_ATTEMPTS = 3
 UNPAYABLE = "payment_failed"
 """The cancel reason of an order checkout placed but could not start paying: it never existed for the customer."""
+REFUSED = "payment_refused"
+"""The cancel reason of a pending order whose payment its kind no longer accepts (e.g. its group failed)."""
 
 
 @dataclass
@@ -131,33 +132,29 @@ async def _open_trade(order: Order) -> Payment:
 
 
 async def settle_free(deps: OrderDeps, order: Order) -> None:
+    policy = deps.policy(order.kind)
     async with in_transaction():
         await states.move(order, OrderStatus.PAID)
-        await holds.commit(order.id)
+        await policy.commit_units(order)
+        await policy.on_paid(deps, order)
         await pickup_codes.issue(order)
-    await _sold(deps, order)
-
-
-async def _sold(deps: OrderDeps, order: Order) -> None:
-    """After the payment's transaction committed: the counter's record of the order's units goes (they are sold). A
-    flash order's units came from its sale's pool, which keeps them (they count in the customer's allowance)."""
-    if order.kind == OrderKind.FLASH_SALE:
-        return
-    sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
-    await deps.inventory.forget(holder_of(order), sku_ids)
+    await policy.after_paid(deps, order)
 
 
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
-    """Pending → cancelled: stock back exactly once, in the database and then in the counter."""
+    """Pending → cancelled: its units (and its coupon) back exactly once, in the database and then in the fast
+    gates (its kind's policy says which)."""
+    policy = deps.policy(order.kind)
     async with in_transaction():
-        await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
-        await holds.release(order.id)
-        await coupons.give_back(order.id)
-    sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
-    if order.kind == OrderKind.FLASH_SALE:
-        await flash_sale.give_back(deps, order, list(sku_ids))
-    else:
-        await deps.inventory.give_back(holder_of(order), list(sku_ids))
+        await _release(policy, order, reason)
+    await policy.after_released(deps, order)
+
+
+async def _release(policy: KindPolicy, order: Order, reason: str) -> None:
+    """Inside the cancelling transaction: the order is cancelled and gives back what it held."""
+    await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
+    await policy.release_units(order)
+    await coupons.give_back(order.id)
 
 
 async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
@@ -185,9 +182,11 @@ async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
 async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str, amount: int) -> str:
     """WeChat Pay confirmed money for one of our trades. Idempotent: returns what happened, changes things once.
 
-    - pending order: paid, held stock committed;
-    - order already cancelled (paid late): revived if its stock and its coupon (if any) are both still there to take
-      back, otherwise refunded in full (a coupon used on another order meanwhile is never spent twice);
+    - pending order: paid, held units sold; unless its kind's policy no longer accepts the payment (its group
+      failed meanwhile): then cancelled, its units released, and the money refunded in full;
+    - order already cancelled (paid late): revived if its units (its seat, its pool's units…) and its coupon (if
+      any) are all still there to take back, otherwise refunded in full (a coupon used on another order meanwhile is
+      never spent twice);
     - anything already settled: nothing.
     """
     payment = await Payment.get_or_none(out_trade_no=out_trade_no)
@@ -203,33 +202,41 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
             return "duplicate"
         # Locked: an expiry cancelling the order meanwhile finishes first, and this payment then revives it.
         order = await Order.filter(id=payment.order_id).select_for_update().get()
+        policy = deps.policy(order.kind)
         await ledger.record(account="wechatpay", kind="payment", amount=amount, reference=f"pay:{out_trade_no}",
                             order_id=order.id)
-        outcome = await _apply_payment(order, deps.clock())
-        if outcome == "refund":
+        outcome = await _apply_payment(deps, policy, order, deps.clock())
+        if outcome in ("refund", "refused"):
             auto_refund = await _refund_unwanted_payment(order, payment)
     if outcome == "paid":
-        await _sold(deps, order)
+        await policy.after_paid(deps, order)
+    if outcome == "refused":
+        await policy.after_released(deps, order)
     if auto_refund is not None:
         await send_refund(deps, auto_refund)
     log.info("payment settled", order=order.number, out_trade_no=out_trade_no, outcome=outcome)
     return outcome
 
 
-async def _apply_payment(order: Order, at: datetime) -> str:
+async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: datetime) -> str:
     if order.status == OrderStatus.PENDING_PAYMENT:
+        if not await policy.accepts_payment(order):
+            await _release(policy, order, REFUSED)
+            return "refused"
         await states.move(order, OrderStatus.PAID)
-        await holds.commit(order.id)
+        await policy.commit_units(order)
+        await policy.on_paid(deps, order)
         await pickup_codes.issue(order)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
-                await holds.retake(order.id)
+                await policy.retake_units(order)
                 await coupons.retake(order.id, at)
-        except (holds.OutOfStock, coupons.CouponTaken):
+        except (holds.OutOfStock, coupons.CouponTaken, CannotRevive):
             return "refund"
         await states.move(order, OrderStatus.PAID)
+        await policy.on_paid(deps, order)
         await pickup_codes.issue(order)
         return "revived"
     return "refund"

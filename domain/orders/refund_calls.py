@@ -124,12 +124,6 @@ async def apply_refund_status(deps: OrderDeps, out_refund_no: str, status: str, 
     return outcomes.get(status, "pending")
 
 
-def _goods_come_back(order: Order, refund: Refund) -> bool:
-    """A customer asked for their money back before the order shipped: the goods never left the shop, so they go
-    back on sale. Staff refunding on their own (often because the goods are missing) adjust stock themselves."""
-    return order.status_before_refund == OrderStatus.PAID and refund.requested_by.startswith("customer:")
-
-
 async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Refund:
     """The money went back, once. The ledger records it; an order refunded in full goes to REFUNDED and gives its
     coupon back, and its units go back to stock when `_goods_come_back`."""
@@ -146,7 +140,7 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
             pass  # an unwanted payment went back: the order keeps its own status
         elif await ledger.order_balance(order.id) == 0:
             await reopen(order, refund)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
-            returned = _goods_come_back(order, refund)
+            returned = deps.policy(order.kind).goods_come_back(order, refund)
             await states.move(order, OrderStatus.REFUNDED)
             await coupons.give_back(order.id)  # all the money came back: so does the coupon
             if returned:

@@ -14,8 +14,6 @@ from domain.orders.numbers import refund_number
 from domain.orders.refund_calls import back_to_before, refund_source, send_refund
 from domain.pagination import Page, paginate
 
-REFUNDABLE = frozenset({OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED})
-
 
 async def refundable_amount(order: Order) -> int:
     """Paid through WeChat Pay, minus what was refunded or is being refunded (a failed refund still owes its amount)."""
@@ -24,9 +22,11 @@ async def refundable_amount(order: Order) -> int:
     return paid - pending
 
 
-async def _open_refund(order: Order, amount: int | None, reason: str, actor: str, status: RefundStatus) -> Refund:
-    if order.status not in REFUNDABLE:
+async def _open_refund(deps: OrderDeps, order: Order, amount: int | None, reason: str, actor: str,
+                       status: RefundStatus) -> Refund:
+    if order.status not in states.REFUNDABLE:
         raise DomainError(ErrorCode.INVALID_STATE, f"a {order.status.value} order cannot be refunded", ["orderId"])
+    await deps.policy(order.kind).check_refund(order)
     if await Refund.filter(order_id=order.id, status__in=refund_states.UNSETTLED).exists():
         raise DomainError(ErrorCode.DUPLICATE, "a refund of this order is already open (or failed and is being "
                           "sent again)", ["orderId"])
@@ -46,16 +46,16 @@ async def _open_refund(order: Order, amount: int | None, reason: str, actor: str
     return refund
 
 
-async def request_refund(order: Order, amount: int | None, reason: str, actor: str) -> Refund:
+async def request_refund(deps: OrderDeps, order: Order, amount: int | None, reason: str, actor: str) -> Refund:
     """The customer asks; staff approve or reject."""
     async with in_transaction():
-        return await _open_refund(order, amount, reason, actor, RefundStatus.REQUESTED)
+        return await _open_refund(deps, order, amount, reason, actor, RefundStatus.REQUESTED)
 
 
 async def refund_directly(deps: OrderDeps, order: Order, amount: int | None, reason: str, actor: str) -> Refund:
     """Staff refund on their own initiative (e.g. out of stock after payment)."""
     async with in_transaction():
-        refund = await _open_refund(order, amount, reason, actor, RefundStatus.PROCESSING)
+        refund = await _open_refund(deps, order, amount, reason, actor, RefundStatus.PROCESSING)
     return await send_refund(deps, refund)
 
 

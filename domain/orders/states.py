@@ -17,6 +17,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.REFUNDING: frozenset({S.PAID, S.SHIPPED, S.COMPLETED, S.REFUNDED, S.CANCELLED}),
     S.REFUNDED: frozenset(),
 }
+REFUNDABLE = frozenset({S.PAID, S.SHIPPED, S.COMPLETED})
+"""Where a refund may be opened from (the order then moves to REFUNDING and comes back when it settles)."""
 TIMESTAMPS = {S.PAID: "paid_at", S.SHIPPED: "shipped_at", S.COMPLETED: "completed_at", S.CANCELLED: "cancelled_at"}
 
 

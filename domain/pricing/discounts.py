@@ -6,7 +6,7 @@ may not share an SKU (refused as DUPLICATE). A discount ended by staff (`ended_a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +30,9 @@ from domain.pricing.windows import (
     utc,
     window,
 )
+
+DISCOUNT_SOURCE = "DISCOUNT"
+"""The price source kind (`engine.PriceSource.kind`, `OrderLine.price_source`) of a limited-time discount."""
 
 MAX_ITEMS = 200
 
@@ -200,27 +203,26 @@ async def staff_discounts(status_filter: DiscountStatus | None, now: datetime, f
     return await newest_first(Discount, status_filter, now, first, after)
 
 
-async def check_limits(customer_id: int, bought: Sequence[tuple[DiscountItem, int]]) -> None:
-    """Checkout's call, inside its transaction: a customer buys at most `per_customer_limit` units of a discount,
-    counting what they ordered before (orders not cancelled). The customer row is locked so two checkouts of
-    the same customer are counted one after the other."""
-    wanted: dict[int, int] = {}
-    limits: dict[int, int] = {}
-    for item, quantity in bought:
-        discount: Discount = item.discount
-        if discount.per_customer_limit is None:
-            continue
-        wanted[discount.id] = wanted.get(discount.id, 0) + quantity
-        limits[discount.id] = discount.per_customer_limit
+async def check_limits(customer_id: int, bought: Mapping[int, int]) -> None:
+    """Checkout's call, inside its transaction, with the units it prices by each discount (`bought`, by discount id):
+    a customer buys at most `per_customer_limit` units of a discount, counting what they ordered before (orders not
+    cancelled). The customer row is locked so two checkouts of the same customer are counted one after the other."""
+    limits = {
+        discount_id: limit
+        for discount_id, limit in await Discount.filter(id__in=list(bought), per_customer_limit__isnull=False)
+        .values_list("id", "per_customer_limit")
+    }
+    wanted = {discount_id: units for discount_id, units in bought.items() if discount_id in limits}
     if not wanted:
         return
     await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
     rows = (
-        await OrderLine.filter(price_discount_id__in=list(wanted), order__customer_id=customer_id)
+        await OrderLine.filter(price_source=DISCOUNT_SOURCE, price_source_id__in=list(wanted),
+                               order__customer_id=customer_id)
         .exclude(order__status=OrderStatus.CANCELLED)
-        .group_by("price_discount_id")
+        .group_by("price_source_id")
         .annotate(units=Sum("quantity"))
-        .values_list("price_discount_id", "units")
+        .values_list("price_source_id", "units")
     )
     before = {discount_id: int(units or 0) for discount_id, units in rows}
     for discount_id, quantity in wanted.items():

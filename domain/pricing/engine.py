@@ -1,9 +1,10 @@
 """The one place a price is computed: catalog, cart and checkout all ask this engine.
 
 A unit costs its SKU's list price, or less while a limited-time discount covers the SKU (`discounted`, the one
-rule). A line bought through a flash sale costs the lower of the sale price and that (`line_price`): a line gets at
-most one of {flash sale, limited-time discount}. Order-level promotions (spend-and-save, one coupon) apply after the
-lines are priced, so the price a customer sees is the same number everywhere.
+rule). A line bought through a selling mode (a flash sale, a group-buy, a relay) has that mode's price as one more
+candidate (`PriceSource`), and costs the lowest candidate (`line_price`): a line gets exactly one price source.
+Order-level promotions (spend-and-save, one coupon) apply after the lines are priced, so the price a customer
+sees is the same number everywhere.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from datetime import datetime
 
 from domain.catalog.models import Sku
 from domain.errors import DomainError, ErrorCode
-from domain.pricing.discounts import active_discounts
-from domain.pricing.discounts import next_price_change as next_discount_change
-from domain.pricing.models import CouponKind, DiscountItem, DiscountKind, FlashSaleItem
+from domain.pricing.discounts import DISCOUNT_SOURCE, active_discounts
+from domain.pricing.models import CouponKind, DiscountItem, DiscountKind
 
 
 @dataclass(frozen=True)
@@ -26,16 +26,29 @@ class Discount:
     amount: int
 
 
+DISCOUNT = DISCOUNT_SOURCE
+"""The price source kind of a limited-time discount (its id: the discount's)."""
+
+
+@dataclass(frozen=True)
+class PriceSource:
+    """One candidate for a unit's price: what offers it (`kind`, e.g. DISCOUNT, FLASH_SALE, GROUP_BUY, RELAY, and
+    the id of that discount, sale, campaign or relay) and the price in fen. A line costs the lowest candidate, or its
+    list price when none is lower; the order line records the source that won."""
+
+    kind: str
+    id: int
+    price: int
+
+
 @dataclass(frozen=True)
 class PricedLine:
     sku: Sku
     quantity: int
     unit_price: int
     discount: int = 0
-    offer: DiscountItem | None = None
-    """The limited-time discount item that set `unit_price`, if it is below the list price because of one."""
-    flash: FlashSaleItem | None = None
-    """The flash sale item that set `unit_price` (then `offer` is None: a line gets at most one of the two)."""
+    source: PriceSource | None = None
+    """What set `unit_price` below the list price (None: the list price)."""
 
     @property
     def subtotal(self) -> int:
@@ -66,6 +79,14 @@ class Quote:
     def total(self) -> int:
         return self.subtotal - self.discount_total
 
+    def units_by_source(self, kind: str) -> dict[int, int]:
+        """Units priced by each source of one kind (e.g. each limited-time discount), by the source's id."""
+        units: dict[int, int] = {}
+        for line in self.lines:
+            if line.source is not None and line.source.kind == kind:
+                units[line.source.id] = units.get(line.source.id, 0) + line.quantity
+        return units
+
 
 def discounted(list_price: int, offer: DiscountItem | None) -> int:
     """The rule: the lower of the list price and the offer's price, floored to the fen, never below 0."""
@@ -83,36 +104,40 @@ def unit_price(sku: Sku, offers: Mapping[int, DiscountItem]) -> int:
     return discounted(sku.price, offers.get(sku.id))
 
 
-def line_price(sku: Sku, quantity: int, offer: DiscountItem | None, flash: FlashSaleItem | None = None) -> PricedLine:
-    """One line: the list price, the discounted price or the flash sale price, whichever is lowest. Only the one
-    that set the price is kept as the line's source."""
-    price = discounted(sku.price, offer)
-    if flash is not None and max(flash.price, 0) < price:
-        return PricedLine(sku=sku, quantity=quantity, unit_price=max(flash.price, 0), flash=flash)
-    return PricedLine(sku=sku, quantity=quantity, unit_price=price,
-                      offer=offer if offer is not None and price < sku.price else None)
+def discount_source(sku: Sku, offer: DiscountItem | None) -> list[PriceSource]:
+    """A live limited-time discount as a price candidate (none when there is no offer)."""
+    if offer is None:
+        return []
+    return [PriceSource(DISCOUNT, offer.discount_id, discounted(sku.price, offer))]
+
+
+def line_price(sku: Sku, quantity: int, candidates: Sequence[PriceSource] = ()) -> PricedLine:
+    """One line at the lowest of its list price and the candidates (never below 0). Only a candidate below the list
+    price is kept as the line's source; on a tie the earlier candidate wins."""
+    best: PriceSource | None = None
+    for candidate in candidates:
+        price = max(candidate.price, 0)
+        if price < sku.price and (best is None or price < best.price):
+            best = replace(candidate, price=price)
+    if best is None:
+        return PricedLine(sku=sku, quantity=quantity, unit_price=max(sku.price, 0))
+    return PricedLine(sku=sku, quantity=quantity, unit_price=best.price, source=best)
 
 
 async def quote(
     lines: Sequence[tuple[Sku, int]],
     at: datetime,
     customer_id: int | None = None,
-    flash: Mapping[int, FlashSaleItem] | None = None,
+    sources: Mapping[int, Sequence[PriceSource]] | None = None,
 ) -> Quote:
-    """Price the lines as of `at` (one query for the live discounts, however many lines). `flash` maps SKU ids to
-    the flash sale items they are bought through (flash sale orders only)."""
+    """Price the lines as of `at` (one query for the live discounts, however many lines). `sources` maps SKU ids to
+    the price candidates of the selling mode the order is placed through (a flash sale, a group-buy, a relay)."""
     offers = await active_discounts([sku.id for sku, _ in lines], at)
-    flash = flash or {}
-    return Quote(lines=[line_price(sku, quantity, offers.get(sku.id), flash.get(sku.id)) for sku, quantity in lines])
-
-
-async def next_price_change(after: datetime) -> datetime | None:
-    """The next moment a catalog price may change by itself: a limited-time discount or a flash sale starting or
-    ending. A cached catalog answer must not outlive it."""
-    from domain.pricing.flash_sale import next_flash_change
-
-    moments = [m for m in (await next_discount_change(after), await next_flash_change(after)) if m is not None]
-    return min(moments) if moments else None
+    sources = sources or {}
+    return Quote(lines=[
+        line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())])
+        for sku, quantity in lines
+    ])
 
 
 # Order-level promotions. Spend-and-save first: its threshold is tested on what the lines come to at their line

@@ -24,12 +24,11 @@ from domain.orders.kinds import CannotRevive
 from domain.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from domain.orders.payment import Placed
 from domain.pagination import Page, paginate
-from domain.pricing.engine import Quote  # TEMP-SEAMS
-if False:  # TEMP-SEAMS
-    from domain.pricing.engine import PriceSource
+from domain.pricing.engine import PriceSource, Quote
 from domain.relay.models import Relay, RelayEntry, RelayItem
 from domain.relay.relays import RelayStatus, get_relay, status
 
+KEY_LENGTH: int = getattr(Order._meta.fields_map["idempotency_key"], "max_length")  # noqa: B009 - a CharField's
 CANCELLED = (OrderStatus.CANCELLED, OrderStatus.REFUNDED)
 """An entry whose order is in one of these shows as cancelled (it keeps its number)."""
 
@@ -116,13 +115,20 @@ async def _check_join(relay: Relay, request: JoinRequest, at: datetime) -> tuple
     return items, wanted
 
 
+async def _replayed(request: JoinRequest) -> bool:
+    """Whether the idempotency key names an order the customer placed already (a key too long to be stored names
+    none: checkout refuses it)."""
+    key = request.idempotency_key
+    if key is None or len(key) > KEY_LENGTH:
+        return False
+    return await Order.exists(customer_id=request.customer_id, idempotency_key=key)
+
+
 async def join(deps: OrderDeps, request: JoinRequest) -> Placed:
     """Place the customer's entry (a RELAY order) and start its payment; the same idempotency key replays it."""
     relay = await get_relay(request.relay_id)
     at = deps.clock()
-    replay = request.idempotency_key is not None and await Order.exists(
-        customer_id=request.customer_id, idempotency_key=request.idempotency_key)
-    if replay:  # checkout answers with the first order, whatever the relay's state is now
+    if await _replayed(request):  # checkout answers with the first order, whatever the relay's state is now
         items: dict[int, RelayItem] = {}
         wanted: dict[int, int] = {}
     else:

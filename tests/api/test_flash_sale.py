@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.catalog.models import Sku
+from domain.flash_sale.models import FlashSaleItem
+from domain.flash_sale.policy import pool_of
 from domain.orders import lifecycle
 from domain.orders.models import Order
-from domain.pricing.models import FlashSaleItem
 from tests.fixtures.catalog import gid
 from tests.fixtures.flash_sales import SALES, sale_input
 from tests.fixtures.orders import pk, stock
@@ -94,7 +95,7 @@ async def test_an_expired_flash_order_goes_back_to_the_pool(app, shop, flash, cu
     assert await lifecycle.expire_due(deps, datetime.now(UTC) + timedelta(minutes=6)) == 1
     assert (await Order.get(id=pk(order["id"]))).status == "CANCELLED"
     assert (await flash.read(sale))["items"][0]["remaining"] == 4
-    assert (await deps.flash_pool.left(pk(sale["id"]), [sku.id])) in ({sku.id: 4}, {sku.id: None})
+    assert (await pool_of(deps).left(pk(sale["id"]), [sku.id])) in ({sku.id: 4}, {sku.id: None})
 
 
 async def test_ending_a_sale_returns_the_unsold_units_to_stock(shop, flash, customer_token):
@@ -123,7 +124,7 @@ async def test_the_pool_is_rebuilt_from_the_database_when_it_is_lost(app, shop, 
     sku = await shop.sku(price=5990, stock=30)
     sale = await flash.sale((sku, 990, 3), limit=2)
     assert (await flash.buy(customer_token, sale, sku, 2))["errors"] == []
-    pool = app.state.runtime.services.orders.flash_pool
+    pool = pool_of(app.state.runtime.services.orders)
     await pool.drop(pk(sale["id"]))
     assert codes(await flash.buy(customer_token, sale, sku, 1)) == ["LIMIT_EXCEEDED"]
     assert (await flash.buy(other_customer_token, sale, sku, 1))["errors"] == []
@@ -186,7 +187,7 @@ async def test_a_double_tap_landing_while_the_first_writes_its_order_waits_for_i
     freeing units still being bought (which left the pool one unit above the database)."""
     import asyncio
 
-    from domain.pricing import flash_sale as sales
+    from domain.flash_sale import sales as sales
 
     sku = await shop.sku(price=5990, stock=30)
     sale = await flash.sale((sku, 990, 10))
@@ -207,5 +208,5 @@ async def test_a_double_tap_landing_while_the_first_writes_its_order_waits_for_i
     assert first["errors"] == [] and again["errors"] == []
     assert first["order"]["id"] == again["order"]["id"]
     assert (await flash.read(sale))["items"][0]["remaining"] == 9
-    pool = shop.deps.flash_pool
+    pool = pool_of(shop.deps)
     assert await pool.left(pk(sale["id"]), [sku.id]) == {sku.id: 9}

@@ -19,6 +19,7 @@ import pytest
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import get_connections
 
+from domain.flash_sale.policy import pool_of
 from domain.orders import lifecycle
 from tests.fixtures.orders import ORDER_CANCEL, ORDER_REQUEST_REFUND, REFUND_APPROVE, stock
 
@@ -59,7 +60,7 @@ def watch(app, db, monkeypatch: pytest.MonkeyPatch) -> TransactionWatch:
     services, deps = runtime.services, runtime.services.orders
     seen = TransactionWatch()
     seen.wrap(monkeypatch, deps.inventory.counter, COUNTER, "stock counter")
-    seen.wrap(monkeypatch, deps.flash_pool, FLASH_POOL, "flash pool")
+    seen.wrap(monkeypatch, pool_of(deps), FLASH_POOL, "flash pool")
     seen.wrap(monkeypatch, services.rate_limiter, ("hit",), "rate limiter")
     seen.wrap(monkeypatch, runtime.cache, CACHE, "catalog cache")
     seen.wrap(monkeypatch, services, ("catalog_changed",), "catalog cache")

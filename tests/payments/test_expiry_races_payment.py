@@ -88,7 +88,7 @@ async def test_an_order_paid_on_two_trades_refunds_each_payment_through_its_own_
     order = await reload(order)
     assert order.status == OrderStatus.PAID and sum(amount for _, amount, _ in await ledger(order)) == order.payable
 
-    refund = await request_refund(order, None, "不想要了", f"customer:{order.customer_id}")
+    refund = await request_refund(pay_flow.deps, order, None, "不想要了", f"customer:{order.customer_id}")
     refund = await approve(pay_flow.deps, refund, "staff:1")
     assert refund.payment_id == first_trade.id and refund.status == RefundStatus.PROCESSING
     assert pay_flow.sim.refunds[refund.out_refund_no].out_trade_no == first_trade.out_trade_no

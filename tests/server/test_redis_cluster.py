@@ -10,9 +10,9 @@ import pytest
 import pytest_asyncio
 from redis.asyncio.cluster import RedisCluster
 
-from domain.inventory.flash_pool import PoolState, Take
+from domain.flash_sale.pool import PoolState, Take
+from domain.flash_sale.redis_pool import RedisFlashPool
 from domain.inventory.redis_counter import RedisStockCounter
-from domain.inventory.redis_flash_pool import RedisFlashPool
 from server.catalog_cache import RedisCacheStore
 from server.ratelimit import RedisRateLimiter
 from server.settings import Settings

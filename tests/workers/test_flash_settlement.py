@@ -6,9 +6,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from domain.catalog.models import Sku
-from domain.inventory.flash_pool import Take
-from domain.pricing.flash_sale import FlashSaleDraft, ItemDraft, create_flash_sale
-from domain.pricing.models import FlashSale
+from domain.flash_sale.models import FlashSale
+from domain.flash_sale.policy import pool_of
+from domain.flash_sale.pool import Take
+from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
 from workers.sweeps import settle_flash_sales
 
 
@@ -19,7 +20,7 @@ async def test_two_concurrent_settle_sweeps_give_the_unsold_units_back_once(app,
     now = datetime.now(UTC)
     sale = await create_flash_sale(FlashSaleDraft("秒杀", now - timedelta(minutes=5), now + timedelta(minutes=1), 2,
                                                   [ItemDraft(sku.id, 1000, 15)]), now)
-    assert await deps.flash_pool.take(sale.id, sku.id, 1, 1, "n:x", 0) is Take.MISSING
+    assert await pool_of(deps).take(sale.id, sku.id, 1, 1, "n:x", 0) is Take.MISSING
     await sku.refresh_from_db()
     assert (sku.stock, sku.reserved) == (40, 15)
     assert await settle_flash_sales(deps, now) == 0  # still running: nothing to settle

@@ -111,8 +111,8 @@ async def test_auto_confirm_completes_only_orders_shipped_more_than_n_days_ago(p
         orders.append(await Order.get(id=placed.order.id))
     early, late, unshipped = orders
     assert {o.status for o in orders} == {OrderStatus.PAID}
-    await lifecycle.ship(early, "顺丰", "SF1001")
-    await lifecycle.ship(late, "顺丰", "SF1002")
+    await lifecycle.ship(deps, early, "顺丰", "SF1001")
+    await lifecycle.ship(deps, late, "顺丰", "SF1002")
     shipped = (await Order.get(id=early.id)).shipped_at
     assert shipped is not None
     await Order.filter(id=late.id).update(shipped_at=shipped + timedelta(days=1))  # shipped a day later

@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from domain.flash_sale.policy import pool_of
 from domain.orders.models import Order, OrderStatus
 from server.ratelimit import InMemoryRateLimiter
 from tests.fixtures.catalog import gid
@@ -120,7 +121,7 @@ async def test_a_flash_buy_with_an_invalid_delivery_leaves_the_pool_untouched(
 ):
     sku = await shop.sku(price=5990, stock=30)
     sale = await flash.sale((sku, 990, 1), limit=1)
-    pool = shop.deps.flash_pool
+    pool = pool_of(shop.deps)
     asked: list[object] = []
     take = pool.take
 
@@ -135,7 +136,7 @@ async def test_a_flash_buy_with_an_invalid_delivery_leaves_the_pool_untouched(
     assert refused["errors"] and refused["order"] is None
     assert asked == []  # never asked, so never held a unit that a buyer meanwhile was refused
     assert (await flash.read(sale))["items"][0]["remaining"] == 1
-    assert (await shop.deps.flash_pool.left(int(_node(sale["id"])), [sku.id])) in ({sku.id: 1}, {sku.id: None})
+    assert (await pool_of(shop.deps).left(int(_node(sale["id"])), [sku.id])) in ({sku.id: 1}, {sku.id: None})
     assert (await flash.buy(other_customer_token, sale, sku, 1))["errors"] == []  # the unit is still there
 
 

@@ -9,6 +9,7 @@ from domain.orders.models import Order
 from domain.relay.models import Relay, RelayEntry
 from tests.fixtures.orders import ORDER_REFUND, pk
 from tests.fixtures.relays import RelayDesk
+from tests.support.graphql import count_queries
 
 RUSH = 300
 RUSH_SECONDS = 240.0
@@ -102,3 +103,16 @@ async def test_entries_page_by_number(relays):
 async def _token_of(relays: RelayDesk, joined: dict) -> str:
     order = await Order.get(id=pk(joined["order"]["id"]))
     return relays.app.state.services.tokens.issue_customer(order.customer_id)
+
+
+async def test_the_public_list_costs_the_same_queries_for_2_and_12_entries(relays):
+    sku = await relays.shop.sku(stock=20)
+    relay = await relays.relay((sku, 100))
+    for n in range(12):
+        await relays.shop.pay((await relays.joined(await relays.member(f"数{n}"), relay, (sku, 1)))["payment"])
+    with count_queries() as small:
+        assert len((await relays.read(relay, first=2))["entries"]["edges"]) == 2
+    with count_queries() as large:
+        assert len((await relays.read(relay, first=12))["entries"]["edges"]) == 12
+    # relay, its items, their SKUs, its pickup points, the page, its count, nicknames, lines, orders (cancelled)
+    assert len(small) == len(large) <= 9, large

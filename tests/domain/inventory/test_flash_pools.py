@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.cluster import key_slot
 
-from domain.inventory.flash_pool import FlashPool, Held, MemoryFlashPool, PoolState, Take
-from domain.inventory.redis_flash_pool import RedisFlashPool
+from domain.flash_sale.pool import FlashPool, Held, MemoryFlashPool, PoolState, Take
+from domain.flash_sale.redis_pool import RedisFlashPool
 
 BASE = int(time.time() * 1000)  # Redis expires a pool's keys a day after its end: the window must be real time
 ENDS = BASE + 3_600_000

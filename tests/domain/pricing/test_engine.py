@@ -46,7 +46,7 @@ async def test_a_quote_prices_only_inside_the_window(make_sku):
     after = await engine.quote([(sku, 2)], NOW + timedelta(hours=2))
     assert [q.lines[0].unit_price for q in (before, during, after)] == [3990, 3192, 3990]
     assert during.total == 6384
-    assert during.lines[0].offer is not None and before.lines[0].offer is None
+    assert during.lines[0].source is not None and before.lines[0].source is None
 
 
 async def test_a_discount_ended_early_prices_nothing(make_sku):

@@ -14,11 +14,12 @@ from tortoise.contrib.test import truncate_all_models
 
 from domain.catalog import categories
 from domain.catalog.models import Sku
+from domain.flash_sale.policy import pool_of
+from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
 from domain.identity.models import Customer
 from domain.pricing import discounts, spend_and_save
 from domain.pricing.discounts import DiscountDraft
 from domain.pricing.discounts import ItemDraft as DiscountItemDraft
-from domain.pricing.flash_sale import FlashSaleDraft, ItemDraft, create_flash_sale
 from domain.pricing.models import DiscountKind
 from domain.pricing.spend_and_save import SpendAndSaveDraft, TierDraft
 from tests.domain.pricing.test_price_agreement import HOUR, sale_price
@@ -62,7 +63,7 @@ async def test_the_flash_price_shown_is_the_price_charged(app, db, gql, make_pro
         await spend_and_save.create_spend_and_save(SpendAndSaveDraft("满减", now - HOUR, now + HOUR, tiers), now)
     draft = FlashSaleDraft("秒杀", now - HOUR, now + HOUR, 5, [ItemDraft(sku.id, flash_price, 10)])
     sale = await create_flash_sale(draft, now)
-    await app.state.runtime.services.orders.flash_pool.drop(sale.id)
+    await pool_of(app.state.runtime.services.orders).drop(sale.id)
     token = app.state.services.tokens.issue_customer((await Customer.create(openid="o-flash-agreement")).id)
 
     shown = (await gql.data(PRODUCT, {"id": gid("Product", product.id)}))["product"]

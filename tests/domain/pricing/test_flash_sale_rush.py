@@ -16,12 +16,12 @@ import pytest
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError
+from domain.flash_sale.buy import FlashBuyRequest, buy
+from domain.flash_sale.models import FlashSale, FlashSaleItem
+from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
-from domain.orders.flash_checkout import FlashBuyRequest, buy
 from domain.orders.models import Order, OrderKind
-from domain.pricing.flash_sale import FlashSaleDraft, ItemDraft, create_flash_sale
-from domain.pricing.models import FlashSale, FlashSaleItem
 from tests.domain.orders.test_checkout_concurrency import ADDRESS
 from tests.support import backends
 

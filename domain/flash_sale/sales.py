@@ -23,13 +23,14 @@ from tortoise.transactions import in_transaction
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
-from domain.inventory.flash_pool import Held, PoolState
+from domain.flash_sale.models import FlashSale, FlashSaleItem
+from domain.flash_sale.policy import pool_of
+from domain.flash_sale.pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_of
-from domain.orders.models import Order
 from domain.pagination import Page
-from domain.pricing.models import FlashSale, FlashSaleItem
+from domain.pricing.engine import PriceSource
 from domain.pricing.windows import (
     changeable,
     clashing_skus,
@@ -230,6 +231,15 @@ async def unsettled_ended(now: datetime) -> list[int]:
                         .order_by("id"), "id", int)
 
 
+FLASH_SALE_SOURCE = "FLASH_SALE"
+"""The price source kind of a flash sale's price (its id: the sale's)."""
+
+
+def price_source(item: FlashSaleItem) -> PriceSource:
+    """The sale price of one SKU as a candidate for the engine (`engine.PriceSource`)."""
+    return PriceSource(FLASH_SALE_SOURCE, item.sale_id, item.price)
+
+
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -300,25 +310,12 @@ async def next_flash_change(after: datetime) -> datetime | None:
     return await next_change(FlashSale, after)
 
 
-async def give_back(deps: OrderDeps, order: Order, sku_ids: list[int]) -> None:
-    """After the database released a flash order: its units back to the running sale's pool (once), or, for a
-    settled sale, to normal stock, whose counter is set from the database."""
-    sale_ids = await Reservation.filter(order_id=order.id, flash_item_id__isnull=False) \
-        .values_list("flash_item__sale_id", flat=True)
-    for sale_id in set(sale_ids):
-        sale = await FlashSale.get(id=sale_id)
-        if sale.settled_at is None:
-            await deps.flash_pool.give_back(sale.id, holder_of(order))
-        else:
-            await deps.inventory.resync(sku_ids)
-
-
 async def settle_ended(deps: OrderDeps, now: datetime) -> int:
     """The sweep: settle every sale that ended, drop its pool, and set the normal counter of its SKUs."""
     settled = 0
     for sale_id in await unsettled_ended(now):
         changed = await settle(sale_id, now)
-        await deps.flash_pool.drop(sale_id)
+        await pool_of(deps).drop(sale_id)
         await deps.inventory.resync(changed)
         settled += 1
     return settled
@@ -327,5 +324,5 @@ async def settle_ended(deps: OrderDeps, now: datetime) -> int:
 async def after_change(deps: OrderDeps, sale: FlashSale, sku_ids: Sequence[int]) -> None:
     """After staff created, changed or ended a sale: the pool reloads on the next attempt, and the normal counter
     of the SKUs follows the units set aside or given back."""
-    await deps.flash_pool.drop(sale.id)
+    await pool_of(deps).drop(sale.id)
     await deps.inventory.resync(sorted(set(sku_ids)))

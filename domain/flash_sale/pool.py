@@ -5,7 +5,7 @@ holder, or answers why not. Two implementations share this interface: `RedisFlas
 trip, every key of a sale under one hash tag) and `MemoryFlashPool` for the embedded single-process server.
 
 The pool is not the truth: the database is (`FlashSaleItem.taken` and the flash reservations, see
-`domain.pricing.flash_sale`). A pool that is missing (Redis flushed or restarted, or dropped after a staff change)
+`domain.flash_sale.sales`). A pool that is missing (Redis flushed or restarted, or dropped after a staff change)
 answers MISSING and is loaded again from the database. A pool may briefly admit more than the database accepts
 (harmless: the database refuses, and the attempt gives its units back).
 """

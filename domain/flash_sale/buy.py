@@ -18,7 +18,11 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
-from domain.inventory.flash_pool import Take
+from domain.flash_sale import sales as sales
+from domain.flash_sale.models import FlashSale, FlashSaleItem
+from domain.flash_sale.policy import flash_policy, pool_of
+from domain.flash_sale.pool import Take
+from domain.flash_sale.sales import price_source
 from domain.inventory.models import Reservation
 from domain.orders import delivery as deliveries
 from domain.orders import limits
@@ -30,8 +34,6 @@ from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
 from domain.pricing import discounts, engine
-from domain.pricing import flash_sale as sales
-from domain.pricing.models import FlashSale, FlashSaleItem
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
@@ -93,20 +95,20 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
             if earlier is not None:
                 return await first_payment(deps, earlier)
             if outcome is Take.HELD:
-                await deps.flash_pool.give_back(request.sale_id, holder)  # a holder whose attempt died: free it
+                await pool_of(deps).give_back(request.sale_id, holder)  # a holder whose attempt died: free it
                 continue
         if outcome is not Take.OK:
             raise _refused(outcome)
         try:
             order, replayed, new = await _write(deps, request, item, delivery, number, now)
         except _NumberTaken:
-            await deps.flash_pool.give_back(request.sale_id, holder)
+            await pool_of(deps).give_back(request.sale_id, holder)
             continue
         except BaseException:
-            await deps.flash_pool.give_back(request.sale_id, holder)
+            await pool_of(deps).give_back(request.sale_id, holder)
             raise
         if replayed:
-            await deps.flash_pool.give_back(request.sale_id, holder)
+            await pool_of(deps).give_back(request.sale_id, holder)
             return await first_payment(deps, order)
         try:
             return await first_payment(deps, order, new)
@@ -123,18 +125,18 @@ async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: dat
     """The pool's answer. A pool that is not loaded is loaded from the database and asked again; in one process
     one attempt loads it while the others wait (a rush right after a Redis flush reads the database once)."""
     args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
-    outcome = await deps.flash_pool.take(*args)
+    outcome = await pool_of(deps).take(*args)
     if outcome is not Take.MISSING:
         return outcome
     async with _loading.setdefault(request.sale_id, asyncio.Lock()):
-        outcome = await deps.flash_pool.take(*args)
+        outcome = await pool_of(deps).take(*args)
         if outcome is not Take.MISSING:
             return outcome
         sale = await FlashSale.get_or_none(id=request.sale_id)
         if sale is None:
             raise NotFound("flash sale", ["flashSaleId"])
-        await deps.flash_pool.load(await sales.pool_state(sale))
-        outcome = await deps.flash_pool.take(*args)
+        await pool_of(deps).load(await sales.pool_state(sale))
+        outcome = await pool_of(deps).take(*args)
     if outcome is Take.MISSING:
         raise RuntimeError(f"flash sale {sale.id}'s pool vanished while loading")
     return outcome
@@ -197,7 +199,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
     snapshot, pickup_point_id = delivery
     # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
     quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
-                               flash={item.sku_id: item})
+                               {item.sku_id: [price_source(item)]})
     try:
         async with in_transaction():
             customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
@@ -205,12 +207,12 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
                 return existing, True, None
             await limits.check_pending(request.customer_id, deps.max_pending_orders)
             await _guard(item, request)
-            await discounts.check_limits(request.customer_id, [(p.offer, p.quantity) for p in quote.lines if p.offer])
+            await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
             order = await Order.create(
                 number=number, customer_id=request.customer_id, kind=OrderKind.FLASH_SALE,
                 subtotal=quote.subtotal, discount_total=quote.discount_total, payable=quote.total,
                 delivery=snapshot, pickup_point_id=pickup_point_id, remark=request.remark.strip(),
-                idempotency_key=request.idempotency_key, expires_at=now + deps.flash_payment_window,
+                idempotency_key=request.idempotency_key, expires_at=now + flash_policy(deps).payment_window(deps),
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,

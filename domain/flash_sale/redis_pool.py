@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.typing import EncodableT
 
-from domain.inventory.flash_pool import Held, PoolState, Take, checked_take
+from domain.flash_sale.pool import Held, PoolState, Take, checked_take
 
 _CODES = [Take.OK, Take.HELD, Take.MISSING, Take.NOT_STARTED, Take.ENDED, Take.NOT_IN_SALE, Take.SOLD_OUT,
           Take.LIMIT_EXCEEDED]

@@ -1,0 +1,34 @@
+"""The ways the store sells, put together: each selling mode's order policy, and when a catalog price next changes.
+
+The one module that knows every selling mode (`domain.flash_sale`, `domain.group_buy`, `domain.relay`): the orders
+area asks `OrderDeps.policy(kind)` and never imports a mode, and no mode imports another. The server builds the table
+with the gateways the modes need (`server/wiring.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from domain.flash_sale.policy import FlashSalePolicy
+from domain.flash_sale.pool import FlashPool
+from domain.flash_sale.sales import next_flash_change
+from domain.orders.kinds import NORMAL, KindPolicy
+from domain.orders.models import OrderKind
+from domain.pricing.discounts import next_price_change as next_discount_change
+from domain.relay.policy import RelayPolicy
+
+
+def order_policies(*, flash_pool: FlashPool, flash_payment_minutes: int = 5) -> dict[OrderKind, KindPolicy]:
+    """What each order kind means, with the fast gates its mode uses and its payment window."""
+    return {
+        OrderKind.NORMAL: NORMAL,
+        OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes),
+        OrderKind.RELAY: RelayPolicy(),
+    }
+
+
+async def next_price_change(after: datetime) -> datetime | None:
+    """The next moment a catalog price may change by itself: a limited-time discount or a flash sale starting or
+    ending. A cached catalog answer must not outlive it."""
+    moments = [m for m in (await next_discount_change(after), await next_flash_change(after)) if m is not None]
+    return min(moments) if moments else None
