@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from domain.orders import payment
 from domain.orders.models import Order
 from domain.relay.models import Relay, RelayEntry, RelayItem
 from tests.fixtures.catalog import gid
@@ -85,17 +86,35 @@ async def test_an_address_is_accepted_when_the_relay_delivers(relays, customer_t
 
 async def test_a_cap_under_a_rush_sells_exactly_the_cap(relays):
     sku = await relays.shop.sku(stock=100)
-    relay = await relays.relay((sku, 100, 7), maxUnits=2)
+    relay = await relays.relay((sku, 100, 7))
     tokens = [await relays.member(f"买家{n}") for n in range(30)]
-    results = await asyncio.gather(*(relays.join(token, relay, (sku, 1 + n % 2)) for n, token in enumerate(tokens)))
-    placed = [r for r in results if not r["errors"]]
-    assert {code for r in results for code in codes(r)} <= {"SOLD_OUT"}
-    units = sum(line["quantity"] for r in placed for line in r["order"]["lines"])
-    item = await RelayItem.get(relay_id=(await Relay.get()).id)
-    assert units == item.sold <= 7
-    assert units >= 6  # a one-unit join fits whenever a unit is left: at most one unit stays unsold
-    assert await Order.all().count() == len(placed) == await RelayEntry.all().count()
-    assert await stock(sku) == (100, units)
+    results = await asyncio.gather(*(relays.join(token, relay, (sku, 1)) for token in tokens))
+    assert sorted(tuple(codes(r)) for r in results) == [()] * 7 + [("SOLD_OUT",)] * 23
+    assert (await RelayItem.get()).sold == 7
+    assert await Order.all().count() == 7 == await RelayEntry.all().count()
+    assert await stock(sku) == (100, 7)  # the refused joins hold nothing
+
+
+async def test_a_late_payment_revives_an_entry_only_if_the_cap_still_has_room(relays, customer_token,
+                                                                              other_customer_token):
+    sku = await relays.shop.sku(stock=10)
+    relay = await relays.relay((sku, 100, 1))
+    late = await relays.joined(customer_token, relay, (sku, 1))
+    await payment.cancel(relays.shop.deps, await Order.get(id=pk(late["order"]["id"])), "expired")
+    await relays.shop.pay(late["payment"])  # nobody took the unit meanwhile: the entry comes back, numbered
+    assert (await Order.get(id=pk(late["order"]["id"]))).status == "PAID"
+    assert [e["node"]["seq"] for e in (await relays.read(relay))["entries"]["edges"]] == [1]
+    assert (await RelayItem.get()).sold == 1
+
+    other = await relays.relay((sku, 100, 1))
+    cancelled = await relays.joined(customer_token, other, (sku, 1))
+    await payment.cancel(relays.shop.deps, await Order.get(id=pk(cancelled["order"]["id"])), "expired")
+    await relays.joined(other_customer_token, other, (sku, 1))  # takes the relay's last unit
+    await relays.shop.pay(cancelled["payment"])
+    row = await Order.get(id=pk(cancelled["order"]["id"]))
+    assert (row.status, row.status_before_refund) == ("REFUNDING", "CANCELLED")  # the money goes back
+    assert (await RelayItem.get(relay_id=pk(other["id"]))).sold == 1
+    assert (await RelayEntry.get(order_id=row.id)).seq is None
 
 
 async def test_a_cancelled_entry_gives_its_units_back_to_the_cap(relays, customer_token, other_customer_token):
