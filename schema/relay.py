@@ -39,7 +39,8 @@ class RelayStory:
 class RelayItem:
     price: Money = money_field("price", "The relay price of one unit")
     cap: int | None = strawberry.field(description="Units the relay sells at most; null: as many as are in stock")
-    sold: int = strawberry.field(description="Units taken by entries not cancelled (paid or waiting for payment)")
+    sold: int = strawberry.field(description="Units taken by entries, paid or waiting for payment (an entry "
+                                 "cancelled before it was paid gives them back)")
 
     @strawberry.field(description="Units left under the cap; null without a cap")
     def remaining(self, root: strawberry.Parent[models.RelayItem]) -> int | None:

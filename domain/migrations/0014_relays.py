@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('sku', fields.ForeignKeyField('models.Sku', source_field='sku_id', db_constraint=True, to_field='id', related_name='relay_items', on_delete=OnDelete.RESTRICT)),
                 ('price', fields.IntField(description="fen, at or below the SKU's list price")),
                 ('cap', fields.IntField(null=True, description="units the relay sells at most (null: the SKU's stock decides)")),
-                ('sold', fields.IntField(default=0, description='units taken by entries not cancelled')),
+                ('sold', fields.IntField(default=0, description='units taken by entries (an entry cancelled unpaid gives them back)')),
             ],
             options={'table': 'relay_item', 'app': 'models', 'unique_together': (('relay', 'sku'),), 'pk_attr': 'id'},
             bases=['Model'],

@@ -51,7 +51,7 @@ class RelayItem(Model):
     sku_id: int
     price = fields.IntField(description="fen, at or below the SKU's list price")
     cap = fields.IntField(null=True, description="units the relay sells at most (null: the SKU's stock decides)")
-    sold = fields.IntField(default=0, description="units taken by entries not cancelled")
+    sold = fields.IntField(default=0, description="units taken by entries (an entry cancelled unpaid gives them back)")
 
     class Meta:
         table = "relay_item"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from domain.identity.models import StaffRole
 from domain.relay.models import Relay, RelayItem
 from tests.fixtures.catalog import gid
-from tests.fixtures.relays import CREATE, STAFF_RELAYS, codes, relay_input
+from tests.fixtures.relays import CLOSE, CREATE, STAFF_RELAYS, UPDATE, codes, relay_input
 from tests.support.graphql import error_codes
 
 
@@ -22,6 +22,8 @@ async def test_a_relay_is_created_with_its_items_story_and_pickup_points(relays)
     later = await relays.relay((sku, 3990), starts=600)
     assert later["status"] == "SCHEDULED"
     assert (await relays.read(later))["status"] == "SCHEDULED"  # public, anonymous
+    for unknown in (gid("Relay", 999_999), gid("Sku", sku.id), "garbage"):
+        assert (await relays.gql.data("query($id: ID!) { relay(id: $id) { id } }", {"id": unknown}))["relay"] is None
 
 
 async def test_every_bad_field_is_reported_at_once_and_nothing_is_created(relays, closed_pickup):
@@ -122,11 +124,15 @@ async def test_staff_list_relays_by_status(relays):
 
 async def test_only_owners_and_operators_set_relays_up(relays, customer_token, issue_staff_token):
     sku = await relays.shop.sku()
+    relay = await relays.relay((sku, 100))
     finance = await issue_staff_token(StaffRole.FINANCE)
     for token, code in ((None, "UNAUTHENTICATED"), (customer_token, "FORBIDDEN"), (finance, "FORBIDDEN")):
         body = await relays.gql(CREATE, {"i": relay_input((sku, 100), points=[relays.point])}, token)
         assert error_codes(body) == [code]
         assert error_codes(await relays.gql(STAFF_RELAYS, {}, token)) == [code]
-    assert await Relay.all().count() == 0
+        for mutation, data in ((UPDATE, {"id": relay["id"], "title": "x"}), (CLOSE, {"id": relay["id"]})):
+            assert error_codes(await relays.gql(mutation, {"i": data}, token)) == [code]
+    assert await Relay.all().count() == 1
+    assert (await Relay.get()).title == "周五水果接龙" and (await Relay.get()).closed_at is None
     owner = await issue_staff_token(StaffRole.OWNER)
     assert (await relays.create(relay_input((sku, 100), points=[relays.point]), owner))["errors"] == []
