@@ -17,7 +17,7 @@ from domain.relay.models import Relay, RelayEntry, RelayItem
 from domain.relay.pick_list import PickGroup
 from domain.relay.relays import ItemDraft, RelayChanges, RelayDraft, RelayStatus
 from resolvers.context import Context
-from resolvers.orders import _delivery, _lines, customer_id
+from resolvers.orders import _delivery, _lines, _within_checkout_rate, customer_id
 from resolvers.outcome import Outcome, attempt, decode_id, given, now
 
 
@@ -103,6 +103,7 @@ def _join_delivery(data: Any) -> DeliveryChoice:
 
 async def relay_join(ctx: Context, data: Any) -> Outcome[Joined]:
     async def run() -> Joined:
+        await _within_checkout_rate(ctx)  # a join holds stock like a checkout: the same per-customer pace
         request = JoinRequest(
             customer_id=customer_id(ctx),
             relay_id=decode_id(data.relay_id, "Relay", "relayId"),

@@ -208,13 +208,14 @@ async def update_relay(relay_id: int, changes: RelayChanges, now: datetime) -> R
         errors += await _check_rows(draft, items=changes.items is not None)
         if errors:
             raise DomainErrors(errors)
-        relay.update_from_dict({
+        values = {
             "title": draft.title, "story": draft.story, "story_images": list(draft.story_images or []),
             "starts_at": draft.starts_at, "deadline": draft.deadline,
             "pickup_point_ids": list(draft.pickup_point_ids or []), "address_delivery": draft.address_delivery,
             "min_units": draft.min_units, "max_units": draft.max_units,
-        })
-        await relay.save()
+        }
+        relay.update_from_dict(values)
+        await relay.save(update_fields=[*values, "updated_at"])  # never the counters joins and payments raise
         if changes.items is not None:
             await RelayItem.filter(relay_id=relay.id).delete()
             await _write_items(relay, draft.items)
