@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.services = running.services
             sweeping: AbstractAsyncContextManager[None] = nullcontext()
             if not settings.redis_url:  # the embedded default sweeps in-process; with Redis, `pond worker` does
-                sweeping = run_sweeps(settings, running.services.orders)
+                sweeping = run_sweeps(running.services.orders, settings.sweep_seconds)
             async with sweeping:
                 log.info("pond ready", url=f"{settings.base_url}/graphql", **describe(settings))
                 yield

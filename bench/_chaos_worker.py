@@ -27,8 +27,8 @@ def _skewed(run: SweepFunction) -> SweepFunction:
 
 
 def _work() -> None:
+    from server import worker as saq_worker
     from server.cli import cli
-    from workers import saq_worker
     from workers.sweeps import SWEEPS
 
     fast = tuple(dataclasses.replace(s, cron=f"* * * * * */{SWEEP_SECONDS}", run=_skewed(s.run)) for s in SWEEPS)

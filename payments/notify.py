@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -44,6 +45,11 @@ MAX_CRASHES = 5
 CRASHING = "crashing"
 """The outcome of a notification whose handling crashed and that is still retried: not yet handled."""
 GIVEN_UP = "given_up"
+NOTIFICATIONS_GIVEN_UP = Counter(
+    "pond_wechatpay_notifications_given_up_total",
+    "WeChat Pay notifications acknowledged after crashing MAX_CRASHES times: the reconcile sweeps settle them.",
+    ["kind"],
+)
 
 
 class Fail(Exception):
@@ -199,6 +205,7 @@ async def _crashed(kind: str, ident: str, event_type: str) -> Response:
             await PaymentNotification.filter(id=row.id, outcome=CRASHING).update(outcome=GIVEN_UP)
             log.error("wechatpay notification given up: it crashed every time; the reconcile sweeps take over",
                       kind=kind, id=ident, event_type=event_type, failures=row.failures)
+            NOTIFICATIONS_GIVEN_UP.labels(kind=kind).inc()
             return Response(status_code=204)
     except Exception:
         log.exception("wechatpay notification failure not counted", kind=kind, id=ident)

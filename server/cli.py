@@ -91,7 +91,7 @@ def worker() -> None:
     if not settings.redis_url:
         click.echo("pond: pond worker needs POND_REDIS_URL (without Redis, the server runs the sweeps)", err=True)
         sys.exit(2)
-    from workers.saq_worker import WorkerUnavailable, run_worker
+    from server.worker import WorkerUnavailable, run_worker
 
     configure_logging(settings.log_level)
     try:

@@ -14,6 +14,7 @@ FORBIDDEN = {
     "resolvers": {"app", "schema", "payments", "workers", "server", "wechat"},
     "schema": {"app", "payments", "workers", "server", "wechat"},
     "payments": {"app", "schema", "resolvers", "workers", "server"},  # server hands payments what it needs
+    "workers": {"app", "schema", "resolvers", "payments", "server", "wechat"},  # server hands the sweeps their deps
     "wechat": OURS - {"wechat"},
 }
 

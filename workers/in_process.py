@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager, suppress
 import structlog
 
 from domain.orders.deps import OrderDeps
-from server.settings import Settings
 from workers.sweeps import SWEEPS, Sweep
 
 log = structlog.get_logger("pond.sweeps")
@@ -21,19 +20,19 @@ STOP_GRACE_SECONDS = 10.0
 
 @asynccontextmanager
 async def run_sweeps(
-    settings: Settings,
     deps: OrderDeps,
+    interval: float,
     *,
     sweeps: Sequence[Sweep] = SWEEPS,
-    interval: float | None = None,
     grace: float = STOP_GRACE_SECONDS,
 ) -> AsyncIterator[None]:
-    """Run every sweep now and then every `interval` (default `settings.sweep_seconds`) until the block exits.
+    """Run every sweep now and then every `interval` seconds (the server passes `POND_SWEEP_SECONDS`) until the
+    block exits.
 
     A failing pass is logged and the next one runs on time. On exit a pass in flight may finish for `grace` seconds
     (so an order is not left half-cancelled), then it is cancelled.
     """
-    seconds = float(settings.sweep_seconds if interval is None else interval)
+    seconds = float(interval)
     stop = asyncio.Event()
     tasks = [
         asyncio.create_task(_repeat(sweep, deps, seconds, stop), name=f"pond-sweep:{sweep.name}") for sweep in sweeps

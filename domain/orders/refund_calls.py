@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
@@ -31,6 +31,8 @@ log = structlog.get_logger("pond.orders.refunds")
 RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
 """Waits before each automatic retry of a failure that can clear; after the last (about two days) staff decide."""
 SWEEP_BATCH = 200
+UNANSWERED_AFTER = timedelta(hours=6)
+"""A PROCESSING refund WeChat Pay could not be asked about for this long fails (loudly) and is retried with backoff."""
 NO_TRADE = "NO_TRADE"
 WECHAT_FAILED = {
     "CLOSED": "WeChat Pay closed the refund without paying it",
@@ -114,10 +116,22 @@ async def _apply(deps: OrderDeps, refund: Refund, status: str, refund_id: str | 
     return refund
 
 
+async def _renamed(out_refund_no: str) -> bool:
+    """Whether a refund was sent again under a new number after this one (`numbers.resent_refund_number`)."""
+    first = out_refund_no.split("-", 1)[0]
+    return await Refund.filter(Q(out_refund_no=first) | Q(out_refund_no__startswith=f"{first}-")).exists()
+
+
 async def apply_refund_status(deps: OrderDeps, out_refund_no: str, status: str, refund_id: str | None) -> str:
     """A refund notification (or query) said where a refund stands. Idempotent; returns what it means."""
     refund = await Refund.get_or_none(out_refund_no=out_refund_no)
     if refund is None:
+        if await _renamed(out_refund_no):
+            # A number WeChat Pay closed and the refund was sent again under a new one: the old number's news says
+            # nothing about the money the new one carries.
+            log.info("refund notification for a number sent again under a new one", out_refund_no=out_refund_no,
+                     status=status)
+            return "superseded"
         raise DomainError(ErrorCode.NOT_FOUND, f"no refund {out_refund_no}")
     refund = await _apply(deps, refund, status, refund_id)
     outcomes = {"SUCCESS": "refunded", "CLOSED": "failed", "ABNORMAL": "abnormal"}
@@ -250,6 +264,12 @@ async def reconcile_refunds(deps: OrderDeps, at: datetime | None = None, quiet_m
             else:
                 refund = await _apply(deps, refund, found.status, found.refund_id)
         except PaymentGatewayError as exc:
+            if refund.updated_at <= at - UNANSWERED_AFTER:
+                # Nobody can say where the money is: staff see it (FAILED), and it goes again by itself, asking first.
+                refund = await _fail(deps, refund, exc.code, f"WeChat Pay has not answered about this refund for "
+                                     f"{UNANSWERED_AFTER} ({exc.message})", can_clear=True)
+                settled += 1
+                continue
             log.info("refund reconcile skipped", refund=refund.out_refund_no, code=exc.code)
             continue
         except Exception:

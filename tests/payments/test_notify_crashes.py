@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from domain.orders.models import PaymentNotification, Refund, RefundStatus
@@ -23,6 +24,7 @@ async def test_a_notification_that_crashes_every_time_is_given_up_after_max_cras
         raise RuntimeError("a bug handling this one notification")
 
     monkeypatch.setattr(notify, "apply_refund_status", crash)
+    given_up = REGISTRY.get_sample_value("pond_wechatpay_notifications_given_up_total", {"kind": "refund"}) or 0
     with capture_logs() as logs:
         note_id = await pay_flow.finish_refund(refund.out_refund_no)
         await pay_flow.drain()
@@ -31,6 +33,7 @@ async def test_a_notification_that_crashes_every_time_is_given_up_after_max_cras
     row = await PaymentNotification.get(notification_id=note_id)
     assert (row.outcome, row.failures) == (notify.GIVEN_UP, notify.MAX_CRASHES)
     assert any(e["log_level"] == "error" and e["event"].startswith("wechatpay notification given up") for e in logs)
+    assert REGISTRY.get_sample_value("pond_wechatpay_notifications_given_up_total", {"kind": "refund"}) == given_up + 1
     # not handled: the reconcile sweep still finds the refund PROCESSING and asks WeChat Pay about it
     assert (await Refund.get(id=refund.id)).status == RefundStatus.PROCESSING
 

@@ -143,6 +143,11 @@ async def test_a_refund_wechat_pay_closed_is_sent_again_under_a_new_number(pay_f
     await pay_flow.drain()
     assert (await reload(order)).status == OrderStatus.REFUNDED
     assert [ref for _, _, ref in await ledger(order)][-1] == f"refund:{first_number}-2"
+    # WeChat Pay repeats the old number's CLOSED notification late: acknowledged, and it changes nothing
+    assert await apply_refund_status(pay_flow.deps, first_number, "CLOSED", None) == "superseded"
+    assert (await reload(order)).status == OrderStatus.REFUNDED
+    with pytest.raises(DomainError):
+        await apply_refund_status(pay_flow.deps, "NOPE123R1", "CLOSED", None)
 
 
 async def test_a_failed_refund_that_wechat_pay_paid_after_all_settles_and_refunds_the_order(pay_flow):

@@ -13,14 +13,14 @@ from starlette.applications import Starlette
 
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderStatus
-from server.settings import Settings
 from tests.fixtures.orders_paid import PayFlow
 from tests.support.backends import Backend
 from tests.workers.conftest import after_payment_window, counter, place, stored
 from workers.in_process import run_sweeps
 from workers.sweeps import SWEEPS, Sweep
 
-FAST = Settings(sweep_seconds=1)
+FAST = 1.0
+"""Seconds between passes."""
 
 
 def sweep_tasks() -> set[asyncio.Task[None]]:
@@ -47,7 +47,7 @@ async def test_each_sweep_runs_at_once_and_then_every_sweep_seconds(deps: OrderD
         return 0
 
     started = time.monotonic()
-    async with run_sweeps(FAST, deps, sweeps=[Sweep("tick", "* * * * *", tick)]):
+    async with run_sweeps(deps, FAST, sweeps=[Sweep("tick", "* * * * *", tick)]):
         await until(lambda: ready(len(passes) == 2), seconds=4)
 
     assert passes[0] - started < 0.5
@@ -69,7 +69,7 @@ async def test_the_runner_expires_due_orders_in_the_background_and_stops(pay_flo
     in_the_future = dataclasses.replace(deps, clock=lambda: later)
     before = sweep_tasks()
 
-    async with run_sweeps(FAST, in_the_future):
+    async with run_sweeps(in_the_future, FAST):
         mine = sweep_tasks() - before
         assert len(mine) == len(SWEEPS)
 
@@ -96,7 +96,7 @@ async def test_a_failing_pass_is_logged_and_the_sweeps_keep_running(deps: OrderD
 
     sweeps = [Sweep("boom", "* * * * *", boom), Sweep("tick", "* * * * *", tick)]
     with structlog.testing.capture_logs() as logs:
-        async with run_sweeps(FAST, deps, sweeps=sweeps, interval=0.01):
+        async with run_sweeps(deps, 0.01, sweeps=sweeps):
             await until(lambda: ready(calls["boom"] >= 3 and calls["tick"] >= 3))
 
     failures = [entry for entry in logs if entry["event"] == "sweep failed"]
@@ -125,7 +125,7 @@ async def test_stopping_lets_a_pass_in_flight_finish_and_cancels_one_that_overru
     sweeps = [Sweep("slow", "* * * * *", slow), Sweep("stuck", "* * * * *", stuck)]
     before = sweep_tasks()
     started = time.monotonic()
-    async with run_sweeps(FAST, deps, sweeps=sweeps, grace=0.5):
+    async with run_sweeps(deps, FAST, sweeps=sweeps, grace=0.5):
         mine = sweep_tasks() - before
         await until(lambda: ready({"slow started", "stuck started"} <= set(events)))
 

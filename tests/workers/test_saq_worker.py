@@ -24,12 +24,13 @@ from saq.queue.redis import RedisQueue
 
 from domain.orders.models import Order, OrderStatus
 from server.settings import Settings, SettingsError
+from server.worker import create_queue, create_worker, queue_name
 from tests.fixtures.orders_paid import PayFlow
 from tests.support import backends
 from tests.support.backends import Backend
 from tests.test_cli import POND, ROOT, pond
 from tests.workers.conftest import after_payment_window, counter, out_trade_nos, place, stored, trade_state
-from workers.saq_worker import JOB_TIMEOUT_SECONDS, create_queue, create_worker, queue_name
+from workers.saq_worker import JOB_TIMEOUT_SECONDS
 from workers.sweeps import SWEEPS
 
 WORKER_SETTINGS = Settings(redis_url=backends.REDIS_URL, redis_prefix="shop1")
