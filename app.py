@@ -19,6 +19,7 @@ from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
 from server.metrics_access import MetricsAccess, metrics_route
 from server.observability import MetricsExtension, RequestIdMiddleware
+from server.pick_list import pick_list_routes
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.wiring import describe, runtime, simulators
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(),
+        *pick_list_routes(),
     ]
     if graphql.graphql_ide:  # development only: production turns GraphiQL off
         routes.append(graphiql_static())

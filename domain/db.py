@@ -17,6 +17,7 @@ MODEL_MODULES = [
     "domain.pricing.models",
     "domain.flash_sale.models",
     "domain.group_buy.models",
+    "domain.relay.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

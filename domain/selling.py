@@ -17,6 +17,7 @@ from domain.group_buy.seats import SeatStore
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.pricing.discounts import next_price_change as next_discount_change
+from domain.relay.policy import RelayPolicy
 
 
 def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_payment_minutes: int = 5,
@@ -26,6 +27,7 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
         OrderKind.NORMAL: NORMAL,
         OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes),
         OrderKind.GROUP_BUY: GroupBuyPolicy(group_buy_seats, group_buy_payment_minutes),
+        OrderKind.RELAY: RelayPolicy(),
     }
 
 

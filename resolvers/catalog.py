@@ -126,7 +126,8 @@ def _node_loaders(ctx: Context) -> dict[str, Any]:
     return {"Product": ctx.loaders.product, "Sku": ctx.loaders.sku, "Category": ctx.loaders.category,
             "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
             "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save,
-            "GroupBuyCampaign": ctx.loaders.group_buy_campaign, "GroupBuy": ctx.loaders.group_buy}
+            "GroupBuyCampaign": ctx.loaders.group_buy_campaign, "GroupBuy": ctx.loaders.group_buy,
+            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

@@ -16,8 +16,10 @@ from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.group_buy import campaigns as group_buy_campaigns
 from domain.group_buy import groups as group_buys
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
+from domain.identity.queries import mask_nickname
+from domain.orders import pickup, pickup_codes
 from domain.orders import queries as order_queries
-from domain.orders.models import Order, OrderLine, Refund
+from domain.orders.models import Order, OrderLine, PickupPoint, Refund
 from domain.pricing.coupons import copies_by_id, coupons_by_id
 from domain.pricing.discounts import active_discounts, items_by_discount
 from domain.pricing.models import (
@@ -29,6 +31,9 @@ from domain.pricing.models import (
 )
 from domain.pricing.promotions import promotions_by_order
 from domain.pricing.spend_and_save import spend_and_saves_by_id
+from domain.relay import entries as relay_entries
+from domain.relay import relays
+from domain.relay.models import Relay, RelayEntry, RelayItem
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -158,3 +163,28 @@ class Loaders:
     def group_buy_by_order(self) -> DataLoader[int, GroupBuyGroup | None]:
         """The group each group-buy order holds its seat in (once the group has opened)."""
         return _keyed(group_buys.group_by_order)
+    def relay(self) -> DataLoader[int, Relay | None]:
+        return _keyed(relays.relays_by_id)
+
+    @cached_property
+    def relay_items(self) -> DataLoader[int, list[RelayItem]]:
+        return _keyed(relays.items_by_relay, default=list)
+
+    @cached_property
+    def relay_entry(self) -> DataLoader[int, RelayEntry | None]:
+        """Entries on a relay's public list."""
+        return _keyed(relay_entries.entries_by_id)
+
+    @cached_property
+    def masked_nickname(self) -> DataLoader[int, str]:
+        """Customers as a public list shows them (张**)."""
+        return _keyed(relay_entries.masked_nicknames, default=lambda: mask_nickname(""))
+
+    @cached_property
+    def pickup_point(self) -> DataLoader[int, PickupPoint | None]:
+        return _keyed(pickup.points_by_id)
+
+    @cached_property
+    def pickup_code(self) -> DataLoader[int, str | None]:
+        """Each order's pickup code, if it has one (the resolver decides who may see it)."""
+        return _keyed(pickup_codes.codes_by_order)

@@ -146,6 +146,13 @@ async def order_refunds(ctx: Context, order: Order) -> list[Refund]:
     return await ctx.loaders.order_refunds.load(order.id)
 
 
+async def order_pickup_code(ctx: Context, order: Order) -> str | None:
+    """The code hands the goods over: nobody but the order's customer and staff may read it."""
+    if not ctx.is_staff and ctx.customer_id != order.customer_id:
+        return None
+    return await ctx.loaders.pickup_code.load(order.id)
+
+
 async def order_refund_owed(ctx: Context, order: Order) -> int:
     return refund_states.owed(await ctx.loaders.order_refunds.load(order.id))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.errors import DomainError
-from domain.orders import lifecycle, queries, refund_calls, refunds
+from domain.orders import lifecycle, pickup_codes, queries, refund_calls, refunds
 from domain.orders.models import Order, OrderStatus, Refund, RefundStatus
 from domain.pagination import Page
 from resolvers.context import Context
@@ -41,6 +41,14 @@ async def order_ship(ctx: Context, data: Any) -> Outcome[Order]:
     async def run() -> Order:
         order = await _order(data.order_id)
         return await lifecycle.ship(ctx.services.orders, order, data.carrier, data.tracking_number)
+
+    return await attempt(run())
+
+
+async def order_pickup_verify(ctx: Context, data: Any) -> Outcome[Order]:
+    async def run() -> Order:
+        deps = ctx.services.orders
+        return await pickup_codes.verify(deps, data.pickup_code, ctx.actor, deps.clock())
 
     return await attempt(run())
 

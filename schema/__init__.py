@@ -34,6 +34,7 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
 from schema.pickup import PickupMutation, PickupQuery
+from schema.relay import RelayMutation, RelayQuery
 from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
 from schema.text_input import RefuseNulText
 
@@ -60,6 +61,7 @@ Query = merge_types(
         CouponQuery,
         CouponStaffQuery,
         SpendAndSaveQuery,
+        RelayQuery,
     ),
 )
 Mutation = merge_types(
@@ -78,6 +80,7 @@ Mutation = merge_types(
         CouponMutation,
         CouponStaffMutation,
         SpendAndSaveMutation,
+        RelayMutation,
     ),
 )
 

@@ -176,6 +176,11 @@ class Order(relay.Node):
     def delivery(self, root: strawberry.Parent[models.Order]) -> OrderDelivery:
         return _delivery(root.delivery)
 
+    @strawberry.field(description="The 6-digit code shown at the pickup point (核销), once a pickup order is paid. "
+                      "Only its customer and staff see it: null for anyone else")
+    async def pickup_code(self, root: strawberry.Parent[models.Order], info: Info) -> str | None:
+        return await orders.order_pickup_code(info.context, root)
+
     subtotal: Money = money_field("subtotal", "Sum of the lines before discounts")
 
     discount_total: Money = money_field("discount_total")

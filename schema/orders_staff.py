@@ -27,6 +27,11 @@ class OrderShipInput:
     tracking_number: str = ""
 
 
+@strawberry.input(description="The 6-digit code the customer shows")
+class OrderPickupVerifyInput:
+    pickup_code: str
+
+
 @strawberry.input
 class RefundApproveInput:
     refund_id: strawberry.ID
@@ -86,6 +91,12 @@ class OrderStaffMutation:
     @strawberry.mutation(permission_classes=[CanFulfilOrders], description="A paid order leaves the shop")
     async def order_ship(self, info: Info, input: OrderShipInput) -> OrderPayload:
         return payload(OrderPayload, "order", await orders_staff.order_ship(info.context, input))
+
+    @strawberry.mutation(permission_classes=[CanFulfilOrders], description="Hands a paid pickup order over against "
+                         "its code (核销): it becomes COMPLETED, once. Already picked up, or refunding/cancelled: "
+                         "INVALID_STATE. Unknown code: NOT_FOUND")
+    async def order_pickup_verify(self, info: Info, input: OrderPickupVerifyInput) -> OrderPayload:
+        return payload(OrderPayload, "order", await orders_staff.order_pickup_verify(info.context, input))
 
     @strawberry.mutation(permission_classes=[CanManageMoney], description="Sends a requested refund to WeChat Pay")
     async def refund_approve(self, info: Info, input: RefundApproveInput) -> RefundPayload:

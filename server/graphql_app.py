@@ -12,6 +12,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from domain.identity.tokens import Principal
 from domain.selling import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
@@ -27,6 +28,15 @@ def bearer_token(headers: Any) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+async def principal_of(request: HTTPConnection, services: Services) -> Principal | None:
+    """Who the bearer token names, if its account may still act; None: treat the request as anonymous."""
+    token = bearer_token(request.headers)
+    principal = services.tokens.decode(token) if token else None
+    if principal is not None:  # a signature is not enough: the account must still be allowed in
+        principal = await services.access.admit(principal)
+    return principal
+
+
 def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -36,10 +46,7 @@ class PondGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = request.app.state.services
-        token = bearer_token(request.headers)
-        principal = services.tokens.decode(token) if token else None
-        if principal is not None:  # a signature is not enough: the account must still be allowed in
-            principal = await services.access.admit(principal)
+        principal = await principal_of(request, services)
         return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
                        response=response)
 

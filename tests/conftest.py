@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.fixtures.orders_paid",
     "tests.fixtures.orders",
     "tests.fixtures.flash_sales",
+    "tests.fixtures.relays",
     "tests.fixtures.promotions",
     "tests.fixtures.redis",
     "tests.support.redis_cluster",

@@ -204,3 +204,25 @@ class PaymentNotification(Model):
 
     class Meta:
         table = "orders_payment_notification"
+
+
+class PickupCode(Model):
+    """The 6-digit code a paid order delivered to a pickup point is handed over against (核销).
+
+    `waiting_code` is the code while the order waits to be picked up: the database keeps it unique among those
+    orders. It is cleared when the order is handed over, and a later order may draw the same code; `code` keeps it
+    for the record (and for telling staff an order was already picked up)."""
+
+    id = fields.BigIntField(primary_key=True)
+    order: fields.OneToOneRelation[Order] = fields.OneToOneField(
+        "models.Order", related_name="pickup_code", on_delete=fields.CASCADE
+    )
+    order_id: int
+    code = fields.CharField(max_length=6, db_index=True)
+    waiting_code = fields.CharField(max_length=6, null=True, unique=True)
+    picked_up_at = fields.DatetimeField(null=True)
+    picked_up_by = fields.CharField(max_length=64, default="", description="staff:<id> who handed the order over")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "orders_pickup_code"

@@ -15,7 +15,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.ledger import service as ledger
-from domain.orders import refund_states, states
+from domain.orders import pickup_codes, refund_states, states
 from domain.orders.deps import OrderDeps
 from domain.orders.kinds import CannotRevive, KindPolicy
 from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
@@ -137,6 +137,7 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
         await states.move(order, OrderStatus.PAID)
         await policy.commit_units(order)
         await policy.on_paid(deps, order)
+        await pickup_codes.issue(order)
     await policy.after_paid(deps, order)
 
 
@@ -225,6 +226,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
         await states.move(order, OrderStatus.PAID)
         await policy.commit_units(order)
         await policy.on_paid(deps, order)
+        await pickup_codes.issue(order)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
@@ -235,6 +237,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
             return "refund"
         await states.move(order, OrderStatus.PAID)
         await policy.on_paid(deps, order)
+        await pickup_codes.issue(order)
         return "revived"
     return "refund"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,10 @@ async def active_points() -> list[PickupPoint]:
 
 async def all_points() -> list[PickupPoint]:
     return await PickupPoint.all().order_by("id")
+
+
+async def points_by_id(point_ids: Sequence[int]) -> dict[int, PickupPoint]:
+    return {point.id: point for point in await PickupPoint.filter(id__in=point_ids)}
 
 
 async def get_point(point_id: int) -> PickupPoint:

@@ -160,3 +160,23 @@ async def test_flash_buy_pay_and_cancel_make_no_redis_call_inside_a_transaction(
 
     watch.assert_none_inside()
     assert watch.calls["flash pool.take"] >= 2 and watch.calls["flash pool.give_back"] == 1
+
+
+async def test_relay_join_pay_pickup_and_cancel_make_no_redis_call_inside_a_transaction(
+    watch, relays, gql, customer_token, other_customer_token
+):
+    sku = await relays.shop.sku(stock=10)
+    relay = await relays.relay((sku, 100, 5))
+    joined = await relays.joined(customer_token, relay, (sku, 2))
+    await relays.shop.pay(joined["payment"])
+    code = (await gql.data("query($id: ID!) { order(id: $id) { pickupCode } }", {"id": joined["order"]["id"]},
+                           customer_token))["order"]["pickupCode"]
+    verify = "mutation($c: String!) { orderPickupVerify(input: {pickupCode: $c}) { errors { code } } }"
+    assert (await gql.data(verify, {"c": code}, relays.staff_token))["orderPickupVerify"]["errors"] == []
+    second = await relays.joined(other_customer_token, relay, (sku, 1))
+    cancelled = (await gql.data(ORDER_CANCEL, {"i": {"orderId": second["order"]["id"]}}, other_customer_token))
+    assert cancelled["orderCancel"]["errors"] == []
+    assert await stock(sku) == (8, 0)
+
+    watch.assert_none_inside()
+    assert watch.calls["stock counter.admit"] == 2 and watch.calls["stock counter.give_back"] == 1
