@@ -163,6 +163,8 @@ class Loaders:
     def group_buy_by_order(self) -> DataLoader[int, GroupBuyGroup | None]:
         """The group each group-buy order holds its seat in (once the group has opened)."""
         return _keyed(group_buys.group_by_order)
+
+    @cached_property
     def relay(self) -> DataLoader[int, Relay | None]:
         return _keyed(relays.relays_by_id)
 
