@@ -98,31 +98,41 @@ def simulator_base_url(pond_port: int, pay_port: int | None) -> str:
 
 
 async def buy_and_pay(client: Any, sim: Any, token: str, sku: str, key: str, tally: Tally) -> None:
-    """One customer: `checkout` for one unit, then pay through the simulator (`sim`) if there is something to pay.
+    """One customer: `checkout` for one unit, then pay through the simulator (`sim`) if there is something to pay."""
+    variables = {"input": {"delivery": {"address": ADDRESS}, "lines": [{"skuId": sku, "quantity": 1}],
+                           "idempotencyKey": key}}
+    await place_and_pay(client, sim, token, ("Checkout", CHECKOUT, "checkout"), variables, tally)
+
+
+async def place_and_pay(client: Any, sim: Any, token: str, mutation: tuple[str, str, str],
+                        variables: dict[str, Any], tally: Tally) -> dict[str, Any] | None:
+    """One customer places an order through `mutation` (operation name, document, payload field; its payload has
+    `order`, `payment` and `errors`), then pays through the simulator (`sim`) if there is something to pay. Returns
+    the payload of a placed order.
 
     A request that fails (an error answer, or a connection dropped: httpx's TransportError) is counted, not raised."""
     import httpx
 
-    variables = {"input": {"delivery": {"address": ADDRESS}, "lines": [{"skuId": sku, "quantity": 1}],
-                           "idempotencyKey": key}}
+    operation, document, field_name = mutation
+    label = operation.lower()
     try:
-        data, elapsed = await graphql(client, "Checkout", CHECKOUT, variables, token)
+        data, elapsed = await graphql(client, operation, document, variables, token)
     except (BenchError, httpx.TransportError) as exc:
-        tally.failures[f"checkout: {type(exc).__name__}: {str(exc)[:120]}"] += 1
-        return
+        tally.failures[f"{label}: {type(exc).__name__}: {str(exc)[:120]}"] += 1
+        return None
     tally.checkout_ms.append(elapsed)
-    payload = data["checkout"]
+    payload: dict[str, Any] = data[field_name]
     if payload["errors"]:
         code = payload["errors"][0]["code"]
         if code == "SOLD_OUT":
             tally.sold_out += 1
         else:
-            tally.failures[f"checkout: {code}"] += 1
-        return
+            tally.failures[f"{label}: {code} {payload['errors'][0]['message'][:80]}"] += 1
+        return None
     payment = payload["payment"]
     if payment is None:
         tally.free += 1
-        return
+        return payload
     pay = {"prepay_id": payment["package"].removeprefix("prepay_id="), "outcome": "SUCCESS",
            "paySign": payment["paySign"], "timeStamp": payment["timeStamp"], "nonceStr": payment["nonceStr"]}
     start = time.perf_counter()
@@ -130,12 +140,13 @@ async def buy_and_pay(client: Any, sim: Any, token: str, sku: str, key: str, tal
         reply = await sim.post(SIM_PAY, json=pay)
     except httpx.TransportError as exc:
         tally.failures[f"pay: {type(exc).__name__}: {str(exc)[:120]}"] += 1
-        return
+        return payload
     tally.pay_ms.append((time.perf_counter() - start) * 1000)
     if reply.status_code != 200 or not reply.json().get("notification_id"):
         tally.failures[f"pay: HTTP {reply.status_code} {reply.text[:120]}"] += 1
-        return
+        return payload
     tally.paid += 1
+    return payload
 
 
 async def shop(client: Any, sim: Any, tokens: dict[str, str], sku: str, concurrency: int,
