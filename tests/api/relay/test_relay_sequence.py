@@ -50,6 +50,20 @@ async def test_300_concurrent_payments_number_the_entries_1_to_300(relays):
     assert (read["entryCount"], read["entries"]["totalCount"]) == (RUSH, RUSH)
 
 
+async def test_joins_and_payments_racing_each_other_still_number_without_gaps(relays):
+    sku = await relays.shop.sku(stock=100)
+    relay = await relays.relay((sku, 100, 60))
+    tokens = [await relays.member(f"混{n}") for n in range(40)]
+    early = await asyncio.gather(*(relays.joined(token, relay, (sku, 1)) for token in tokens[:20]))
+    late, _ = await asyncio.gather(
+        asyncio.gather(*(relays.joined(token, relay, (sku, 1)) for token in tokens[20:])),
+        _pay_all(relays, [joined["payment"] for joined in early]),
+    )
+    await _pay_all(relays, [joined["payment"] for joined in late])
+    assert sorted(await RelayEntry.all().values_list("seq", flat=True)) == list(range(1, 41))
+    assert (await relays.read(relay))["items"][0]["sold"] == 40
+
+
 async def test_numbers_follow_payment_not_joining_and_skip_nobody(relays):
     sku = await relays.shop.sku(stock=10)
     relay = await relays.relay((sku, 100))
