@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Sku
-from domain.catalog.rules import check_images, check_text
+from domain.catalog.rules import MAX_PRICE, check_images, check_text
 from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.orders.models import PickupPoint
@@ -107,8 +107,8 @@ def _check_fields(draft: RelayDraft) -> tuple[RelayDraft, list[DomainError]]:
     errors += sku_item_errors([item.sku_id for item in draft.items], "relay", MAX_ITEMS)
     for index, item in enumerate(draft.items):
         where = ["items", str(index)]
-        if not 1 <= item.price <= 100_000_000:
-            errors.append(Invalid("the relay price is 1 fen or more", [*where, "price"]))
+        if not 1 <= item.price <= MAX_PRICE:
+            errors.append(Invalid(f"the relay price is 1 to {MAX_PRICE} fen", [*where, "price"]))
         if item.cap is not None and not 1 <= item.cap <= MAX_CAP:
             errors.append(Invalid(f"cap must be 1 to {MAX_CAP} units", [*where, "cap"]))
     points = draft.pickup_point_ids or []

@@ -7,6 +7,7 @@ import asyncio
 from domain.catalog.models import Product
 from domain.orders.models import Order
 from domain.relay.models import Relay, RelayEntry
+from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_REFUND, pk
 from tests.fixtures.relays import RelayDesk
 from tests.support.graphql import count_queries
@@ -48,6 +49,20 @@ async def test_300_concurrent_payments_number_the_entries_1_to_300(relays):
     assert await _public_seqs(relays, relay) == list(range(1, RUSH + 1))
     read = await relays.read(relay, first=1)
     assert (read["entryCount"], read["entries"]["totalCount"]) == (RUSH, RUSH)
+
+
+async def test_joins_and_payments_racing_each_other_still_number_without_gaps(relays):
+    sku = await relays.shop.sku(stock=100)
+    relay = await relays.relay((sku, 100, 60))
+    tokens = [await relays.member(f"混{n}") for n in range(40)]
+    early = await asyncio.gather(*(relays.joined(token, relay, (sku, 1)) for token in tokens[:20]))
+    late, _ = await asyncio.gather(
+        asyncio.gather(*(relays.joined(token, relay, (sku, 1)) for token in tokens[20:])),
+        _pay_all(relays, [joined["payment"] for joined in early]),
+    )
+    await _pay_all(relays, [joined["payment"] for joined in late])
+    assert sorted(await RelayEntry.all().values_list("seq", flat=True)) == list(range(1, 41))
+    assert (await relays.read(relay))["items"][0]["sold"] == 40
 
 
 async def test_numbers_follow_payment_not_joining_and_skip_nobody(relays):
@@ -116,3 +131,18 @@ async def test_the_public_list_costs_the_same_queries_for_2_and_12_entries(relay
         assert len((await relays.read(relay, first=12))["entries"]["edges"]) == 12
     # relay, its items, their SKUs, its pickup points, the page, its count, nicknames, lines, orders (cancelled)
     assert len(small) == len(large) <= 9, large
+
+
+async def test_entries_and_relays_are_nodes_and_an_unpaid_entry_is_not_one(relays, customer_token):
+    sku = await relays.shop.sku(stock=10)
+    relay = await relays.relay((sku, 100))
+    paid = await relays.joined(await relays.member("付了"), relay, (sku, 1))
+    await relays.shop.pay(paid["payment"])
+    await relays.joined(customer_token, relay, (sku, 1))
+    node = "query($id: ID!) { node(id: $id) { id ... on RelayEntry { seq nickname } ... on Relay { title } } }"
+    [shown] = (await relays.read(relay))["entries"]["edges"]
+    assert (await relays.gql.data(node, {"id": shown["node"]["id"]}))["node"] == {
+        "id": shown["node"]["id"], "seq": 1, "nickname": "付**"}
+    assert (await relays.gql.data(node, {"id": relay["id"]}))["node"]["title"] == relay["title"]
+    unpaid = await RelayEntry.get(seq=None)
+    assert (await relays.gql.data(node, {"id": gid("RelayEntry", unpaid.id)}, customer_token))["node"] is None
