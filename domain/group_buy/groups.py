@@ -52,8 +52,13 @@ class GroupBuyStatus(StrEnum):
     FAILED = "FAILED"
 
 
+_SHOWN_AS = {GroupStatus.OPENING: GroupBuyStatus.FORMING, GroupStatus.ABANDONED: GroupBuyStatus.FAILED}
+
+
 def public_status(group: GroupBuyGroup) -> GroupBuyStatus:
-    return GroupBuyStatus(group.status.value)
+    """Only `groupBuyStart`'s payload shows a group that has not opened (to its leader): as FORMING (no seat free
+    yet), and one whose leader never paid as FAILED."""
+    return _SHOWN_AS.get(group.status) or GroupBuyStatus(group.status.value)
 
 
 def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
@@ -157,7 +162,6 @@ class LeaderPlacement:
     customer_id: int
     quantity: int
     kind: OrderKind = OrderKind.GROUP_BUY
-    group: GroupBuyGroup | None = None
 
     def sources(self) -> Mapping[int, Sequence[engine.PriceSource]]:
         found = [engine.PriceSource("GROUP_BUY", self.campaign.id, self.item.group_price)]
@@ -173,9 +177,9 @@ class LeaderPlacement:
 
     async def write(self, order: Order, quote: engine.Quote) -> None:
         await _check_units(self.campaign, self.customer_id, self.quantity)  # again, the customer's row locked
-        self.group = await GroupBuyGroup.create(campaign_id=self.campaign.id, leader_id=self.customer_id,
-                                                share_code=new_share_code(), required_size=self.campaign.group_size)
-        await GroupBuySeat.create(group_id=self.group.id, customer_id=self.customer_id, order_id=order.id,
+        group = await GroupBuyGroup.create(campaign_id=self.campaign.id, leader_id=self.customer_id,
+                                           share_code=new_share_code(), required_size=self.campaign.group_size)
+        await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   leader=True, live_customer_id=self.customer_id)
 
