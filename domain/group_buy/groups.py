@@ -23,7 +23,7 @@ from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GroupBuyPolicy, live_seats, locked_group
+from domain.group_buy.policy import GroupBuyPolicy, locked_group
 from domain.group_buy.seats import GroupSeats, Take
 from domain.identity.queries import mask_nickname
 from domain.orders.checkout import CheckoutRequest, checkout
@@ -140,7 +140,8 @@ def _key_taken() -> DomainError:
     return DomainError(ErrorCode.DUPLICATE, "this idempotencyKey was used for another order", ["idempotencyKey"])
 
 
-async def _placed(deps: OrderDeps, request: CheckoutRequest) -> GroupPlaced:
+async def _placed(deps: OrderDeps, request: CheckoutRequest, placement: LeaderPlacement | MemberPlacement
+                  ) -> GroupPlaced:
     """Checkout with the mode's placement; its errors name this mutation's fields (skuId, not lines)."""
     try:
         placed = await checkout(deps, request)
@@ -148,6 +149,8 @@ async def _placed(deps: OrderDeps, request: CheckoutRequest) -> GroupPlaced:
         if exc.field and exc.field[0] == "lines":
             exc.field = ["skuId"]
         raise
+    if placement.group is not None and placed.order.id == placement.order_id:
+        return GroupPlaced(placed, placement.group)  # written by this call: its group is known
     if not await GroupBuySeat.exists(order_id=placed.order.id):  # a concurrent checkout took the key first
         raise _key_taken()
     return GroupPlaced(placed, await _group_of(placed.order))
@@ -162,6 +165,9 @@ class LeaderPlacement:
     customer_id: int
     quantity: int
     kind: OrderKind = OrderKind.GROUP_BUY
+    group: GroupBuyGroup | None = None
+    """The group written with the order (set by `write`)."""
+    order_id: int | None = None
 
     def sources(self) -> Mapping[int, Sequence[engine.PriceSource]]:
         found = [engine.PriceSource("GROUP_BUY", self.campaign.id, self.item.group_price)]
@@ -182,6 +188,7 @@ class LeaderPlacement:
         await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   leader=True, live_customer_id=self.customer_id)
+        self.group, self.order_id = group, order.id
 
 
 async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupPlaced:
@@ -195,7 +202,7 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
-    ))
+    ), placement)
 
 
 async def _group_of(order: Order) -> GroupBuyGroup:
@@ -231,6 +238,8 @@ class MemberPlacement:
     now: datetime
     kind: OrderKind = OrderKind.GROUP_BUY
     took: bool = False
+    order_id: int | None = None
+    """The order `write` seated (this call's own, not a double tap's twin's)."""
 
     def sources(self) -> Mapping[int, Sequence[engine.PriceSource]]:
         return {self.item.sku_id: [engine.PriceSource("GROUP_BUY", self.campaign.id, self.item.group_price)]}
@@ -260,14 +269,16 @@ class MemberPlacement:
         group = await locked_group(self.group.id)
         if group.status is not GroupStatus.FORMING:
             raise DomainError(ErrorCode.GROUP_CLOSED, "the group is no longer forming", ["groupId"])
-        if await GroupBuySeat.filter(group_id=group.id, live_customer_id=self.customer_id).exists():
+        seated = await column(GroupBuySeat.filter(group_id=group.id, state__in=states.LIVE_SEATS), "customer_id", int)
+        if self.customer_id in seated:
             raise DomainError(ErrorCode.DUPLICATE, "you already hold a seat in this group", ["groupId"])
-        if await live_seats(group.id) >= group.required_size:
+        if len(seated) >= group.required_size:
             raise DomainError(ErrorCode.GROUP_FULL, "the group is full", ["groupId"])
         await _check_units(self.campaign, self.customer_id, self.quantity)
         await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   live_customer_id=self.customer_id)
+        self.group, self.order_id = group, order.id
 
 
 async def _joinable(request: JoinRequest, now: datetime) -> GroupBuyGroup:
@@ -300,7 +311,7 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
-    ))
+    ), placement)
 
 
 # Reading.
