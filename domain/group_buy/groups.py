@@ -23,7 +23,7 @@ from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GroupBuyPolicy, live_seats, locked_group
+from domain.group_buy.policy import GroupBuyPolicy, locked_group
 from domain.group_buy.seats import GroupSeats, Take
 from domain.identity.queries import mask_nickname
 from domain.orders.checkout import CheckoutRequest, checkout
@@ -52,8 +52,13 @@ class GroupBuyStatus(StrEnum):
     FAILED = "FAILED"
 
 
+_SHOWN_AS = {GroupStatus.OPENING: GroupBuyStatus.FORMING, GroupStatus.ABANDONED: GroupBuyStatus.FAILED}
+
+
 def public_status(group: GroupBuyGroup) -> GroupBuyStatus:
-    return GroupBuyStatus(group.status.value)
+    """Only `groupBuyStart`'s payload shows a group that has not opened (to its leader): as FORMING (no seat free
+    yet), and one whose leader never paid as FAILED."""
+    return _SHOWN_AS.get(group.status) or GroupBuyStatus(group.status.value)
 
 
 def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
@@ -135,7 +140,8 @@ def _key_taken() -> DomainError:
     return DomainError(ErrorCode.DUPLICATE, "this idempotencyKey was used for another order", ["idempotencyKey"])
 
 
-async def _placed(deps: OrderDeps, request: CheckoutRequest) -> GroupPlaced:
+async def _placed(deps: OrderDeps, request: CheckoutRequest, placement: LeaderPlacement | MemberPlacement
+                  ) -> GroupPlaced:
     """Checkout with the mode's placement; its errors name this mutation's fields (skuId, not lines)."""
     try:
         placed = await checkout(deps, request)
@@ -143,6 +149,8 @@ async def _placed(deps: OrderDeps, request: CheckoutRequest) -> GroupPlaced:
         if exc.field and exc.field[0] == "lines":
             exc.field = ["skuId"]
         raise
+    if placement.group is not None and placed.order.id == placement.order_id:
+        return GroupPlaced(placed, placement.group)  # written by this call: its group is known
     if not await GroupBuySeat.exists(order_id=placed.order.id):  # a concurrent checkout took the key first
         raise _key_taken()
     return GroupPlaced(placed, await _group_of(placed.order))
@@ -158,6 +166,8 @@ class LeaderPlacement:
     quantity: int
     kind: OrderKind = OrderKind.GROUP_BUY
     group: GroupBuyGroup | None = None
+    """The group written with the order (set by `write`)."""
+    order_id: int | None = None
 
     def sources(self) -> Mapping[int, Sequence[engine.PriceSource]]:
         found = [engine.PriceSource("GROUP_BUY", self.campaign.id, self.item.group_price)]
@@ -173,11 +183,12 @@ class LeaderPlacement:
 
     async def write(self, order: Order, quote: engine.Quote) -> None:
         await _check_units(self.campaign, self.customer_id, self.quantity)  # again, the customer's row locked
-        self.group = await GroupBuyGroup.create(campaign_id=self.campaign.id, leader_id=self.customer_id,
-                                                share_code=new_share_code(), required_size=self.campaign.group_size)
-        await GroupBuySeat.create(group_id=self.group.id, customer_id=self.customer_id, order_id=order.id,
+        group = await GroupBuyGroup.create(campaign_id=self.campaign.id, leader_id=self.customer_id,
+                                           share_code=new_share_code(), required_size=self.campaign.group_size)
+        await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   leader=True, live_customer_id=self.customer_id)
+        self.group, self.order_id = group, order.id
 
 
 async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupPlaced:
@@ -191,7 +202,7 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
-    ))
+    ), placement)
 
 
 async def _group_of(order: Order) -> GroupBuyGroup:
@@ -227,6 +238,8 @@ class MemberPlacement:
     now: datetime
     kind: OrderKind = OrderKind.GROUP_BUY
     took: bool = False
+    order_id: int | None = None
+    """The order `write` seated (this call's own, not a double tap's twin's)."""
 
     def sources(self) -> Mapping[int, Sequence[engine.PriceSource]]:
         return {self.item.sku_id: [engine.PriceSource("GROUP_BUY", self.campaign.id, self.item.group_price)]}
@@ -256,14 +269,16 @@ class MemberPlacement:
         group = await locked_group(self.group.id)
         if group.status is not GroupStatus.FORMING:
             raise DomainError(ErrorCode.GROUP_CLOSED, "the group is no longer forming", ["groupId"])
-        if await GroupBuySeat.filter(group_id=group.id, live_customer_id=self.customer_id).exists():
+        seated = await column(GroupBuySeat.filter(group_id=group.id, state__in=states.LIVE_SEATS), "customer_id", int)
+        if self.customer_id in seated:
             raise DomainError(ErrorCode.DUPLICATE, "you already hold a seat in this group", ["groupId"])
-        if await live_seats(group.id) >= group.required_size:
+        if len(seated) >= group.required_size:
             raise DomainError(ErrorCode.GROUP_FULL, "the group is full", ["groupId"])
         await _check_units(self.campaign, self.customer_id, self.quantity)
         await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   live_customer_id=self.customer_id)
+        self.group, self.order_id = group, order.id
 
 
 async def _joinable(request: JoinRequest, now: datetime) -> GroupBuyGroup:
@@ -296,7 +311,7 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, mode=placement,
-    ))
+    ), placement)
 
 
 # Reading.

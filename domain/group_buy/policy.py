@@ -34,6 +34,12 @@ async def seat_of(order: Order) -> GroupBuySeat:
     return seat
 
 
+async def locked_seat(order: Order) -> tuple[GroupBuySeat, GroupBuyGroup]:
+    """The order's seat, and its group locked for the rest of the transaction."""
+    seat = await seat_of(order)
+    return seat, await locked_group(seat.group_id)
+
+
 async def locked_group(group_id: int) -> GroupBuyGroup:
     """The group's row, locked for the rest of the transaction: one seat or outcome change at a time."""
     return await GroupBuyGroup.filter(id=group_id).select_for_update().get()
@@ -88,8 +94,7 @@ class GroupBuyPolicy(KindPolicy):
     async def accepts_payment(self, order: Order) -> bool:
         """A leader's payment opens the group; a member's counts only while the group forms (a payment that arrives
         after the group closed is given back)."""
-        seat = await seat_of(order)
-        group = await locked_group(seat.group_id)
+        seat, group = await locked_seat(order)
         wanted = GroupStatus.OPENING if seat.leader else GroupStatus.FORMING
         return seat.state is SeatState.HELD and group.status is wanted
 
@@ -97,8 +102,7 @@ class GroupBuyPolicy(KindPolicy):
         """The seat is paid. The leader's payment opens the group (its expiry runs from now, never past the
         campaign's end); the N-th paid seat makes it succeed."""
         now = deps.clock()
-        seat = await seat_of(order)
-        group = await locked_group(seat.group_id)
+        seat, group = await locked_seat(order)
         await states.move_seat(seat, SeatState.PAID, paid_at=now)
         paid = await GroupBuySeat.filter(group_id=group.id, state=SeatState.PAID).count()
         if group.status is GroupStatus.OPENING and seat.leader:
@@ -116,13 +120,6 @@ class GroupBuyPolicy(KindPolicy):
         return refund.requested_by == GROUP_FAILED or super().goods_come_back(order, refund)
 
     # After the transaction committed.
-
-    async def after_paid(self, deps: OrderDeps, order: Order) -> None:
-        """A group that has just closed is forgotten by the seat store: the next join reads GROUP_CLOSED."""
-        await super().after_paid(deps, order)
-        seat = await seat_of(order)
-        if await GroupBuyGroup.filter(id=seat.group_id, status__in=states.CLOSED).exists():
-            await self.seats.drop(seat.group_id)
 
     async def after_released(self, deps: OrderDeps, order: Order) -> None:
         await super().after_released(deps, order)

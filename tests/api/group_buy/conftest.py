@@ -23,7 +23,8 @@ END = f"mutation($i: GroupBuyCampaignEndInput!) {{ groupBuyCampaignEnd(input: $i
 GROUP_FIELDS = """id status requiredSize paidCount seatsLeft expiresAt shareCode campaign { id }
   members { nickname avatarUrl leader virtual }"""
 START = f"""mutation($i: GroupBuyStartInput!) {{ groupBuyStart(input: $i) {{
-  order {{ {ORDER_FIELDS} }} payment {{ {PAYMENT_FIELDS} }} group {{ id shareCode }} {ERRORS} }} }}"""
+  order {{ {ORDER_FIELDS} }} payment {{ {PAYMENT_FIELDS} }} group {{ id shareCode status seatsLeft paidCount
+  members {{ leader }} }} {ERRORS} }} }}"""
 JOIN = f"""mutation($i: GroupBuyJoinInput!) {{ groupBuyJoin(input: $i) {{
   order {{ {ORDER_FIELDS} }} payment {{ {PAYMENT_FIELDS} }} group {{ id }} {ERRORS} }} }}"""
 GROUP = f"query($id: ID!) {{ groupBuy(id: $id) {{ {GROUP_FIELDS} }} }}"

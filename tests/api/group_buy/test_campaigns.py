@@ -133,3 +133,28 @@ async def test_only_owners_and_operators_set_campaigns_up(shop, gql, customer_to
         body = await gql(mutation, {"i": campaign_input((sku, 3990, None))}, token)
         assert body["errors"][0]["extensions"]["code"] in {"FORBIDDEN", "UNAUTHENTICATED"}
     assert await GroupBuyCampaign.all().count() == 0
+
+
+BAD_UPDATES: list[tuple[dict[str, Any], str, list[str]]] = [
+    ({"title": " "}, "INVALID", ["title"]),
+    ({"groupSize": 0}, "INVALID", ["groupSize"]),
+    ({"groupHours": 100}, "INVALID", ["groupHours"]),
+    ({"perCustomerLimit": 100}, "INVALID", ["perCustomerLimit"]),
+    ({"perOrderMax": 100}, "INVALID", ["perOrderMax"]),
+    ({"virtualFillPercent": -5}, "INVALID", ["virtualFillPercent"]),
+    ({"items": []}, "INVALID", ["items"]),
+    ({"items": [{"skuId": "bad", "groupPrice": 10}]}, "NOT_FOUND", ["items", "0", "skuId"]),
+    ({"id": gid("FlashSale", 1)}, "NOT_FOUND", ["id"]),
+]
+
+
+@pytest.mark.parametrize(("change", "code", "field"), BAD_UPDATES)
+async def test_each_bad_update_field_is_refused_with_its_path_and_changes_nothing(desk, shop, change, code, field):
+    sku = await shop.sku(price=5990)
+    campaign = await desk.campaign((sku, 3990, None), virtualFillPercent=50)
+    refused = await desk.update({"id": campaign["id"], **change})
+    assert refused["groupBuyCampaign"] is None
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [(code, field)]
+    row = await GroupBuyCampaign.get()
+    assert (row.title, row.group_size, row.group_hours, row.virtual_fill_percent) == ("三人团", 3, 24, 50)
+    assert [item.sku_id for item in await GroupBuyItem.all()] == [sku.id]

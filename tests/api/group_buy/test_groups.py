@@ -36,6 +36,7 @@ async def test_a_group_opens_when_its_leader_pays_at_the_leader_price(desk, shop
     expires = datetime.fromisoformat(order["expiresAt"])
     assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
     group = started["group"]
+    assert (group["status"], group["seatsLeft"], group["paidCount"], group["members"]) == ("FORMING", 0, 0, [])
     assert await desk.read(group) is None  # not visible before the leader pays
     assert (await gql.data(MY_GROUPS, {}, customer_token))["me"]["groupBuys"]["totalCount"] == 0
     assert await shop.available(sku) == 28

@@ -84,3 +84,15 @@ async def test_the_database_alone_never_overfills_when_the_store_keeps_losing_th
     outcomes = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens))
     assert Counter(_outcome(payload) for payload in outcomes) == {"OK": 2, "GROUP_FULL": 48}
     assert await GroupBuySeat.filter(group_id=pk(group["id"]), state__in=LIVE_SEATS).count() == 3
+
+
+async def test_the_last_seats_paid_at_once_make_the_group_succeed_once(desk, shop):
+    sku = await shop.sku(price=5990, stock=50)
+    campaign = await desk.campaign((sku, 3990, None), size=6)
+    group = await desk.open_group(campaign, sku)
+    joined = [await desk.join(token, group, sku) for token in await _tokens(desk, 5)]
+    await asyncio.gather(*(shop.pay(payload["payment"]) for payload in joined))
+    shown = await desk.read(group)
+    assert (shown["status"], shown["paidCount"], shown["seatsLeft"]) == ("SUCCEEDED", 6, 0)
+    assert len(shown["members"]) == 6 and not any(member["virtual"] for member in shown["members"])
+    assert await Order.filter(status="PAID").count() == 6
