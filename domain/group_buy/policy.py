@@ -91,21 +91,20 @@ class GroupBuyPolicy(KindPolicy):
         await super().retake_units(order)
         await states.move_seat(seat, SeatState.HELD)
 
-    async def accepts_payment(self, order: Order) -> bool:
-        """A leader's payment opens the group; a member's counts only while the group forms (a payment that arrives
-        after the group closed is given back)."""
-        seat, group = await locked_seat(order)
-        wanted = GroupStatus.OPENING if seat.leader else GroupStatus.FORMING
-        return seat.state is SeatState.HELD and group.status is wanted
+    async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
+        """The seat is paid, if its group still takes it: the leader's payment opens the group (its expiry runs from
+        now, never past the campaign's end), a member's counts only while the group forms, and the N-th paid seat
+        makes it succeed. A payment that arrives after the group closed is refused (and given back).
 
-    async def on_paid(self, deps: OrderDeps, order: Order) -> None:
-        """The seat is paid. The leader's payment opens the group (its expiry runs from now, never past the
-        campaign's end); the N-th paid seat makes it succeed."""
+        The group's row is locked, so its `paid_count` is exact while it forms: it counts this seat in one step."""
         now = deps.clock()
         seat, group = await locked_seat(order)
+        wanted = GroupStatus.OPENING if seat.leader else GroupStatus.FORMING
+        if seat.state is not SeatState.HELD or group.status is not wanted:
+            return False
         await states.move_seat(seat, SeatState.PAID, paid_at=now)
-        paid = await GroupBuySeat.filter(group_id=group.id, state=SeatState.PAID).count()
-        if group.status is GroupStatus.OPENING and seat.leader:
+        paid = group.paid_count + 1
+        if group.status is GroupStatus.OPENING:
             campaign = await GroupBuyCampaign.get(id=group.campaign_id)
             expires_at = min(now + timedelta(hours=campaign.group_hours), closes_at(campaign))
             await states.move(group, GroupStatus.FORMING, now, opened_at=now, expires_at=expires_at, paid_count=paid)
@@ -114,6 +113,7 @@ class GroupBuyPolicy(KindPolicy):
                 await states.move(group, GroupStatus.SUCCEEDED, now, paid_count=paid)
             else:
                 await GroupBuyGroup.filter(id=group.id).update(paid_count=paid)
+        return True
 
     def goods_come_back(self, order: Order, refund: Refund) -> bool:
         """A failed group's refunds put the units back on sale: nothing ever shipped."""

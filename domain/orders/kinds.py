@@ -8,7 +8,7 @@ only what differs. The orders area never asks an order's kind: it asks `deps.pol
 The hooks run at fixed places:
 
 - inside the order's database transaction (no Redis round trip there): `commit_units`, `release_units`,
-  `retake_units`, `accepts_payment`, `on_paid`;
+  `retake_units`, `take_payment`;
 - after that transaction committed (the fast gates: counter, pool, seats): `after_paid`, `after_released`;
 - before a step, to refuse it with INVALID_STATE and a message that says why: `check_fulfilment` (ship, pickup),
   `check_refund` (a refund opened by the customer or staff).
@@ -57,13 +57,12 @@ class KindPolicy:
         `CannotRevive` (the payment is then refunded)."""
         await holds.retake(order.id)
 
-    async def accepts_payment(self, order: Order) -> bool:
-        """Whether a pending order may still become PAID when its payment arrives (False: it is cancelled and the
-        money goes back, e.g. its group failed meanwhile)."""
+    async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
+        """The order's money arrived (the payment's transaction, the order row locked; for a late payment, after its
+        units were retaken): do what being paid means for the kind (a group-buy seat is paid and may fill its group,
+        a relay entry takes its number) and answer True, and the order becomes PAID. Answer False to refuse the money
+        (e.g. the order's group failed meanwhile): the order is cancelled, or stays so, and the money goes back."""
         return True
-
-    async def on_paid(self, deps: OrderDeps, order: Order) -> None:
-        """The order has just become PAID (or was revived by a late payment), in the payment's transaction."""
 
     def goods_come_back(self, order: Order, refund: Refund) -> bool:
         """Whether a refund in full puts the order's units back on sale: a customer asked for the money back before

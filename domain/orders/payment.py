@@ -132,13 +132,26 @@ async def _open_trade(order: Order) -> Payment:
 
 
 async def settle_free(deps: OrderDeps, order: Order) -> None:
+    """Nothing is owed: the order is paid at once, unless its kind refuses (then it is cancelled)."""
     policy = deps.policy(order.kind)
     async with in_transaction():
-        await states.move(order, OrderStatus.PAID)
-        await policy.commit_units(order)
-        await policy.on_paid(deps, order)
-        await pickup_codes.issue(order)
-    await policy.after_paid(deps, order)
+        taken = await policy.take_payment(deps, order)
+        if taken:
+            await _paid(policy, order)
+        else:
+            await _release(policy, order, REFUSED)
+    if taken:
+        await policy.after_paid(deps, order)
+    else:
+        await policy.after_released(deps, order)
+
+
+async def _paid(policy: KindPolicy, order: Order) -> None:
+    """Inside the payment's transaction, its kind having taken the money: the order is PAID, its held units sold,
+    and one collected at a pickup point gets its code."""
+    await states.move(order, OrderStatus.PAID)
+    await policy.commit_units(order)
+    await pickup_codes.issue(order)
 
 
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
@@ -220,23 +233,21 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
 
 async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: datetime) -> str:
     if order.status == OrderStatus.PENDING_PAYMENT:
-        if not await policy.accepts_payment(order):
+        if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
             return "refused"
-        await states.move(order, OrderStatus.PAID)
-        await policy.commit_units(order)
-        await policy.on_paid(deps, order)
-        await pickup_codes.issue(order)
+        await _paid(policy, order)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
                 await policy.retake_units(order)
                 await coupons.retake(order.id, at)
+                if not await policy.take_payment(deps, order):
+                    raise CannotRevive(f"order {order.number}'s kind refused its late payment")
         except (holds.OutOfStock, coupons.CouponTaken, CannotRevive):
             return "refund"
         await states.move(order, OrderStatus.PAID)
-        await policy.on_paid(deps, order)
         await pickup_codes.issue(order)
         return "revived"
     return "refund"

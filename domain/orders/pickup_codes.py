@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
-from tortoise.exceptions import IntegrityError
+from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
+from domain import raw_sql
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.orders import states
 from domain.orders.deps import OrderDeps
@@ -34,17 +35,18 @@ async def issue(order: Order) -> str | None:
     """Inside the payment's transaction: the order's code if it is collected at a pickup point (drawn once)."""
     if order.pickup_point_id is None:
         return None
-    existing = await PickupCode.get_or_none(order_id=order.id)
-    if existing is not None:
-        return existing.code
+    created_at = raw_sql.db_value(PickupCode, "created_at", now())
     for _ in range(DRAWS):
         code = _draw()
-        try:
-            async with in_transaction():  # a savepoint: a collision undoes only this insert
-                await PickupCode.create(order_id=order.id, code=code, waiting_code=code)
+        # One statement, no savepoint: a code another waiting order holds (or this order's own code) inserts nothing.
+        if await raw_sql.fetch(
+            "INSERT INTO orders_pickup_code (order_id, code, waiting_code, picked_up_by, created_at)"
+            " VALUES ($1, $2, $3, '', $4) ON CONFLICT DO NOTHING RETURNING id", order.id, code, code, created_at):
             return code
-        except IntegrityError:
-            await _free_if_stale(code)
+        existing = await PickupCode.get_or_none(order_id=order.id)
+        if existing is not None:
+            return existing.code
+        await _free_if_stale(code)
     raise RuntimeError(f"no free pickup code in {DRAWS} draws")
 
 

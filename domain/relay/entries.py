@@ -13,6 +13,7 @@ from datetime import datetime
 
 from tortoise.expressions import F, Q
 
+from domain import raw_sql
 from domain.columns import cell
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.identity.models import Customer
@@ -168,13 +169,13 @@ async def retake_units(order: Order) -> None:
 
 async def number(order: Order, at: datetime) -> None:
     """Inside the payment's transaction: the entry gets the relay's next number (once)."""
-    entry = await RelayEntry.get_or_none(order_id=order.id)
-    if entry is None or entry.seq is not None:
-        return
-    # The update locks the relay row until the payment commits: the next payment waits here, then reads its own.
-    await Relay.filter(id=entry.relay_id).update(last_seq=F("last_seq") + 1)
-    seq = await cell(Relay.filter(id=entry.relay_id).first(), "last_seq", int)
-    await RelayEntry.filter(id=entry.id, seq__isnull=True).update(seq=seq, paid_at=at)
+    # One statement takes the number: the update locks the relay row until the payment commits, so the next payment
+    # waits here, then takes the next one. An entry already numbered (or none) takes nothing.
+    taken = await raw_sql.fetch(
+        "UPDATE relay_relay SET last_seq = last_seq + 1 WHERE id ="
+        " (SELECT relay_id FROM relay_entry WHERE order_id = $1 AND seq IS NULL) RETURNING last_seq", order.id)
+    if taken:
+        await RelayEntry.filter(order_id=order.id, seq__isnull=True).update(seq=taken[0]["last_seq"], paid_at=at)
 
 
 async def public_entries(relay_id: int, first: int | None, after: str | None) -> Page[RelayEntry]:

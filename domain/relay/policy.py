@@ -28,5 +28,7 @@ class RelayPolicy(KindPolicy):
         await super().retake_units(order)
         await entries.retake_units(order)
 
-    async def on_paid(self, deps: OrderDeps, order: Order) -> None:
+    async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
+        """Paid: the entry takes the relay's next public number (in the payment's transaction)."""
         await entries.number(order, deps.clock())
+        return True

@@ -53,14 +53,13 @@ class PolicyForTests(KindPolicy):
         self.accepting = True
         self.paid: list[int] = []
 
-    async def accepts_payment(self, order: Order) -> bool:
-        return self.accepting
-
     async def retake_units(self, order: Order) -> None:
         raise CannotRevive()
 
-    async def on_paid(self, deps: OrderDeps, order: Order) -> None:
-        self.paid.append(order.id)
+    async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
+        if self.accepting:
+            self.paid.append(order.id)
+        return self.accepting
 
 
 @pytest.fixture

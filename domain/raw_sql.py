@@ -1,0 +1,30 @@
+"""Raw SQL through Tortoise's connection, for the few statements on a measured hot path that the ORM cannot say in
+one round trip (`UPDATE … RETURNING`, `INSERT … ON CONFLICT DO NOTHING RETURNING`).
+
+Statements are written with PostgreSQL's `$1, $2 …` placeholders, each used once and in order; on SQLite (3.35 and
+later have both clauses) they become `?`. Inside `in_transaction()` the connection is the transaction's. Values
+that need the database's own form (datetimes) go through their model field's `to_db_value` (`db_value`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from tortoise import connections
+from tortoise.models import Model
+
+_PLACEHOLDER = re.compile(r"\$\d+")
+
+
+async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "sqlite":
+        sql = _PLACEHOLDER.sub("?", sql)
+    return await connection.execute_query_dict(sql, list(params))  # execute_query drops what RETURNING answers
+
+
+def db_value(model: type[Model], field: str, value: datetime) -> object:
+    """`value` as the ORM would store it in `model.field` on this database."""
+    return model._meta.fields_map[field].to_db_value(value, model)
