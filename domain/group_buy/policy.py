@@ -69,27 +69,26 @@ class GroupBuyPolicy(KindPolicy):
     # Inside the order's transaction.
 
     async def release_units(self, order: Order) -> None:
-        """The units come back, and so does the seat; a leader who never paid leaves no group."""
-        await super().release_units(order)
-        seat = await seat_of(order)
-        group = await locked_group(seat.group_id)
+        """The seat comes back, and so do the units; a leader who never paid leaves no group. (The group's row is
+        locked before the SKU's, in this order everywhere: see `domain.orders.kinds`.)"""
+        seat, group = await locked_seat(order)
         await states.move_seat(seat, SeatState.RELEASED)
         if seat.leader and group.status is GroupStatus.OPENING:
             await states.move(group, GroupStatus.ABANDONED, order.cancelled_at or order.updated_at)
+        await super().release_units(order)
 
     async def retake_units(self, order: Order) -> None:
         """A late payment takes the seat again only if the group still forms, has a free seat and the customer
         holds no other seat in it."""
-        seat = await seat_of(order)
-        group = await locked_group(seat.group_id)
+        seat, group = await locked_seat(order)
         if seat.state is not SeatState.RELEASED or group.status is not GroupStatus.FORMING:
             raise CannotRevive(f"group {group.id} is {group.status.value}")
         if await live_seats(group.id) >= group.required_size:
             raise CannotRevive(f"group {group.id} is full")
         if await GroupBuySeat.filter(group_id=group.id, live_customer_id=seat.customer_id).exists():
             raise CannotRevive(f"the customer holds another seat in group {group.id}")
-        await super().retake_units(order)
         await states.move_seat(seat, SeatState.HELD)
+        await super().retake_units(order)
 
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         """The seat is paid, if its group still takes it: the leader's payment opens the group (its expiry runs from

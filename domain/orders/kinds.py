@@ -12,6 +12,12 @@ The hooks run at fixed places:
 - after that transaction committed (the fast gates: counter, pool, seats): `after_paid`, `after_released`;
 - before a step, to refuse it with INVALID_STATE and a message that says why: `check_fulfilment` (ship, pickup),
   `check_refund` (a refund opened by the customer or staff).
+
+One lock order for every transaction, so that none waits for another in a circle (PostgreSQL would break the tie by
+failing one): the order's row, then the selling mode's rows (a group, a relay, a flash sale), then the SKUs' rows.
+Placing writes the mode's part (`Placement.write`) before it holds the stock; paying takes the money
+(`take_payment`) before it sells the units (`commit_units`); a subclass releases or retakes its own part before
+calling the base's `release_units` / `retake_units`.
 """
 
 from __future__ import annotations

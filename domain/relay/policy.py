@@ -21,12 +21,12 @@ class RelayPolicy(KindPolicy):
     takes_order_promotions = False
 
     async def release_units(self, order: Order) -> None:
-        await super().release_units(order)
         await entries.give_back_units(order)
+        await super().release_units(order)
 
     async def retake_units(self, order: Order) -> None:
-        await super().retake_units(order)
         await entries.retake_units(order)
+        await super().retake_units(order)
 
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         """Paid: the entry takes the relay's next public number (in the payment's transaction)."""
