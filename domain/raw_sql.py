@@ -22,7 +22,8 @@ async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
     connection = connections.get("default")
     if connection.capabilities.dialect == "sqlite":
         sql = _PLACEHOLDER.sub("?", sql)
-    return await connection.execute_query_dict(sql, list(params))  # execute_query drops what RETURNING answers
+    rows: list[dict[str, Any]] = await connection.execute_query_dict(sql, list(params))  # not execute_query: it
+    return rows  # drops what RETURNING answers
 
 
 def db_value(model: type[Model], field: str, value: datetime) -> object:

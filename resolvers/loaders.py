@@ -169,6 +169,10 @@ class Loaders:
         return _keyed(relays.relays_by_id)
 
     @cached_property
+    def relay_entry_count(self) -> DataLoader[int, int]:
+        return _keyed(relays.entry_counts, default=int)
+
+    @cached_property
     def relay_items(self) -> DataLoader[int, list[RelayItem]]:
         return _keyed(relays.items_by_relay, default=list)
 

@@ -135,6 +135,10 @@ def relay_status(relay: Relay) -> RelayStatus:
     return relays.status(relay, now())
 
 
+async def relay_entry_count(ctx: Context, relay: Relay) -> int:
+    return await ctx.loaders.relay_entry_count.load(relay.id)
+
+
 async def relay_items(ctx: Context, relay: Relay) -> list[RelayItem]:
     return await ctx.loaders.relay_items.load(relay.id)
 

@@ -114,8 +114,8 @@ class Relay(relay.Node):
         return relays.relay_status(root)
 
     @strawberry.field(description="Entries joined (paid), cancelled ones included: the last number given")
-    def entry_count(self, root: strawberry.Parent[models.Relay]) -> int:
-        return root.last_seq
+    async def entry_count(self, root: strawberry.Parent[models.Relay], info: Info) -> int:
+        return await relays.relay_entry_count(info.context, root)
 
     @strawberry.field
     async def items(self, root: strawberry.Parent[models.Relay], info: Info) -> list[RelayItem]:

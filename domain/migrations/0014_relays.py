@@ -40,11 +40,20 @@ class Migration(migrations.Migration):
                 ('min_units', fields.IntField(default=1, description='units one entry takes at least, all items')),
                 ('max_units', fields.IntField(default=99, description='units one entry takes at most, all items')),
                 ('joins', fields.IntField(default=0, description='orders placed through the relay (items are fixed from the first)')),
-                ('last_seq', fields.IntField(default=0, description='the public number the last paid entry got')),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
             options={'table': 'relay_relay', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='RelaySequence',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('relay', fields.OneToOneField('models.Relay', source_field='relay_id', db_constraint=True, to_field='id', related_name='sequence', on_delete=OnDelete.CASCADE)),
+                ('last_seq', fields.IntField(default=0, description='the public number the last paid entry got')),
+            ],
+            options={'table': 'relay_sequence', 'app': 'models', 'pk_attr': 'id', 'table_description': "A relay's public numbering, in a row of its own (made by the first payment): payments raise it one at a time"},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -1,7 +1,7 @@
 """Joining a relay and its public list: an entry is a RELAY order placed through checkout, numbered when paid.
 
-The numbers form a gapless public sequence: the relay's `last_seq` is raised in the payment's own transaction,
-under the relay row's lock, so a payment that rolls back takes no number and two payments never share one. An
+The numbers form a gapless public sequence: the relay's `RelaySequence.last_seq` is raised in the payment's own
+transaction, under that row's lock, so a payment that rolls back takes no number and two payments never share one. An
 entry keeps its number when its order is later cancelled or refunded (it shows as cancelled).
 """
 
@@ -169,11 +169,12 @@ async def retake_units(order: Order) -> None:
 
 async def number(order: Order, at: datetime) -> None:
     """Inside the payment's transaction: the entry gets the relay's next number (once)."""
-    # One statement takes the number: the update locks the relay row until the payment commits, so the next payment
-    # waits here, then takes the next one. An entry already numbered (or none) takes nothing.
+    # One statement takes the number: it locks the relay's sequence row until the payment commits, so the next
+    # payment waits here, then takes the next one. An entry already numbered (or none) takes nothing.
     taken = await raw_sql.fetch(
-        "UPDATE relay_relay SET last_seq = last_seq + 1 WHERE id ="
-        " (SELECT relay_id FROM relay_entry WHERE order_id = $1 AND seq IS NULL) RETURNING last_seq", order.id)
+        "INSERT INTO relay_sequence (relay_id, last_seq) SELECT relay_id, 1 FROM relay_entry"
+        " WHERE order_id = $1 AND seq IS NULL"
+        " ON CONFLICT (relay_id) DO UPDATE SET last_seq = relay_sequence.last_seq + 1 RETURNING last_seq", order.id)
     if taken:
         await RelayEntry.filter(order_id=order.id, seq__isnull=True).update(seq=taken[0]["last_seq"], paid_at=at)
 

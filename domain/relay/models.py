@@ -28,7 +28,6 @@ class Relay(Model):
     min_units = fields.IntField(default=1, description="units one entry takes at least, all items")
     max_units = fields.IntField(default=99, description="units one entry takes at most, all items")
     joins = fields.IntField(default=0, description="orders placed through the relay (items are fixed from the first)")
-    last_seq = fields.IntField(default=0, description="the public number the last paid entry got")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -37,6 +36,22 @@ class Relay(Model):
     class Meta:
         table = "relay_relay"
         ordering = ["-id"]
+
+
+class RelaySequence(Model):
+    """A relay's public numbering, in a row of its own (made by the first payment): payments raise it one at a time
+    under its row lock, and joins, which lock the relay's row, never touch it, so joining and paying do not wait for
+    each other."""
+
+    id = fields.IntField(primary_key=True)
+    relay: fields.OneToOneRelation[Relay] = fields.OneToOneField(
+        "models.Relay", related_name="sequence", on_delete=fields.CASCADE
+    )
+    relay_id: int
+    last_seq = fields.IntField(default=0, description="the public number the last paid entry got")
+
+    class Meta:
+        table = "relay_sequence"
 
 
 class RelayItem(Model):

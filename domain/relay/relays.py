@@ -22,7 +22,7 @@ from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFoun
 from domain.orders.models import PickupPoint
 from domain.pagination import Page, paginate
 from domain.pricing.windows import sku_item_errors, utc
-from domain.relay.models import Relay, RelayItem
+from domain.relay.models import Relay, RelayItem, RelaySequence
 
 MAX_TITLE = 64
 MAX_STORY = 2000
@@ -256,6 +256,14 @@ async def staff_relays(wanted: RelayStatus | None, now: datetime, first: int | N
 
 async def relays_by_id(ids: Sequence[int]) -> dict[int, Relay]:
     return {relay.id: relay for relay in await Relay.filter(id__in=ids)}
+
+
+async def entry_counts(relay_ids: Sequence[int]) -> dict[int, int]:
+    """The last number each relay gave (0 before its first paid entry)."""
+    rows = await RelaySequence.filter(relay_id__in=relay_ids).values_list("relay_id", "last_seq")
+    counts = {relay_id: 0 for relay_id in relay_ids}
+    counts.update({relay_id: last_seq for relay_id, last_seq in rows})
+    return counts
 
 
 async def items_by_relay(relay_ids: Sequence[int]) -> dict[int, list[RelayItem]]:
