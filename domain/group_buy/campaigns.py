@@ -265,7 +265,8 @@ async def running_by_product(product_ids: Sequence[int], now: datetime) -> dict[
 async def running_item(campaign_id: int, sku_id: int, now: datetime, field: str) -> tuple[GroupBuyCampaign,
                                                                                         GroupBuyItem]:
     """The campaign (NOT_FOUND, NOT_STARTED or ENDED) and its item for the SKU (NOT_FOUND on skuId)."""
-    campaign = await GroupBuyCampaign.get_or_none(id=campaign_id)
+    item = await GroupBuyItem.filter(campaign_id=campaign_id, sku_id=sku_id).select_related("campaign").first()
+    campaign = item.campaign if item is not None else await GroupBuyCampaign.get_or_none(id=campaign_id)
     if campaign is None:
         raise NotFound("group-buy campaign", [field])
     at = status(campaign, now)
@@ -273,7 +274,6 @@ async def running_item(campaign_id: int, sku_id: int, now: datetime, field: str)
         raise DomainError(ErrorCode.NOT_STARTED, "the group-buy campaign has not started", [field])
     if at is CampaignStatus.ENDED:
         raise DomainError(ErrorCode.ENDED, "the group-buy campaign has ended", [field])
-    item = await GroupBuyItem.get_or_none(campaign_id=campaign.id, sku_id=sku_id)
     if item is None:
         raise NotFound("SKU in this group-buy campaign", ["skuId"])
     return campaign, item

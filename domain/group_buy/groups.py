@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import Q, Subquery
 
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
@@ -113,7 +113,11 @@ async def _check_units(campaign: GroupBuyCampaign, customer_id: int, quantity: i
         if quantity < 1:
             raise Invalid("quantity must be at least 1", ["quantity"])
         raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {campaign.per_order_max} per order", ["quantity"])
-    taken = await units_taken(campaign.id, customer_id)
+    _check_limit(campaign, await units_taken(campaign.id, customer_id), quantity)
+
+
+def _check_limit(campaign: GroupBuyCampaign, taken: int, quantity: int) -> None:
+    """`taken`: units the customer holds or bought in the campaign (`units_taken`)."""
     if taken + quantity > campaign.per_customer_limit:
         raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {campaign.per_customer_limit} per customer in this "
                           f"campaign ({taken} taken)", ["quantity"])
@@ -201,7 +205,7 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     placement = LeaderPlacement(campaign, item, request.customer_id, request.quantity)
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, mode=placement,
+        idempotency_key=request.idempotency_key, mode=placement, looked_for_earlier=True,
     ), placement)
 
 
@@ -269,12 +273,19 @@ class MemberPlacement:
         group = await locked_group(self.group.id)
         if group.status is not GroupStatus.FORMING:
             raise DomainError(ErrorCode.GROUP_CLOSED, "the group is no longer forming", ["groupId"])
-        seated = await column(GroupBuySeat.filter(group_id=group.id, state__in=states.LIVE_SEATS), "customer_id", int)
+        # One statement for the group's live seats and the customer's in the campaign (the limit, again)
+        live = await GroupBuySeat.filter(Q(group_id=group.id) | Q(campaign_id=self.campaign.id,
+                                                                  customer_id=self.customer_id),
+                                         state__in=states.LIVE_SEATS) \
+            .values_list("group_id", "customer_id", "quantity", "group__status")
+        seated = [customer for group_id, customer, _, _ in live if group_id == group.id]
         if self.customer_id in seated:
             raise DomainError(ErrorCode.DUPLICATE, "you already hold a seat in this group", ["groupId"])
         if len(seated) >= group.required_size:
             raise DomainError(ErrorCode.GROUP_FULL, "the group is full", ["groupId"])
-        await _check_units(self.campaign, self.customer_id, self.quantity)
+        taken = sum(quantity for _, customer, quantity, status in live
+                    if customer == self.customer_id and status != GroupStatus.FAILED)
+        _check_limit(self.campaign, taken, self.quantity)
         await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,
                                   live_customer_id=self.customer_id)
@@ -310,7 +321,7 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     placement = MemberPlacement(group, item, campaign, request.customer_id, request.quantity, now)
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, mode=placement,
+        idempotency_key=request.idempotency_key, mode=placement, looked_for_earlier=True,
     ), placement)
 
 

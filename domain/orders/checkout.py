@@ -68,6 +68,9 @@ class CheckoutRequest:
     coupon_code: str | None = None
     mode: Placement | None = None
     """None: a normal order."""
+    looked_for_earlier: bool = False
+    """The caller has just looked for an earlier order with this idempotency key and found none (a selling mode
+    replays before it validates): checkout does not look again."""
 
     @property
     def kind(self) -> OrderKind:
@@ -120,7 +123,7 @@ async def _for_sale(sku_ids: list[int]) -> dict[int, Sku]:
 
 async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     _check_request(request)
-    if request.idempotency_key:
+    if request.idempotency_key and not request.looked_for_earlier:
         earlier = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
         if earlier is not None:
             return await first_payment(deps, earlier)

@@ -129,7 +129,8 @@ async def join(deps: OrderDeps, request: JoinRequest) -> Placed:
     """Place the customer's entry (a RELAY order) and start its payment; the same idempotency key replays it."""
     relay = await get_relay(request.relay_id)
     at = deps.clock()
-    if await _replayed(request):  # checkout answers with the first order, whatever the relay's state is now
+    replayed = await _replayed(request)
+    if replayed:  # checkout answers with the first order, whatever the relay's state is now
         items: dict[int, RelayItem] = {}
         wanted: dict[int, int] = {}
     else:
@@ -138,6 +139,7 @@ async def join(deps: OrderDeps, request: JoinRequest) -> Placed:
     checkout_request = CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=list(request.lines),
         remark=request.remark, idempotency_key=request.idempotency_key, mode=placement,
+        looked_for_earlier=request.idempotency_key is not None and not replayed,
     )
     return await checkout(deps, checkout_request)
 
