@@ -215,6 +215,9 @@ BAD_STARTS = [
     ({"idempotencyKey": ""}, "INVALID", ["idempotencyKey"]),
     ({"campaignId": gid("GroupBuyCampaign", 999)}, "NOT_FOUND", ["campaignId"]),
     ({"campaignId": gid("Sku", 1)}, "NOT_FOUND", ["campaignId"]),
+    ({"skuId": gid("Sku", 999_999)}, "NOT_FOUND", ["skuId"]),
+    ({"skuId": "not-an-id"}, "NOT_FOUND", ["skuId"]),
+    ({"delivery": {}}, "INVALID", ["delivery"]),
     ({"delivery": {"address": {**ADDRESS, "detail": " "}}}, "INVALID", ["delivery", "address", "detail"]),
 ]
 
