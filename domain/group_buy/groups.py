@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tortoise.expressions import Subquery
+from tortoise.expressions import F, Subquery
 
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
@@ -347,10 +347,14 @@ async def seats_by_group(group_ids: Sequence[int]) -> dict[int, list[GroupBuySea
 
 
 async def open_groups(campaign_ids: Sequence[int], first: int) -> dict[int, list[GroupBuyGroup]]:
-    """Each campaign's forming groups, closest to full first (then the soonest to expire), at most `first` each."""
+    """Each campaign's forming groups, closest to full first (then the soonest to expire), at most `first` each, in
+    one query (a product page asks for one campaign: the database returns only those)."""
+    forming = GroupBuyGroup.filter(campaign_id__in=list(campaign_ids), status=GroupStatus.FORMING).annotate(
+        seats_to_fill=F("required_size") - F("paid_count")).order_by("seats_to_fill", "expires_at", "id")
+    if len(campaign_ids) == 1:
+        forming = forming.limit(first)
     grouped: dict[int, list[GroupBuyGroup]] = {}
-    forming = await GroupBuyGroup.filter(campaign_id__in=list(campaign_ids), status=GroupStatus.FORMING)
-    for group in sorted(forming, key=lambda g: (g.required_size - g.paid_count, g.expires_at, g.id)):
+    for group in await forming:
         chosen = grouped.setdefault(group.campaign_id, [])
         if len(chosen) < first:
             chosen.append(group)
