@@ -119,11 +119,21 @@ class OfflinePage:
             await route.abort("internetdisconnected")
 
     async def type_into(self, editor: str, text: str) -> None:
-        """Replace an editor's text the way a person does: click, select all, type."""
-        await self.page.click(f"{editor}:not(.hidden) .CodeMirror")
-        await self.page.keyboard.press("Control+A")
-        await self.page.keyboard.press("Delete")
-        await self.page.keyboard.type(text)
+        """Replace an editor's text the way a person does: click, select all, type, close the hint list. A person
+        whose closing brace landed twice (the editor closes brackets itself, and a hint list open on a loaded
+        machine can swallow the overtyping: seen once) types it again."""
+        value = ""
+        for _ in range(3):
+            await self.page.click(f"{editor}:not(.hidden) .CodeMirror")
+            await self.page.keyboard.press("Control+A")
+            await self.page.keyboard.press("Delete")
+            await self.page.keyboard.type(text)
+            await self.page.keyboard.press("Escape")
+            value = await self.page.evaluate(
+                f"document.querySelector('{editor}:not(.hidden) .CodeMirror').CodeMirror.getValue()")
+            if value == text:
+                return
+        raise AssertionError(f"typed {text!r}, the editor shows {value!r}")
 
     async def run(self, query: str) -> Any:
         """Type a query, press GraphiQL's run button and read the answer from the response pane."""
