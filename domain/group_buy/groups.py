@@ -23,7 +23,7 @@ from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GroupBuyPolicy, live_seats, locked_group
+from domain.group_buy.policy import group_buy_policy, live_seats, locked_group
 from domain.group_buy.seats import GroupSeats, Take
 from domain.identity.queries import mask_nickname
 from domain.orders.checkout import CheckoutRequest, checkout
@@ -59,14 +59,6 @@ def public_status(group: GroupBuyGroup) -> GroupBuyStatus:
     """Only `groupBuyStart`'s payload shows a group that has not opened (to its leader): as FORMING (no seat free
     yet), and one whose leader never paid as FAILED."""
     return _SHOWN_AS.get(group.status) or GroupBuyStatus(group.status.value)
-
-
-def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
-    """The GROUP_BUY policy the server wired, with the seat store."""
-    policy = deps.policy(OrderKind.GROUP_BUY)
-    if not isinstance(policy, GroupBuyPolicy):
-        raise LookupError("the GROUP_BUY policy is not a GroupBuyPolicy: see domain.selling.order_policies")
-    return policy
 
 
 def new_share_code() -> str:

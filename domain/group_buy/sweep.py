@@ -19,9 +19,8 @@ from tortoise.transactions import in_transaction
 from domain.columns import column
 from domain.errors import DomainError
 from domain.group_buy import states
-from domain.group_buy.groups import group_buy_policy
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GROUP_FAILED
+from domain.group_buy.policy import GROUP_FAILED, group_buy_policy
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderStatus
 from domain.orders.payment import close_then_cancel

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.group_buy.groups import group_buy_policy
 from domain.group_buy.models import GroupBuySeat
+from domain.group_buy.policy import group_buy_policy
 from domain.group_buy.seats import GroupSeats, MemorySeatStore
 from domain.group_buy.states import LIVE_SEATS
 from domain.group_buy.sweep import fail_expired_groups
