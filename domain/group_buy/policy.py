@@ -73,7 +73,8 @@ class GroupBuyPolicy(KindPolicy):
 
     async def retake_units(self, order: Order) -> None:
         """A late payment takes the seat again only if the group still forms, has a free seat and the customer
-        holds no other seat in it."""
+        holds no other seat in it. The units first: the SKU rows are locked before the group's row, as everywhere."""
+        await super().retake_units(order)
         seat = await seat_of(order)
         group = await locked_group(seat.group_id)
         if seat.state is not SeatState.RELEASED or group.status is not GroupStatus.FORMING:
@@ -82,14 +83,17 @@ class GroupBuyPolicy(KindPolicy):
             raise CannotRevive(f"group {group.id} is full")
         if await GroupBuySeat.filter(group_id=group.id, live_customer_id=seat.customer_id).exists():
             raise CannotRevive(f"the customer holds another seat in group {group.id}")
-        await super().retake_units(order)
         await states.move_seat(seat, SeatState.HELD)
 
     async def accepts_payment(self, order: Order) -> bool:
         """A leader's payment opens the group; a member's counts only while the group forms (a payment that arrives
-        after the group closed is given back)."""
+        after the group closed is given back).
+
+        Read without locking the group: the payment locks the SKU rows (commit_units) after this, and the group's
+        row only then (on_paid), the order checkout and cancelling take them in. A group that closes in between is
+        settled by `on_paid` (a virtual seat becomes the real one) or by the sweep (a failed group's paid seats)."""
         seat = await seat_of(order)
-        group = await locked_group(seat.group_id)
+        group = await GroupBuyGroup.get(id=seat.group_id)
         wanted = GroupStatus.OPENING if seat.leader else GroupStatus.FORMING
         return seat.state is SeatState.HELD and group.status is wanted
 
@@ -110,6 +114,10 @@ class GroupBuyPolicy(KindPolicy):
                 await states.move(group, GroupStatus.SUCCEEDED, now, paid_count=paid)
             else:
                 await GroupBuyGroup.filter(id=group.id).update(paid_count=paid)
+        elif group.status is GroupStatus.SUCCEEDED and group.virtual_seats > 0:
+            # Paid while the sweep filled the group virtually: a real member takes one of the virtual seats.
+            await GroupBuyGroup.filter(id=group.id).update(paid_count=paid,
+                                                           virtual_seats=max(group.required_size - paid, 0))
 
     def goods_come_back(self, order: Order, refund: Refund) -> bool:
         """A failed group's refunds put the units back on sale: nothing ever shipped."""

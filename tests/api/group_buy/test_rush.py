@@ -119,3 +119,20 @@ async def test_a_seat_the_store_never_got_back_is_healed_by_the_sweep(app, desk,
     assert [e["code"] for e in (await desk.join(waiting, group, sku))["errors"]] == ["GROUP_FULL"]  # stale
     await fail_expired_groups(deps, datetime.now(UTC))
     assert (await desk.join(waiting, group, sku))["errors"] == []
+
+
+async def test_joins_and_payments_at_once_take_their_locks_in_one_order(desk, shop):
+    """Joining locks the SKU, then the group; paying takes them in the same order (the other order could deadlock
+    a join against a payment of the same group)."""
+    sku = await shop.sku(price=5990, stock=500)
+    campaign = await desk.campaign((sku, 3990, None), size=40)
+    group = await desk.open_group(campaign, sku)
+    tokens = await _tokens(desk, 40)
+    joined = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens[:20]))
+    assert all(payload["errors"] == [] for payload in joined)
+    outcomes = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens[20:]),
+                                    *(shop.pay(payload["payment"]) for payload in joined))
+    assert Counter(_outcome(payload) for payload in outcomes[:20]) == {"OK": 19, "GROUP_FULL": 1}
+    shown = await desk.read(group)
+    assert (shown["status"], shown["paidCount"], shown["seatsLeft"]) == ("FORMING", 21, 0)
+    assert await Order.filter(status="PAID").count() == 21
