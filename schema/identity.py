@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info, relay
@@ -14,9 +13,7 @@ from resolvers import group_buy, identity
 from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
 from schema.core import UserError, connection, model_node, user_errors
-
-if TYPE_CHECKING:
-    from schema.group_buy import GroupBuyConnection, GroupBuyStatus  # noqa: F401 - lazy annotations
+from schema.group_buy import GroupBuyConnection, GroupBuyStatus
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 StaffRole = models.StaffRole
@@ -43,10 +40,8 @@ class Customer(relay.Node):
         info: Info,
         first: int | None = 20,
         after: str | None = None,
-        status: Annotated[GroupBuyStatus, strawberry.lazy("schema.group_buy")] | None = None,
-    ) -> Annotated[GroupBuyConnection, strawberry.lazy("schema.group_buy")] | None:
-        from schema.group_buy import GroupBuyConnection  # the group-buy types import this module's Customer
-
+        status: GroupBuyStatus | None = None,
+    ) -> GroupBuyConnection | None:
         page = await group_buy.my_groups(info.context, root.id, first, after, status)
         return None if page is None else connection(page, GroupBuyConnection)
 

@@ -19,7 +19,7 @@ from tortoise.contrib.test import truncate_all_models
 from app import create_app
 from domain.flash_sale.policy import flash_policy
 from domain.flash_sale.pool import MemoryFlashPool
-from domain.group_buy.groups import group_buy_policy
+from domain.group_buy.policy import group_buy_policy
 from domain.group_buy.seats import MemorySeatStore
 from domain.inventory.memory_counter import MemoryStockCounter
 from server.observability import RequestIdMiddleware

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import F, Q, Subquery
 
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GroupBuyPolicy, locked_group
+from domain.group_buy.policy import group_buy_policy, live_seats, locked_group
 from domain.group_buy.seats import GroupSeats, Take
 from domain.identity.queries import mask_nickname
 from domain.orders.checkout import CheckoutRequest, checkout
@@ -59,14 +59,6 @@ def public_status(group: GroupBuyGroup) -> GroupBuyStatus:
     """Only `groupBuyStart`'s payload shows a group that has not opened (to its leader): as FORMING (no seat free
     yet), and one whose leader never paid as FAILED."""
     return _SHOWN_AS.get(group.status) or GroupBuyStatus(group.status.value)
-
-
-def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
-    """The GROUP_BUY policy the server wired, with the seat store."""
-    policy = deps.policy(OrderKind.GROUP_BUY)
-    if not isinstance(policy, GroupBuyPolicy):
-        raise LookupError("the GROUP_BUY policy is not a GroupBuyPolicy: see domain.selling.order_policies")
-    return policy
 
 
 def new_share_code() -> str:
@@ -369,10 +361,14 @@ async def seats_by_group(group_ids: Sequence[int]) -> dict[int, list[GroupBuySea
 
 
 async def open_groups(campaign_ids: Sequence[int], first: int) -> dict[int, list[GroupBuyGroup]]:
-    """Each campaign's forming groups, closest to full first (then the soonest to expire), at most `first` each."""
+    """Each campaign's forming groups, closest to full first (then the soonest to expire), at most `first` each, in
+    one query (a product page asks for one campaign: the database returns only those)."""
+    forming = GroupBuyGroup.filter(campaign_id__in=list(campaign_ids), status=GroupStatus.FORMING).annotate(
+        seats_to_fill=F("required_size") - F("paid_count")).order_by("seats_to_fill", "expires_at", "id")
+    if len(campaign_ids) == 1:
+        forming = forming.limit(first)
     grouped: dict[int, list[GroupBuyGroup]] = {}
-    forming = await GroupBuyGroup.filter(campaign_id__in=list(campaign_ids), status=GroupStatus.FORMING)
-    for group in sorted(forming, key=lambda g: (g.required_size - g.paid_count, g.expires_at, g.id)):
+    for group in await forming:
         chosen = grouped.setdefault(group.campaign_id, [])
         if len(chosen) < first:
             chosen.append(group)

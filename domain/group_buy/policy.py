@@ -142,3 +142,11 @@ class GroupBuyPolicy(KindPolicy):
         if group.status in (GroupStatus.OPENING, GroupStatus.FORMING):
             raise DomainError(ErrorCode.INVALID_STATE, "a paid seat cannot be refunded while its group is forming: "
                               "if the group fails, every paid seat is refunded in full", ["orderId"])
+
+
+def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
+    """The GROUP_BUY policy the server wired, with the seat store."""
+    policy = deps.policy(OrderKind.GROUP_BUY)
+    if not isinstance(policy, GroupBuyPolicy):
+        raise LookupError("the GROUP_BUY policy is not a GroupBuyPolicy: see domain.selling.order_policies")
+    return policy

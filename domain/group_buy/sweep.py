@@ -10,7 +10,7 @@ closed groups that are still pending.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from tortoise.exceptions import IntegrityError
@@ -19,9 +19,8 @@ from tortoise.transactions import in_transaction
 from domain.columns import column
 from domain.errors import DomainError
 from domain.group_buy import states
-from domain.group_buy.groups import group_buy_policy
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GROUP_FAILED
+from domain.group_buy.policy import GROUP_FAILED, group_buy_policy
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderStatus
 from domain.orders.payment import close_then_cancel
@@ -30,6 +29,8 @@ from domain.orders.refunds import refund_directly
 
 log = structlog.get_logger("pond.group_buy.sweep")
 SWEEP_BATCH = 200
+RELEASED_LATELY = timedelta(minutes=2)
+"""How far back the sweep (every 30 s) looks for seats released in the database."""
 FAILED_REASON = "the group did not fill in time: the full amount goes back"
 
 
@@ -88,9 +89,21 @@ async def _cancel_unpaid_members(deps: OrderDeps) -> int:
     return done
 
 
+async def _forget_released_seats(deps: OrderDeps, now: datetime) -> None:
+    """A seat given back in the database but not in the seat store (the process died between the cancel's commit and
+    the store's give-back) would refuse joins for good: the store forgets every forming group whose seat came back
+    lately, and the next join reloads it from the database."""
+    group_ids = await column(GroupBuySeat.filter(state=SeatState.RELEASED, group__status=GroupStatus.FORMING,
+                                                 order__cancelled_at__gte=now - RELEASED_LATELY)
+                             .distinct().order_by("group_id").limit(SWEEP_BATCH), "group_id", int)
+    store = group_buy_policy(deps).seats
+    for group_id in group_ids:
+        await store.drop(group_id)
+
+
 async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
-    """One pass: close the expired forming groups, then settle the members of closed groups. Returns how many
-    groups and orders it changed."""
+    """One pass: close the expired forming groups, then settle the members of closed groups, then heal the seat
+    store. Returns how many groups and orders it changed."""
     expired = await column(GroupBuyGroup.filter(status=GroupStatus.FORMING, expires_at__lte=now)
                            .order_by("expires_at", "id").limit(SWEEP_BATCH), "id", int)
     changed = 0
@@ -101,4 +114,5 @@ async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
         await store.drop(group_id)  # the next join reloads it and reads GROUP_CLOSED
     changed += await _refund_failed_members(deps)
     changed += await _cancel_unpaid_members(deps)
+    await _forget_released_seats(deps, now)
     return changed

@@ -215,6 +215,9 @@ BAD_STARTS = [
     ({"idempotencyKey": ""}, "INVALID", ["idempotencyKey"]),
     ({"campaignId": gid("GroupBuyCampaign", 999)}, "NOT_FOUND", ["campaignId"]),
     ({"campaignId": gid("Sku", 1)}, "NOT_FOUND", ["campaignId"]),
+    ({"skuId": gid("Sku", 999_999)}, "NOT_FOUND", ["skuId"]),
+    ({"skuId": "not-an-id"}, "NOT_FOUND", ["skuId"]),
+    ({"delivery": {}}, "INVALID", ["delivery"]),
     ({"delivery": {"address": {**ADDRESS, "detail": " "}}}, "INVALID", ["delivery", "address", "detail"]),
 ]
 
@@ -273,3 +276,17 @@ async def test_an_order_names_its_group_once_the_group_opened(desk, shop, gql, c
     assert read == {"kind": "GROUP_BUY", "groupBuy": {"id": started["group"]["id"], "status": "FORMING"}}
     normal, _ = await shop.place(customer_token, (sku, 1))
     assert (await gql.data(query, {"id": normal["id"]}, customer_token))["order"]["groupBuy"] is None
+
+
+async def test_open_groups_list_the_closest_to_full_first(desk, shop, gql):
+    sku = await shop.sku(price=5990, stock=50)
+    campaign = await desk.campaign((sku, 3990, None), size=4)
+    groups = []
+    for paid in (1, 3, 2):
+        group = await desk.open_group(campaign, sku, await desk.customer(f"o-leader-{paid}"))
+        for i in range(paid - 1):
+            await desk.paid_member(group, sku, f"o-member-{paid}-{i}")
+        groups.append(group)
+    listed = (await gql.data(OPEN_GROUPS, {"id": gid("Product", sku.product_id)}))["product"]["groupBuyCampaign"]
+    assert [(g["id"], g["paidCount"], g["seatsLeft"]) for g in listed["openGroups"]] == [
+        (groups[1]["id"], 3, 1), (groups[2]["id"], 2, 2), (groups[0]["id"], 1, 3)]

@@ -3,6 +3,9 @@ the customer, otherwise the money goes back in full (and a leader who paid too l
 
 from __future__ import annotations
 
+from tortoise.transactions import in_transaction
+
+from domain.group_buy import states
 from domain.group_buy.models import GroupBuyGroup, GroupBuySeat, GroupStatus, SeatState
 from domain.orders import payment
 from domain.orders.models import OrderStatus, Refund
@@ -60,3 +63,21 @@ async def test_a_leader_who_pays_after_the_order_expired_is_refunded_and_opens_n
     assert (await GroupBuyGroup.get(id=pk(started["group"]["id"]))).status is GroupStatus.ABANDONED
     assert await desk.read(started["group"]) is None
     assert await shop.available(sku) == 20
+
+
+async def test_a_payment_after_a_virtual_success_is_refunded_and_the_virtual_seats_stay(desk, shop):
+    sku = await shop.sku(price=5990, stock=20)
+    campaign = await desk.campaign((sku, 3990, None), size=4, virtualFillPercent=50)
+    group = await desk.open_group(campaign, sku)
+    await desk.paid_member(group, sku, "o-paid")
+    pending = await desk.join(await desk.customer("o-just-in-time"), group, sku)
+    async with in_transaction():  # the sweep has just closed the group (2 of 4 paid: two virtual seats)
+        row = await GroupBuyGroup.get(id=pk(group["id"]))
+        await states.move(row, GroupStatus.SUCCEEDED, row.created_at, paid_count=2, virtual_seats=2)
+
+    await shop.pay(pending["payment"])  # the group no longer forms: refused, and refunded in full
+
+    assert (await order_row(pending["order"])).status == OrderStatus.REFUNDING
+    shown = await desk.read(group)
+    assert (shown["status"], shown["paidCount"]) == ("SUCCEEDED", 2)
+    assert [m["virtual"] for m in shown["members"]] == [False, False, True, True]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.group_buy.groups import group_buy_policy
+from domain.group_buy.policy import group_buy_policy
 from domain.group_buy.sweep import fail_expired_groups
 from domain.orders import lifecycle
 from tests.api.test_no_redis_in_transactions import TransactionWatch

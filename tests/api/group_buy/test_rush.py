@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
-from domain.group_buy.groups import group_buy_policy
 from domain.group_buy.models import GroupBuySeat
+from domain.group_buy.policy import group_buy_policy
 from domain.group_buy.seats import GroupSeats, MemorySeatStore
 from domain.group_buy.states import LIVE_SEATS
+from domain.group_buy.sweep import fail_expired_groups
+from domain.orders import payment
 from domain.orders.models import Order
-from tests.fixtures.orders import pk
+from tests.fixtures.orders import order_row, pk
 from tests.support import backends
 
 RUSH = 200
@@ -96,3 +99,40 @@ async def test_the_last_seats_paid_at_once_make_the_group_succeed_once(desk, sho
     assert (shown["status"], shown["paidCount"], shown["seatsLeft"]) == ("SUCCEEDED", 6, 0)
     assert len(shown["members"]) == 6 and not any(member["virtual"] for member in shown["members"])
     assert await Order.filter(status="PAID").count() == 6
+
+
+async def test_a_seat_the_store_never_got_back_is_healed_by_the_sweep(app, desk, shop, monkeypatch):
+    sku = await shop.sku(price=5990, stock=50)
+    campaign = await desk.campaign((sku, 3990, None), size=2)
+    group = await desk.open_group(campaign, sku)
+    held = await desk.join(await desk.customer("o-crashed"), group, sku)
+    deps = app.state.runtime.services.orders
+    store = group_buy_policy(deps).seats
+
+    async def lost(group_id: int, holder: str) -> bool:  # the process died before the store heard of the cancel
+        return False
+
+    monkeypatch.setattr(store, "give_back", lost)
+    await payment.cancel(deps, await order_row(held["order"]), "expired")
+    monkeypatch.undo()
+    waiting = await desk.customer("o-waiting")
+    assert [e["code"] for e in (await desk.join(waiting, group, sku))["errors"]] == ["GROUP_FULL"]  # stale
+    await fail_expired_groups(deps, datetime.now(UTC))
+    assert (await desk.join(waiting, group, sku))["errors"] == []
+
+
+async def test_joins_and_payments_at_once_take_their_locks_in_one_order(desk, shop):
+    """Joining locks the SKU, then the group; paying takes them in the same order (the other order could deadlock
+    a join against a payment of the same group)."""
+    sku = await shop.sku(price=5990, stock=500)
+    campaign = await desk.campaign((sku, 3990, None), size=40)
+    group = await desk.open_group(campaign, sku)
+    tokens = await _tokens(desk, 40)
+    joined = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens[:20]))
+    assert all(payload["errors"] == [] for payload in joined)
+    outcomes = await asyncio.gather(*(desk.join(token, group, sku) for token in tokens[20:]),
+                                    *(shop.pay(payload["payment"]) for payload in joined))
+    assert Counter(_outcome(payload) for payload in outcomes[:20]) == {"OK": 19, "GROUP_FULL": 1}
+    shown = await desk.read(group)
+    assert (shown["status"], shown["paidCount"], shown["seatsLeft"]) == ("FORMING", 21, 0)
+    assert await Order.filter(status="PAID").count() == 21
