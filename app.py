@@ -21,7 +21,7 @@ from server.metrics_access import MetricsAccess, metrics_route
 from server.observability import MetricsExtension, RequestIdMiddleware
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
-from server.wiring import describe, runtime, simulators
+from server.wiring import describe, log_transfer_finished, runtime, simulators
 from workers.in_process import run_sweeps
 
 log = structlog.get_logger("pond")
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
-        *notify_routes(),
+        *notify_routes(on_transfer_finished=log_transfer_finished),
     ]
     if graphql.graphql_ide:  # development only: production turns GraphiQL off
         routes.append(graphiql_static())

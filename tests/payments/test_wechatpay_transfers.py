@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from structlog.testing import capture_logs
 
 from domain.transfers.ports import TransferBill, TransferGatewayError, TransferResult, TransferScene
 from payments.keys import SimulatorKeys
+from payments.notify import TRANSFER_PATH
 from payments.simulator import create_wechatpay_simulator
 from payments.transfers import WeChatPayTransfers, parse_transfer_notification, transfer_bill
 from payments.wechatpay import NotificationRejected, WeChatPayConfig, WeChatPayGateway
+from tests.fixtures.orders_paid import PayFlow, notification_rows
 from tests.payments.paysim_support import (
     NOTIFY_URL,
     OPENID,
@@ -26,6 +30,7 @@ from tests.payments.paysim_support import (
     TRANSFER_NOTIFY_URL,
     PayEnv,
 )
+from tests.support.payments import SIM
 
 TRANSFER_BILLS = "/v3/fund-app/mch-transfer/transfer-bills"
 SCENE = TransferScene.commission("分销推广员", "分销佣金提现")
@@ -397,3 +402,101 @@ async def test_a_creation_that_times_out_is_found_by_the_query(sim_keys: Simulat
         assert again.transfer_bill_no == found.transfer_bill_no
         state = (await control.get("/__sim/state")).json()
         assert [t["out_bill_no"] for t in state["transfers"]] == [out_bill_no]
+
+
+# --- Pond's transfer notify endpoint, in the app, with the embedded simulator delivering to it ---
+
+def app_transfers(pay_flow: PayFlow) -> WeChatPayTransfers:
+    transfers: WeChatPayTransfers = pay_flow.app.state.runtime.transfers
+    return transfers
+
+
+def finished_logs(logs: list[MutableMapping[str, Any]]) -> list[tuple[str, str, str | None, str | None]]:
+    return [
+        (e["out_bill_no"], e["state"], e["transfer_bill_no"], e["fail_reason"])
+        for e in logs if e["event"] == "transfer bill finished"
+    ]
+
+
+async def settle_in_app(pay_flow: PayFlow, out_bill_no: str, verb: str = "confirm", **spec: Any) -> str:
+    response = await pay_flow.http.post(f"{SIM}/__sim/transfer/{out_bill_no}/{verb}", json=spec)
+    assert response.status_code == 200, response.text
+    await pay_flow.drain()
+    return str(response.json()["notification_id"])
+
+
+async def test_the_notify_endpoint_hands_a_confirmed_bill_to_the_callback_once(pay_flow: PayFlow) -> None:
+    out_bill_no = new_bill_no()
+    created = await create(app_transfers(pay_flow), out_bill_no, amount=888)
+
+    with capture_logs() as logs:
+        note_id = await settle_in_app(pay_flow, out_bill_no)
+
+    assert pay_flow.attempts(note_id) == [(1, 1, 204)]
+    assert pay_flow.captured.requests[-1].path == TRANSFER_PATH
+    assert finished_logs(logs) == [(out_bill_no, "SUCCESS", created.transfer_bill_no, None)]
+    assert await notification_rows() == [(note_id, "MCHTRANSFER.BILL.FINISHED", out_bill_no, "logged:SUCCESS")]
+
+
+async def test_a_failed_bill_reaches_the_callback_with_its_reason(pay_flow: PayFlow) -> None:
+    out_bill_no = new_bill_no()
+    created = await create(app_transfers(pay_flow), out_bill_no)
+
+    with capture_logs() as logs:
+        note_id = await settle_in_app(pay_flow, out_bill_no, "reject", fail_reason="ACCOUNT_FROZEN")
+
+    assert finished_logs(logs) == [(out_bill_no, "FAIL", created.transfer_bill_no, "ACCOUNT_FROZEN")]
+    assert await notification_rows() == [(note_id, "MCHTRANSFER.BILL.FINISHED", out_bill_no, "logged:FAIL")]
+
+
+async def test_a_replayed_transfer_notification_is_acknowledged_and_not_handed_on_again(pay_flow: PayFlow) -> None:
+    out_bill_no = new_bill_no()
+    await create(app_transfers(pay_flow), out_bill_no)
+    note_id = await settle_in_app(pay_flow, out_bill_no)
+    captured = pay_flow.captured.requests[-1]
+
+    with capture_logs() as logs:
+        response = await pay_flow.http.post(captured.path, content=captured.body, headers=captured.headers)
+
+    assert response.status_code == 200
+    assert finished_logs(logs) == []
+    assert [e["id"] for e in logs if e["event"] == "wechatpay notification replayed"] == [note_id]
+    assert await notification_rows() == [(note_id, "MCHTRANSFER.BILL.FINISHED", out_bill_no, "logged:SUCCESS")]
+
+
+async def test_a_tampered_transfer_notification_is_refused_401(pay_flow: PayFlow) -> None:
+    out_bill_no = new_bill_no()
+    await create(app_transfers(pay_flow), out_bill_no)
+    await pay_flow.faults(tampered_ciphertext=True, every_attempt=True)
+    with capture_logs() as logs:
+        note_id = await settle_in_app(pay_flow, out_bill_no)
+    assert {status for _, _, status in pay_flow.attempts(note_id)} == {401}
+    captured = pay_flow.captured.requests[-1]
+    envelope = json.loads(captured.body)
+    envelope["resource"]["associated_data"] = "transaction"
+    forged = json.dumps(envelope).encode()
+
+    responses = [
+        await pay_flow.http.post(captured.path, content=captured.body, headers=captured.headers),
+        await pay_flow.http.post(captured.path, content=forged, headers=captured.headers),
+    ]
+
+    assert [(r.status_code, r.json()["message"]) for r in responses] == [
+        (401, "decrypt_failed"), (401, "bad_signature")
+    ]
+    assert finished_logs(logs) == []
+    assert await notification_rows() == []
+
+
+async def test_another_merchants_or_a_malformed_transfer_bill_is_refused_400(pay_flow: PayFlow) -> None:
+    resource = {"mchid": pay_flow.sim.keys.mchid, "out_bill_no": "W1", "state": "SUCCESS", "transfer_bill_no": "13"}
+    cases = [{**resource, "mchid": "1234567890"}, {**resource, "state": "PAID"}, {**resource, "out_bill_no": ""}]
+
+    with capture_logs() as logs:
+        for case in cases:
+            headers, body = pay_flow.signed(case, event_type="MCHTRANSFER.BILL.FINISHED", original_type="mch_payment")
+            response = await pay_flow.http.post(TRANSFER_PATH, content=body, headers=headers)
+            assert response.status_code == 400, response.text
+
+    assert finished_logs(logs) == []
+    assert await notification_rows() == []
