@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import time
@@ -14,6 +15,8 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from structlog.testing import capture_logs
 
 from domain.transfers.ports import TransferBill, TransferGatewayError, TransferResult, TransferScene
@@ -29,6 +32,7 @@ from tests.payments.paysim_support import (
     REFUND_NOTIFY_URL,
     TRANSFER_NOTIFY_URL,
     PayEnv,
+    authorization,
 )
 from tests.support.payments import SIM
 
@@ -500,3 +504,30 @@ async def test_another_merchants_or_a_malformed_transfer_bill_is_refused_400(pay
 
     assert finished_logs(logs) == []
     assert await notification_rows() == []
+
+
+def encrypted_name(keys: SimulatorKeys, name: str) -> str:
+    key = serialization.load_pem_public_key(keys.platform_public_key_pem.encode())
+    assert isinstance(key, rsa.RSAPublicKey)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None)
+    return base64.b64encode(key.encrypt(name.encode(), oaep)).decode()
+
+
+@pytest.mark.parametrize(
+    ("serial", "user_name", "status"),
+    [("key", "encrypted", 200), (None, "encrypted", 400), ("key", "plain", 400)],
+)
+async def test_from_2000_yuan_the_payees_name_comes_encrypted_for_the_platform_key(
+    env: PayEnv, serial: str | None, user_name: str, status: int
+) -> None:
+    name = encrypted_name(env.keys, "张三") if user_name == "encrypted" else "张三"
+    body = json.dumps(raw_body(env.keys, transfer_amount=250_000, user_name=name)).encode()
+    headers = {"Authorization": authorization(env.keys, "POST", TRANSFER_BILLS, body),
+               "Content-Type": "application/json"}
+    if serial:
+        headers["Wechatpay-Serial"] = env.keys.public_key_id
+
+    response = await env.control.post(TRANSFER_BILLS, content=body, headers=headers)
+
+    assert response.status_code == status, response.text
+    assert len(env.sim.transfers) == (1 if status == 200 else 0)
