@@ -22,7 +22,7 @@ from server.observability import MetricsExtension, RequestIdMiddleware
 from server.pick_list import pick_list_routes
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
-from server.wiring import describe, runtime, simulators
+from server.wiring import describe, log_transfer_finished, runtime, simulators
 from workers.in_process import run_sweeps
 
 log = structlog.get_logger("pond")
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
-        *notify_routes(),
+        *notify_routes(on_transfer_finished=log_transfer_finished),
         *pick_list_routes(),
     ]
     if graphql.graphql_ide:  # development only: production turns GraphiQL off

@@ -41,6 +41,7 @@ def _serve() -> None:
     from starlette.types import Receive, Scope, Send
 
     import app as pond_app
+    from payments.notify import TransferFinished
     from server.cli import cli
 
     samples: dict[str, list[float]] = {}
@@ -60,9 +61,9 @@ def _serve() -> None:
     notify_routes = pond_app.notify_routes
     create_asgi_app = pond_app.create_asgi_app
 
-    def timed_notify_routes() -> list[Route]:
+    def timed_notify_routes(on_transfer_finished: TransferFinished | None = None) -> list[Route]:
         return [Route(r.path, timed(NOTIFY_TIMER, r.endpoint), methods=sorted(r.methods or ()))
-                for r in notify_routes()]
+                for r in notify_routes(on_transfer_finished)]
 
     def timed_asgi_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
         inner = create_asgi_app()

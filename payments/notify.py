@@ -1,6 +1,6 @@
-"""WeChat Pay's callbacks (wechat.md §4, §6.3): plain Starlette endpoints, not GraphQL.
+"""WeChat Pay's callbacks (wechat.md §4, §6.3, §7.1): plain Starlette endpoints, not GraphQL.
 
-Both endpoints follow the §4.4 contract: verify and decrypt (``WeChatPayGateway.parse_notification``), check the
+All endpoints follow the §4.4 contract: verify and decrypt (``WeChatPayGateway.parse_notification``), check the
 resource is ours, skip a notification id already handled, apply the idempotent domain transition, record the id,
 answer 204 with no body. Every failure answers 4xx/5xx with ``{"code": "FAIL", "message": …}`` so WeChat retries;
 only the status counts to WeChat.
@@ -29,13 +29,16 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import PaymentNotification
 from domain.orders.payment import settle_payment
 from domain.orders.refund_calls import apply_refund_status
-from payments.wechatpay import NotificationRejected, WeChatPayGateway
+from domain.transfers.ports import TransferBill
+from payments.transfers import transfer_bill
+from payments.wechatpay import TRANSFER_NOTIFICATION, NotificationRejected, WeChatPayGateway
 
 log = structlog.get_logger("pond.payments.notify")
 
 MAX_BODY = 64 * 1024
 PAYMENT_PATH = "/payments/wechat/notify"
 REFUND_PATH = "/payments/wechat/refund-notify"
+TRANSFER_PATH = "/payments/wechat/transfer-notify"
 REFUND_EVENTS = frozenset({"REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"})
 _ID_MAX = 64  # PaymentNotification.notification_id
 _REFERENCE_MAX = 32  # PaymentNotification.reference
@@ -50,6 +53,13 @@ NOTIFICATIONS_GIVEN_UP = Counter(
     "WeChat Pay notifications acknowledged after crashing MAX_CRASHES times: the reconcile sweeps settle them.",
     ["kind"],
 )
+
+
+TransferFinished = Callable[[TransferBill], Awaitable[str]]
+"""Takes the final state of a merchant transfer bill (idempotently: a bill may be told twice, and its query may have
+told it first); answers the outcome recorded with the notification id."""
+Handler = Callable[[OrderDeps, WeChatPayGateway, dict[str, Any]], Awaitable[tuple[str, str]]]
+"""Applies a verified notification of this merchant; answers (reference, outcome)."""
 
 
 class Fail(Exception):
@@ -212,14 +222,27 @@ async def _crashed(kind: str, ident: str, event_type: str) -> Response:
     return _fail(500, "internal error, retry later")
 
 
-async def _handle(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
+async def _handle(deps: OrderDeps, gateway: WeChatPayGateway, envelope: dict[str, Any]) -> tuple[str, str]:
     """Branch on the event, not the URL: a refund without its own notify_url is sent to the payment URL (§6.1)."""
     if envelope["event_type"].startswith("REFUND."):
         return await _apply_refund_notification(deps, envelope)
     return await _settle_transaction(deps, envelope)
 
 
-def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
+def _transfer_handler(on_finished: TransferFinished) -> Handler:
+    async def handle(deps: OrderDeps, gateway: WeChatPayGateway, envelope: dict[str, Any]) -> tuple[str, str]:
+        if envelope["event_type"] != TRANSFER_NOTIFICATION:
+            return str(envelope["resource"].get("out_bill_no") or ""), "ignored"
+        try:
+            bill = transfer_bill(gateway, envelope)
+        except NotificationRejected as exc:
+            raise Fail(400, f"{exc.reason}: {exc.detail}"[:200]) from None
+        return bill.out_bill_no, await on_finished(bill)
+
+    return handle
+
+
+def _endpoint(kind: str, handle: Handler = _handle) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         ident = event_type = ""
         try:
@@ -237,7 +260,7 @@ def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
             if await PaymentNotification.filter(notification_id=ident).exclude(outcome=CRASHING).exists():
                 log.info("wechatpay notification replayed", kind=kind, id=ident, event_type=event_type)
                 return Response(status_code=200)
-            reference, outcome = await _handle(deps, envelope)
+            reference, outcome = await handle(deps, gateway, envelope)
             await _record(ident, event_type, reference, outcome)
         except Fail as exc:
             return _fail(exc.status, exc.message)
@@ -256,12 +279,18 @@ def _endpoint(kind: str) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def notify_routes() -> list[Route]:
+def notify_routes(on_transfer_finished: TransferFinished | None = None) -> list[Route]:
     """``POST /payments/wechat/notify`` (transactions) and ``POST /payments/wechat/refund-notify`` (refunds).
 
     Both accept either kind of event, dispatching on ``event_type``; other event types are recorded and acknowledged.
+    With ``on_transfer_finished``, also ``POST /payments/wechat/transfer-notify``: each MCHTRANSFER.BILL.FINISHED,
+    verified and decrypted, is handed to it as a TransferBill.
     """
-    return [
+    routes = [
         Route(PAYMENT_PATH, _endpoint("payment"), methods=["POST"]),
         Route(REFUND_PATH, _endpoint("refund"), methods=["POST"]),
     ]
+    if on_transfer_finished is not None:
+        routes.append(Route(TRANSFER_PATH, _endpoint("transfer", _transfer_handler(on_transfer_finished)),
+                            methods=["POST"]))
+    return routes

@@ -9,7 +9,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from wechatpayv3.async_ import AsyncWeChatPay, WeChatPayType
+from wechatpayv3.async_.type import RequestType
 
 if TYPE_CHECKING:
     from payments.keys import SimulatorKeys
@@ -34,6 +35,10 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 _MERCHANT_NO = re.compile(r"[0-9A-Za-z_-]{6,32}")
 _REFUND_NO = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_BILL_NO = re.compile(r"[0-9A-Za-z]{1,32}")
+MAX_TRANSFER_WITHOUT_NAME = 200_000 - 1
+"""WeChat Pay wants the payee's real name (encrypted) from 2,000 yuan on; Pond does not collect it (wechat.md §7.1)."""
+TRANSFER_NOTIFICATION = "MCHTRANSFER.BILL.FINISHED"
 _CST = dt.timezone(dt.timedelta(hours=8))
 _REQUIRED_HEADERS = (
     "wechatpay-timestamp",
@@ -59,6 +64,8 @@ class WeChatPayConfig:
     gateway: str = DEFAULT_GATEWAY
     read_timeout: float = READ_TIMEOUT
     """Seconds to wait for an answer; past it the call fails as unreachable (its outcome unknown)."""
+    transfer_notify_url: str = ""
+    """Where MCHTRANSFER.BILL.FINISHED goes unless a transfer names its own."""
 
     def __repr__(self) -> str:
         return f"WeChatPayConfig(mchid={self.mchid!r}, appid={self.appid!r}, gateway={self.gateway!r})"
@@ -66,7 +73,7 @@ class WeChatPayConfig:
     @classmethod
     def from_simulator_keys(
         cls, keys: SimulatorKeys, *, notify_url: str, refund_notify_url: str, gateway: str,
-        read_timeout: float = READ_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT, transfer_notify_url: str = "",
     ) -> WeChatPayConfig:
         return cls(
             mchid=keys.mchid,
@@ -80,6 +87,7 @@ class WeChatPayConfig:
             refund_notify_url=refund_notify_url,
             gateway=gateway,
             read_timeout=read_timeout,
+            transfer_notify_url=transfer_notify_url,
         )
 
 
@@ -122,6 +130,11 @@ def _error_from(status: int, body: str | bytes) -> WeChatPayError:
         return WeChatPayError(status, payload["code"], str(payload.get("message", "")), payload.get("detail"))
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     return WeChatPayError(status, f"HTTP_{status}", text[:200])
+
+
+def _check_bill_no(out_bill_no: str) -> None:
+    if not _BILL_NO.fullmatch(out_bill_no):
+        raise ValueError("out_bill_no must be 1-32 letters and digits")
 
 
 class WeChatPayGateway:
@@ -182,16 +195,19 @@ class WeChatPayGateway:
     ) -> None:
         await self.aclose()
 
-    async def _call(self, method: str, **kwargs: Any) -> tuple[int, str | bytes]:
+    async def _call(self, method: str | Callable[..., Awaitable[Any]], **kwargs: Any) -> tuple[int, str | bytes]:
+        """``method``: a wechatpayv3 method name, or a coroutine function of ours (`_cancel_transfer_request`)."""
         if not self._started:
             raise RuntimeError("WeChatPayGateway is not started; use `async with` or `await start()`")
+        call = method if callable(method) else getattr(self._wxpay, method)
         try:
             try:
-                return await getattr(self._wxpay, method)(**kwargs)
+                return await call(**kwargs)
             except _DROPPED_CONNECTION:
                 # A kept-alive connection the gateway closed just as it was reused. Every call Pond makes is
-                # idempotent at WeChat Pay (same out_trade_no / out_refund_no): asking once more, signed anew, is safe.
-                return await getattr(self._wxpay, method)(**kwargs)
+                # idempotent at WeChat Pay (same out_trade_no / out_refund_no / out_bill_no): asking once more,
+                # signed anew, is safe.
+                return await call(**kwargs)
         except httpx.HTTPError as exc:
             raise WeChatPayError(0, "NETWORK", f"{type(exc).__name__}: {exc}") from exc
         except ValueError as exc:
@@ -201,7 +217,7 @@ class WeChatPayGateway:
                 raise WeChatPayError(0, "INVALID_RESPONSE_SIGNATURE", str(exc)) from exc
             raise
 
-    async def _json(self, method: str, **kwargs: Any) -> dict[str, Any]:
+    async def _json(self, method: str | Callable[..., Awaitable[Any]], **kwargs: Any) -> dict[str, Any]:
         status, body = await self._call(method, **kwargs)
         if status != 200:
             raise _error_from(status, body)
@@ -297,6 +313,68 @@ class WeChatPayGateway:
             if exc.status == 404 and exc.code == "RESOURCE_NOT_EXISTS":
                 return None
             raise
+
+    async def create_transfer(
+        self,
+        *,
+        out_bill_no: str,
+        openid: str,
+        amount_fen: int,
+        remark: str,
+        scene_id: str,
+        report_infos: list[dict[str, str]],
+        user_recv_perception: str | None = None,
+        notify_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A merchant transfer (wechat.md §7.1), answered WAIT_USER_CONFIRM with a ``package_info``.
+
+        Idempotent per out_bill_no at WeChat Pay: after no answer, ask again with the same number (or query it),
+        never under a new one.
+        """
+        _check_bill_no(out_bill_no)
+        if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen <= 0:
+            raise ValueError("amount_fen must be a positive integer")
+        if amount_fen > MAX_TRANSFER_WITHOUT_NAME:
+            raise ValueError("an amount_fen of 2,000 yuan or more needs the payee's real name: Pond sends none")
+        if not openid or not remark or not scene_id:
+            raise ValueError("openid, remark and scene_id are required")
+        url = notify_url or self.config.transfer_notify_url
+        if not url:
+            raise ValueError("a transfer needs a notify_url (wechatpayv3 would send null)")
+        return await self._json(
+            "mch_transfer_bills",
+            out_bill_no=out_bill_no,
+            transfer_scene_id=scene_id,
+            openid=openid,
+            transfer_amount=amount_fen,
+            transfer_remark=remark,
+            user_recv_perception=user_recv_perception,
+            transfer_scene_report_infos=report_infos,
+            notify_url=url,
+        )
+
+    async def query_transfer(self, out_bill_no: str) -> dict[str, Any] | None:
+        """The bill, or None when WeChat Pay has none under this number."""
+        _check_bill_no(out_bill_no)
+        try:
+            return await self._json("mch_transfer_bills_query", out_bill_no=out_bill_no)
+        except WeChatPayError as exc:
+            if exc.status == 404 and exc.code == "NOT_FOUND":
+                return None
+            raise
+
+    async def cancel_transfer(self, out_bill_no: str) -> dict[str, Any]:
+        _check_bill_no(out_bill_no)
+        return await self._json(self._cancel_transfer_request, out_bill_no=out_bill_no)
+
+    async def _cancel_transfer_request(self, out_bill_no: str) -> tuple[int, str | bytes]:
+        """wechatpayv3's ``mch_transfer_bills_cancel`` signs an empty body but sends ``null``, which fails the
+        signature check: send ``{}`` signed as sent, through the SDK's own request (signing, serial, verifying)."""
+        path = f"/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/{out_bill_no}/cancel"
+        result: tuple[int, str | bytes] = await self._wxpay._core.request(
+            path, method=RequestType.POST, data={}, sign_data="{}"
+        )
+        return result
 
     def parse_notification(
         self, headers: Mapping[str, str], body: bytes, *, now: float | None = None

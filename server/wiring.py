@@ -31,9 +31,11 @@ from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
 from domain.selling import order_policies
+from domain.transfers.ports import TransferBill
 from payments.gateway import WeChatPayPort
 from payments.keys import SimulatorKeys, load_or_create_keys
 from payments.simulator import create_wechatpay_simulator
+from payments.transfers import WeChatPayTransfers
 from payments.wechatpay import WeChatPayConfig, WeChatPayGateway
 from resolvers.context import Services
 from server.access_cache import AccessCache
@@ -70,6 +72,8 @@ class Runtime:
     redis: aioredis.Redis | RedisCluster | None
     cache: CacheStore
     simulators: Simulators
+    transfers: WeChatPayTransfers
+    """The merchant transfer (商家转账) port; its bills' ends arrive at /payments/wechat/transfer-notify."""
 
 
 def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
@@ -87,10 +91,11 @@ def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
 def _wechatpay_config(settings: Settings, sims: Simulators) -> WeChatPayConfig:
     notify = f"{settings.base_url}/payments/wechat/notify"
     refund_notify = f"{settings.base_url}/payments/wechat/refund-notify"
+    transfer_notify = f"{settings.base_url}/payments/wechat/transfer-notify"
     if sims.wechatpay_keys is not None:
         return WeChatPayConfig.from_simulator_keys(
             sims.wechatpay_keys, notify_url=notify, refund_notify_url=refund_notify, gateway=SIMULATOR_PAY_BASE,
-            read_timeout=settings.wechatpay_timeout_seconds,
+            read_timeout=settings.wechatpay_timeout_seconds, transfer_notify_url=transfer_notify,
         )
     return WeChatPayConfig(
         mchid=settings.wechatpay_mchid or "",
@@ -104,6 +109,7 @@ def _wechatpay_config(settings: Settings, sims: Simulators) -> WeChatPayConfig:
         refund_notify_url=refund_notify,
         gateway=settings.wechatpay_gateway,
         read_timeout=settings.wechatpay_timeout_seconds,
+        transfer_notify_url=transfer_notify,
     )
 
 
@@ -235,7 +241,16 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             created = await seed_demo_catalog()
             if created:
                 log.info("seeded demo catalog", products=created)
-        yield Runtime(services=services, redis=redis, cache=cache, simulators=sims)
+        yield Runtime(
+            services=services, redis=redis, cache=cache, simulators=sims, transfers=WeChatPayTransfers(gateway)
+        )
+
+
+async def log_transfer_finished(bill: TransferBill) -> str:
+    """What the transfer notify endpoint is given until KOC withdrawals take transfer bills (issue #10 item 5)."""
+    log.info("transfer bill finished", out_bill_no=bill.out_bill_no, state=bill.state,
+             transfer_bill_no=bill.transfer_bill_no, fail_reason=bill.fail_reason)
+    return f"logged:{bill.state}"
 
 
 def describe(settings: Settings) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import group_buy_policy, live_seats, locked_group
+from domain.group_buy.policy import group_buy_policy, locked_group
 from domain.group_buy.seats import GroupSeats, Take
 from domain.identity.queries import mask_nickname
 from domain.orders.checkout import CheckoutRequest, checkout

@@ -1,4 +1,4 @@
-"""Local WeChat Pay API v3 simulator for payments and refunds (wechat.md §9.3, §9.4).
+"""Local WeChat Pay API v3 simulator for payments, refunds and merchant transfers (wechat.md §9.3, §9.4).
 
 In-process (tests, embedded dev server)::
 
@@ -9,7 +9,8 @@ In-process (tests, embedded dev server)::
 
 As a service: ``python -m payments.simulator --port 8091 --keys-dir .wechatpay-sim`` and point
 ``WeChatPayConfig.gateway`` at it. Control plane: ``POST /__sim/pay``, ``POST /__sim/refund/{no}/finish``,
-``GET|POST /__sim/refunds/auto``, ``POST /__sim/clock/advance``, ``GET /__sim/clock``, ``GET /__sim/notifications``,
+``GET|POST /__sim/refunds/auto``, ``POST /__sim/transfer/{out_bill_no}/confirm|reject``,
+``POST /__sim/clock/advance``, ``GET /__sim/clock``, ``GET /__sim/notifications``,
 ``POST /__sim/notifications/release``, ``GET|POST|DELETE /__sim/faults``, ``GET /__sim/state``.
 """
 

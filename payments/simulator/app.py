@@ -21,6 +21,7 @@ from payments.simulator.signing import AuthError, dumps
 from payments.simulator.state import SimulatorState
 from payments.simulator.validation import parse_json_object
 
+TRANSFER_BILLS = "/v3/fund-app/mch-transfer/transfer-bills"
 Handler = Callable[[Request, SimulatorState, bytes], tuple[int, dict[str, Any] | None]]
 
 
@@ -99,6 +100,19 @@ def _query_refund(request: Request, sim: SimulatorState, body: bytes) -> tuple[i
     return 200, sim.get_refund(request.path_params["out_refund_no"]).to_api()
 
 
+def _transfer(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    serial = request.headers.get("wechatpay-serial")
+    return 200, sim.create_transfer(parse_json_object(body), sensitive_serial=serial)
+
+
+def _query_transfer(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    return 200, sim.get_transfer(request.path_params["out_bill_no"]).to_api()
+
+
+def _cancel_transfer(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
+    return 200, sim.cancel_transfer(request.path_params["out_bill_no"])
+
+
 def _not_found(request: Request, sim: SimulatorState, body: bytes) -> tuple[int, dict[str, Any] | None]:
     raise ApiError(404, "NOT_FOUND", f"the simulator does not implement {request.method} {request.url.path}")
 
@@ -115,6 +129,11 @@ V3_ROUTES = [
     Route(
         "/v3/refund/domestic/refunds/{out_refund_no}", v3_endpoint(_query_refund, "query_refund"), methods=["GET"]
     ),
+    Route(f"{TRANSFER_BILLS}", v3_endpoint(_transfer, "transfer"), methods=["POST"]),
+    Route(f"{TRANSFER_BILLS}/out-bill-no/{{out_bill_no}}", v3_endpoint(_query_transfer, "query_transfer"),
+          methods=["GET"]),
+    Route(f"{TRANSFER_BILLS}/out-bill-no/{{out_bill_no}}/cancel", v3_endpoint(_cancel_transfer, "cancel_transfer"),
+          methods=["POST"]),
     Route("/v3/{rest:path}", v3_endpoint(_not_found), methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
 ]
 
@@ -128,7 +147,8 @@ def create_wechatpay_simulator(
     allow_http_notify: bool = True,
     refund_seconds: float | None = None,
 ) -> Starlette:
-    """A Starlette app speaking WeChat Pay API v3 (payments and refunds) plus the ``/__sim`` control plane.
+    """A Starlette app speaking WeChat Pay API v3 (payments, refunds, merchant transfers) plus the ``/__sim``
+    control plane.
 
     The state lives at ``app.state.simulator`` (a ``SimulatorState``); ``await app.state.simulator.drain()`` waits
     until every queued notification has been delivered or has given up. ``refund_seconds``: a new refund succeeds

@@ -53,6 +53,18 @@ def _finish_refund(request: Request, sim: SimulatorState, data: dict[str, Any]) 
     return {"refund": refund.to_api(), "notification_id": note.id}
 
 
+def _confirm_transfer(request: Request, sim: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:
+    """The user confirms receipt in wx.requestMerchantTransfer (``{"package_info"}`` optional, checked if given)."""
+    transfer, note = sim.settle_transfer(request.path_params["out_bill_no"], data, confirmed=True)
+    return {"transfer": transfer.to_api(), "notification_id": note.id}
+
+
+def _reject_transfer(request: Request, sim: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:
+    """The bill fails before reaching the user (``{"fail_reason"}``, default PAYEE_ACCOUNT_ABNORMAL)."""
+    transfer, note = sim.settle_transfer(request.path_params["out_bill_no"], data, confirmed=False)
+    return {"transfer": transfer.to_api(), "notification_id": note.id}
+
+
 def _refunds_auto(request: Request, sim: SimulatorState, data: dict[str, Any]) -> dict[str, Any]:
     """``{"after": seconds}``: new refunds succeed by themselves that long after; ``{"after": null}``: held."""
     if request.method == "POST":
@@ -110,6 +122,8 @@ def control_routes() -> list[Route]:
     return [
         Route("/__sim/pay", control(_pay), methods=["POST"]),
         Route("/__sim/refund/{out_refund_no}/finish", control(_finish_refund), methods=["POST"]),
+        Route("/__sim/transfer/{out_bill_no}/confirm", control(_confirm_transfer), methods=["POST"]),
+        Route("/__sim/transfer/{out_bill_no}/reject", control(_reject_transfer), methods=["POST"]),
         Route("/__sim/refunds/auto", control(_refunds_auto), methods=["GET", "POST"]),
         Route("/__sim/clock/advance", control(_advance_clock), methods=["POST"]),
         Route("/__sim/clock", control(_clock), methods=["GET"]),

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 API_ERRORS = {"SYSTEM_ERROR": 500, "FREQUENCY_LIMITED": 429, "NOT_ENOUGH": 403, "INVALID_REQUEST": 400}
-ENDPOINTS = frozenset({"jsapi", "query", "close", "refund", "query_refund"})
+ENDPOINTS = frozenset(
+    {"jsapi", "query", "close", "refund", "query_refund", "transfer", "query_transfer", "cancel_transfer"}
+)
 REFUND_OUTCOMES = frozenset({"HOLD", "SUCCESS", "CLOSED", "ABNORMAL"})
 """How the simulator finishes a new refund by itself: HOLD keeps it PROCESSING until /__sim/refund/{no}/finish."""
 CORRUPTIONS = (

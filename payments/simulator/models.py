@@ -1,7 +1,9 @@
-"""Records the simulator keeps per merchant: transactions (wechat.md §4.3) and refunds (§6.1, §6.3)."""
+"""Records the simulator keeps per merchant: transactions (wechat.md §4.3), refunds (§6.1, §6.3) and transfer bills
+(§7.1)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 import string
@@ -174,3 +176,75 @@ class Refund:
         if self.success_time is not None:
             data["success_time"] = rfc3339(self.success_time)
         return data
+
+
+TRANSFER_FINAL = frozenset({"SUCCESS", "FAIL", "CANCELLED"})
+TRANSFER_CANCELLABLE = frozenset({"ACCEPTED", "WAIT_USER_CONFIRM"})
+"""A bill can be cancelled until the user has confirmed receipt (wechat.md §7.1)."""
+
+
+def new_transfer_bill_no() -> str:
+    return "1330" + _digits(36)
+
+
+def new_package_info() -> str:
+    return base64.b64encode(secrets.token_bytes(48)).decode("ascii")
+
+
+@dataclass
+class Transfer:
+    """A merchant transfer bill (wechat.md §7.1)."""
+
+    out_bill_no: str
+    transfer_bill_no: str
+    appid: str
+    mchid: str
+    openid: str
+    amount: int
+    remark: str
+    scene_id: str
+    notify_url: str | None
+    package_info: str
+    created_at: float
+    fingerprint: str
+    state: str = "WAIT_USER_CONFIRM"
+    updated_at: float | None = None
+    fail_reason: str | None = None
+
+    def to_created(self) -> dict[str, Any]:
+        """What the create call answers (again for a repeat with the same parameters)."""
+        data: dict[str, Any] = {
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "create_time": rfc3339(self.created_at),
+            "state": self.state,
+        }
+        if self.state == "WAIT_USER_CONFIRM":
+            data["package_info"] = self.package_info
+        if self.fail_reason:
+            data["fail_reason"] = self.fail_reason
+        return data
+
+    def _bill(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "out_bill_no": self.out_bill_no,
+            "transfer_bill_no": self.transfer_bill_no,
+            "appid": self.appid,
+            "state": self.state,
+            "transfer_amount": self.amount,
+            "transfer_remark": self.remark,
+            "openid": self.openid,
+            "create_time": rfc3339(self.created_at),
+            "update_time": rfc3339(self.updated_at or self.created_at),
+        }
+        if self.fail_reason:
+            data["fail_reason"] = self.fail_reason
+        return data
+
+    def to_api(self) -> dict[str, Any]:
+        """The query answer."""
+        return {"mch_id": self.mchid, **self._bill()}
+
+    def to_notification(self) -> dict[str, Any]:
+        """The decrypted resource of MCHTRANSFER.BILL.FINISHED."""
+        return {"mchid": self.mchid, **self._bill()}

@@ -71,6 +71,8 @@ def _corrupt_amount(resource: dict[str, Any]) -> dict[str, Any]:
     for key in keys:
         if key in amount:
             amount[key] += 1
+    if "transfer_amount" in changed:
+        changed["transfer_amount"] += 1
     return changed
 
 

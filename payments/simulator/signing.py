@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from payments.keys import SimulatorKeys
+from payments.simulator.models import ApiError
 
 AUTH_SCHEME = "WECHATPAY2-SHA256-RSA2048"
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
@@ -152,6 +153,20 @@ class Signer:
             "Wechatpay-Signature-Type": SIGNATURE_TYPE,
             "Request-ID": request_id(),
         }
+
+    def decrypt_sensitive(self, ciphertext: str, serial: str | None) -> str:
+        """A field the merchant encrypted with the platform public key (RSA-OAEP SHA-1, wechat.md §3.3), which it
+        names in ``Wechatpay-Serial``."""
+        if serial != self.keys.public_key_id:
+            raise ApiError(400, "PARAM_ERROR", "encrypted fields need Wechatpay-Serial naming the platform key")
+        try:
+            plain = self._platform_private.decrypt(
+                base64.b64decode(ciphertext, validate=True),
+                padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+            )
+            return plain.decode("utf-8")
+        except (ValueError, binascii.Error) as exc:
+            raise ApiError(400, "PARAM_ERROR", "an encrypted field does not decrypt with the platform key") from exc
 
     def encrypt_resource(
         self, plain: dict[str, Any], original_type: str, *, apiv3_key: str | None = None

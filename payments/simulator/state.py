@@ -20,19 +20,25 @@ from payments.simulator.models import (
     REFUND_FINAL,
     REFUND_SUMMARY,
     REFUND_WINDOW,
+    TRANSFER_CANCELLABLE,
     ApiError,
     Refund,
     Transaction,
+    Transfer,
+    new_package_info,
     new_prepay_id,
     new_refund_id,
     new_transaction_id,
+    new_transfer_bill_no,
+    rfc3339,
 )
 from payments.simulator.notifier import Notification, Notifier
 from payments.simulator.signing import Signer
-from payments.simulator.validation import validate_jsapi, validate_refund
+from payments.simulator.validation import validate_jsapi, validate_refund, validate_transfer
 
 PAY_OUTCOMES = frozenset({"SUCCESS", "PAYERROR", "CANCEL"})
 REFUND_OUTCOMES = frozenset({"SUCCESS", "CLOSED", "ABNORMAL"})
+DEFAULT_FAIL_REASON = "PAYEE_ACCOUNT_ABNORMAL"
 
 
 class SimulatorState:
@@ -63,6 +69,7 @@ class SimulatorState:
         self.by_transaction_id: dict[str, Transaction] = {}
         self.prepay_ids: dict[str, tuple[str, float]] = {}
         self.refunds: dict[str, Refund] = {}
+        self.transfers: dict[str, Transfer] = {}
         self.refund_seconds = refund_seconds
         """A new refund finishes by itself this long after it was asked for; None: held until finished by hand."""
         self._refund_timers: set[asyncio.Task[None]] = set()
@@ -75,6 +82,7 @@ class SimulatorState:
         self.by_transaction_id.clear()
         self.prepay_ids.clear()
         self.refunds.clear()
+        self.transfers.clear()
 
     def wall(self) -> float:
         return self._clock()
@@ -314,10 +322,98 @@ class SimulatorState:
         )
         return refund, note
 
+    def create_transfer(self, data: dict[str, Any], *, sensitive_serial: str | None) -> dict[str, Any]:
+        """A new bill waits for the user to confirm (WAIT_USER_CONFIRM, with its package_info); the same out_bill_no
+        with the same parameters answers the existing bill, with others is refused."""
+        req = validate_transfer(data, appid=self.keys.appid, allow_http_notify=self.allow_http_notify)
+        if req.user_name is not None:
+            self.signer.decrypt_sensitive(req.user_name, sensitive_serial)
+        existing = self.transfers.get(req.out_bill_no)
+        if existing is not None:
+            if existing.fingerprint != req.fingerprint:
+                raise ApiError(400, "INVALID_REQUEST", "out_bill_no was used with different parameters")
+            return existing.to_created()
+        transfer = Transfer(
+            out_bill_no=req.out_bill_no,
+            transfer_bill_no=new_transfer_bill_no(),
+            appid=req.appid,
+            mchid=self.keys.mchid,
+            openid=req.openid,
+            amount=req.amount,
+            remark=req.remark,
+            scene_id=req.scene_id,
+            notify_url=req.notify_url,
+            package_info=new_package_info(),
+            created_at=self.now(),
+            fingerprint=req.fingerprint,
+        )
+        self.transfers[transfer.out_bill_no] = transfer
+        return transfer.to_created()
+
+    def get_transfer(self, out_bill_no: str) -> Transfer:
+        transfer = self.transfers.get(out_bill_no)
+        if transfer is None:
+            raise ApiError(404, "NOT_FOUND", "记录不存在")
+        return transfer
+
+    def cancel_transfer(self, out_bill_no: str) -> dict[str, Any]:
+        """Answers CANCELING, as WeChat Pay does; the bill is CANCELLED at once and notified."""
+        transfer = self.get_transfer(out_bill_no)
+        if transfer.state in ("CANCELING", "CANCELLED"):
+            return self._cancel_answer(transfer, transfer.state)
+        if transfer.state not in TRANSFER_CANCELLABLE:
+            raise ApiError(400, "INVALID_REQUEST", f"当前状态 {transfer.state} 不支持撤销")
+        self._finish_transfer(transfer, "CANCELLED", None)
+        return self._cancel_answer(transfer, "CANCELING")
+
+    @staticmethod
+    def _cancel_answer(transfer: Transfer, state: str) -> dict[str, Any]:
+        return {
+            "out_bill_no": transfer.out_bill_no,
+            "transfer_bill_no": transfer.transfer_bill_no,
+            "state": state,
+            "update_time": rfc3339(transfer.updated_at or transfer.created_at),
+        }
+
+    def settle_transfer(
+        self, out_bill_no: str, spec: dict[str, Any], *, confirmed: bool
+    ) -> tuple[Transfer, Notification]:
+        """The user confirms receipt in ``wx.requestMerchantTransfer`` (SUCCESS), or the bill fails (FAIL with
+        ``fail_reason``); either way MCHTRANSFER.BILL.FINISHED is sent to the bill's notify_url."""
+        transfer = self.get_transfer(out_bill_no)
+        if transfer.state != "WAIT_USER_CONFIRM":
+            raise ApiError(409, "TRANSFER_NOT_WAITING", f"the bill is {transfer.state}")
+        package_info = spec.get("package_info", transfer.package_info)
+        if package_info != transfer.package_info:
+            raise ApiError(400, "PARAM_ERROR", "package_info does not belong to this bill")
+        if confirmed:
+            return transfer, self._finish_transfer(transfer, "SUCCESS", None)
+        reason = spec.get("fail_reason", DEFAULT_FAIL_REASON)
+        if not isinstance(reason, str) or not reason:
+            raise ApiError(400, "PARAM_ERROR", "fail_reason must be a non-empty string")
+        return transfer, self._finish_transfer(transfer, "FAIL", reason)
+
+    def _finish_transfer(self, transfer: Transfer, state: str, fail_reason: str | None) -> Notification:
+        now = self.now()
+        transfer.state = state
+        transfer.fail_reason = fail_reason
+        transfer.updated_at = now
+        return self.notifier.enqueue(
+            event_type="MCHTRANSFER.BILL.FINISHED",
+            summary="商家转账单据终态通知",
+            original_type="mch_payment",
+            url=transfer.notify_url,
+            resource=transfer.to_notification(),
+            create_time=now,
+            faults=self.faults.next_notification(),
+            refs={"out_bill_no": transfer.out_bill_no},
+        )
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "now": self.now(),
             "offset": self.offset,
             "transactions": [t.to_api() for t in self.transactions.values()],
             "refunds": [r.to_api() for r in self.refunds.values()],
+            "transfers": [t.to_api() for t in self.transfers.values()],
         }

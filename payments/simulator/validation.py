@@ -1,4 +1,4 @@
-"""Request-body rules of the JSAPI order (wechat.md §2.1) and refund (§6.1) endpoints."""
+"""Request-body rules of the JSAPI order (wechat.md §2.1), refund (§6.1) and merchant transfer (§7.1) endpoints."""
 
 from __future__ import annotations
 
@@ -181,4 +181,94 @@ def validate_refund(data: dict[str, Any], *, allow_http_notify: bool) -> RefundR
         currency="CNY",
         reason=_optional(data, "reason", max_len=80),
         notify_url=notify_url,
+    )
+
+
+OUT_BILL_NO = re.compile(r"[0-9A-Za-z]{1,32}")
+OPENID = re.compile(r"[0-9A-Za-z_-]{1,128}")
+MIN_TRANSFER = 10
+"""0.1 yuan: WeChat Pay refuses smaller transfers."""
+NAME_REQUIRED_FROM = 200_000
+"""From 2,000 yuan the payee's real name (user_name, encrypted) is required."""
+MAX_TRANSFER = 2_000_000
+"""The simulated merchant's per-bill limit (20,000 yuan; a real merchant sets its own in the merchant platform)."""
+SCENE_REPORTS = {
+    "1000": frozenset({"活动名称", "奖励说明"}),  # 现金营销
+    "1005": frozenset({"岗位类型", "报酬说明"}),  # 佣金报酬
+}
+"""The scenes granted to the simulated merchant and the report lines each requires."""
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    appid: str
+    out_bill_no: str
+    openid: str
+    amount: int
+    remark: str
+    scene_id: str
+    notify_url: str | None
+    user_name: str | None
+    """Still encrypted."""
+    fingerprint: str
+
+
+def _report_infos(scene_id: str, value: Any) -> None:
+    field = "transfer_scene_report_infos"
+    if not isinstance(value, list) or not value:
+        raise param_error(field, value, f"is required for transfer_scene_id {scene_id}")
+    kinds: list[str] = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != {"info_type", "info_content"}:
+            raise param_error(field, value, "each entry is {info_type, info_content}")
+        kinds.append(_check_string(f"{field}.info_type", item["info_type"], 15))
+        _check_string(f"{field}.info_content", item["info_content"], 32)
+    if len(kinds) != len(set(kinds)) or set(kinds) != SCENE_REPORTS[scene_id]:
+        expected = "、".join(sorted(SCENE_REPORTS[scene_id]))
+        raise param_error(field, value, f"scene {scene_id} reports exactly: {expected}")
+
+
+def validate_transfer(data: dict[str, Any], *, appid: str, allow_http_notify: bool) -> TransferRequest:
+    body_appid = _required(data, "appid", max_len=32)
+    if body_appid != appid:
+        raise ApiError(400, "APPID_MCHID_NOT_MATCH", "appid is not bound to this mchid")
+    out_bill_no = data.get("out_bill_no")
+    if not isinstance(out_bill_no, str) or not OUT_BILL_NO.fullmatch(out_bill_no):
+        raise param_error("out_bill_no", out_bill_no, "must be 1-32 letters and digits")
+    scene_id = data.get("transfer_scene_id")
+    if not isinstance(scene_id, str) or not scene_id.isdigit():
+        raise param_error("transfer_scene_id", scene_id, "must be a scene id string such as 1005")
+    if scene_id not in SCENE_REPORTS:
+        raise ApiError(403, "NO_AUTH", f"转账场景 {scene_id} 未开通")
+    openid = data.get("openid")
+    if not isinstance(openid, str) or not OPENID.fullmatch(openid):
+        raise param_error("openid", openid, "must be the payee's openid under this appid")
+    amount = data.get("transfer_amount")
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise param_error("transfer_amount", amount, "must be an integer number of fen")
+    if amount < MIN_TRANSFER:
+        raise param_error("transfer_amount", amount, "转账金额不能低于 0.1 元")
+    if amount > MAX_TRANSFER:
+        raise ApiError(400, "INVALID_REQUEST", "转账金额超过单笔限额")
+    user_name = data.get("user_name")
+    if user_name is not None:
+        user_name = _check_string("user_name", user_name, 2048)
+    if amount >= NAME_REQUIRED_FROM and user_name is None:
+        raise param_error("user_name", None, "is required from 2000 yuan on")
+    remark = _required(data, "transfer_remark", max_len=32)
+    notify_url = data.get("notify_url")
+    if notify_url is not None:
+        notify_url = check_notify_url("notify_url", notify_url, allow_http=allow_http_notify)
+    _optional(data, "user_recv_perception", max_len=32)
+    _report_infos(scene_id, data.get("transfer_scene_report_infos"))
+    return TransferRequest(
+        appid=body_appid,
+        out_bill_no=out_bill_no,
+        openid=openid,
+        amount=amount,
+        remark=remark,
+        scene_id=scene_id,
+        notify_url=notify_url,
+        user_name=user_name,
+        fingerprint=fingerprint({k: v for k, v in data.items() if k != "user_name"}),  # OAEP: new ciphertext each time
     )

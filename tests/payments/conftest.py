@@ -15,6 +15,7 @@ from tests.payments.paysim_support import (
     GATEWAY_URL,
     NOTIFY_URL,
     REFUND_NOTIFY_URL,
+    TRANSFER_NOTIFY_URL,
     PayEnv,
     Receiver,
 )
@@ -41,7 +42,8 @@ async def make_env(sim_keys: SimulatorKeys) -> AsyncIterator[EnvFactory]:
             retry_speedup=retry_speedup,
         )
         config = WeChatPayConfig.from_simulator_keys(
-            sim_keys, notify_url=NOTIFY_URL, refund_notify_url=REFUND_NOTIFY_URL, gateway=GATEWAY_URL
+            sim_keys, notify_url=NOTIFY_URL, refund_notify_url=REFUND_NOTIFY_URL, gateway=GATEWAY_URL,
+            transfer_notify_url=TRANSFER_NOTIFY_URL,
         )
         gateway = WeChatPayGateway(config, transport=httpx.ASGITransport(app=sim_app))
         await gateway.start()

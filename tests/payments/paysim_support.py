@@ -28,6 +28,7 @@ from payments.wechatpay import NotificationRejected, WeChatPayGateway
 GATEWAY_URL = "http://wechatpay.sim"
 NOTIFY_URL = "http://127.0.0.1/wechatpay/notify"
 REFUND_NOTIFY_URL = "http://127.0.0.1/wechatpay/refund-notify"
+TRANSFER_NOTIFY_URL = "http://127.0.0.1/wechatpay/transfer-notify"
 OPENID = "oPondTestUser_0001"
 DEFAULT_SPEEDUP = 100_000.0
 
@@ -68,6 +69,7 @@ class Receiver:
             routes=[
                 Route("/wechatpay/notify", self.handle, methods=["POST"]),
                 Route("/wechatpay/refund-notify", self.handle, methods=["POST"]),
+                Route("/wechatpay/transfer-notify", self.handle, methods=["POST"]),
             ]
         )
 
