@@ -8,7 +8,7 @@ only what differs. The orders area never asks an order's kind: it asks `deps.pol
 The hooks run at fixed places:
 
 - inside the order's database transaction (no Redis round trip there): `commit_units`, `release_units`,
-  `retake_units`, `take_payment`;
+  `retake_units`, `take_payment`, `restock_units`;
 - after that transaction committed (the fast gates: counter, pool, seats): `after_paid`, `after_released`;
 - before a step, to refuse it with INVALID_STATE and a message that says why: `check_fulfilment` (ship, pickup),
   `check_refund` (a refund opened by the customer or staff).
@@ -62,6 +62,11 @@ class KindPolicy:
         """A payment arrived after the order was cancelled: take its units again, or raise `holds.OutOfStock` or
         `CannotRevive` (the payment is then refunded)."""
         await holds.retake(order.id)
+
+    async def restock_units(self, order: Order) -> list[int]:
+        """Refunded in full with its goods back (`goods_come_back`): its sold units go back on sale, once. Returns the
+        SKUs whose stock changed (their counters are set from the database after the transaction)."""
+        return await holds.restock(order.id)
 
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         """The order's money arrived (the payment's transaction, the order row locked; for a late payment, after its

@@ -18,7 +18,6 @@ from tortoise.transactions import in_transaction
 
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode
-from domain.inventory import holds
 from domain.ledger import service as ledger
 from domain.orders import refund_states, states
 from domain.orders.deps import OrderDeps
@@ -154,11 +153,12 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
             pass  # an unwanted payment went back: the order keeps its own status
         elif await ledger.order_balance(order.id) == 0:
             await reopen(order, refund)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
-            returned = deps.policy(order.kind).goods_come_back(order, refund)
+            policy = deps.policy(order.kind)
+            returned = policy.goods_come_back(order, refund)
             await states.move(order, OrderStatus.REFUNDED)
             await coupons.give_back(order.id)  # all the money came back: so does the coupon
             if returned:
-                restocked = await holds.restock(order.id)
+                restocked = await policy.restock_units(order)
         else:
             await back_to_before(order)
     await deps.inventory.resync(restocked)

@@ -149,7 +149,7 @@ async def _order_lines(order_id: int) -> list[tuple[int, int]]:
 
 
 async def give_back_units(order: Order) -> None:
-    """Inside the cancelling transaction: the entry's units no longer count against the items' caps."""
+    """Inside the cancelling (or refunding) transaction: the entry's units no longer count against the items' caps."""
     relay_id = await cell(RelayEntry.filter(order_id=order.id).first(), "relay_id", int)
     if relay_id is None:
         return

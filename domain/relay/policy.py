@@ -28,6 +28,11 @@ class RelayPolicy(KindPolicy):
         await entries.retake_units(order)
         await super().retake_units(order)
 
+    async def restock_units(self, order: Order) -> list[int]:
+        """Refunded with its goods back on sale: they may be sold through the relay again (its caps)."""
+        await entries.give_back_units(order)
+        return await super().restock_units(order)
+
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         """Paid: the entry takes the relay's next public number (in the payment's transaction)."""
         await entries.number(order, deps.clock())

@@ -9,7 +9,7 @@ from domain.orders import payment
 from domain.orders.models import Order
 from domain.relay.models import Relay, RelayEntry, RelayItem
 from tests.fixtures.catalog import gid
-from tests.fixtures.orders import pk, stock
+from tests.fixtures.orders import ORDER_REQUEST_REFUND, REFUND_APPROVE, pk, stock
 from tests.fixtures.relays import ADDRESS_DELIVERY, JOIN, codes
 from tests.support.graphql import error_codes
 
@@ -154,3 +154,23 @@ async def test_only_customers_join(relays):
     assert error_codes(await relays.gql(JOIN, {"i": data})) == ["UNAUTHENTICATED"]
     assert error_codes(await relays.gql(JOIN, {"i": data}, relays.staff_token)) == ["FORBIDDEN"]
     assert await _nothing_joined()
+
+
+async def test_an_entry_refunded_before_pickup_gives_its_units_back_to_the_cap(relays, customer_token,
+                                                                                 other_customer_token, finance_token):
+    sku = await relays.shop.sku(stock=10)
+    relay = await relays.relay((sku, 100, 2))
+    joined = await relays.joined(customer_token, relay, (sku, 2))
+    await relays.shop.pay(joined["payment"])
+    assert codes(await relays.join(other_customer_token, relay, (sku, 1))) == ["SOLD_OUT"]
+    asked = (await relays.gql.data(ORDER_REQUEST_REFUND, {"i": {"orderId": joined["order"]["id"], "reason": "不要了"}},
+                                   customer_token))["orderRequestRefund"]
+    assert asked["errors"] == []
+    approved = (await relays.gql.data(REFUND_APPROVE, {"i": {"refundId": asked["refund"]["id"]}},
+                                      finance_token))["refundApprove"]
+    assert approved["errors"] == []
+    await relays.shop.finish_refund(asked["refund"]["id"])
+    assert (await Order.get(id=pk(joined["order"]["id"]))).status == "REFUNDED"
+    assert (await relays.read(relay))["items"][0]["sold"] == 0  # the goods never left: back on sale, in the relay too
+    assert await stock(sku) == (10, 0)
+    assert (await relays.join(other_customer_token, relay, (sku, 2)))["errors"] == []
