@@ -16,6 +16,7 @@ MODEL_MODULES = [
     "domain.ledger.models",
     "domain.pricing.models",
     "domain.flash_sale.models",
+    "domain.distribution.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

@@ -28,6 +28,7 @@ from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
 from schema.coupons import CouponMutation, CouponQuery, CouponStaffMutation, CouponStaffQuery
 from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
+from schema.distribution import DistributionMutation, DistributionQuery
 from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
 from schema.identity import IdentityMutation, IdentityQuery
 from schema.orders import OrderMutation, OrderQuery
@@ -58,6 +59,7 @@ Query = merge_types(
         CouponQuery,
         CouponStaffQuery,
         SpendAndSaveQuery,
+        DistributionQuery,
     ),
 )
 Mutation = merge_types(
@@ -75,6 +77,7 @@ Mutation = merge_types(
         CouponMutation,
         CouponStaffMutation,
         SpendAndSaveMutation,
+        DistributionMutation,
     ),
 )
 
