@@ -64,11 +64,11 @@ async def distribution_settings() -> SettingsInForce:
     return await settings.current()
 
 
-def _product_rate(item: Any, index: int) -> ProductRate:
+def _product_rate(item: Any) -> ProductRate:
     try:
         product_id = decode_id(item.product_id, "Product")
     except NotFound:
-        raise Invalid("no such product", ["productRates", str(index), "productId"]) from None
+        product_id = 0  # names no product: the settings' validation reports it with every other problem
     return ProductRate(product_id=product_id, rate_bp=item.rate_bp, fixed_fen=item.fixed_fen)
 
 
@@ -85,7 +85,7 @@ async def distribution_settings_update(ctx: Context, data: Any) -> Outcome[Setti
                 DistributorLevel(level=item.level, name=item.name, direct_rate_bp=item.direct_rate_bp,
                                  parent_rate_bp=item.parent_rate_bp) for item in data.distributor_levels)
         if data.product_rates not in (UNSET, None):
-            changes["product_rates"] = tuple(_product_rate(item, i) for i, item in enumerate(data.product_rates))
+            changes["product_rates"] = tuple(_product_rate(item) for item in data.product_rates)
         return await settings.update(changes)
 
     return await attempt(run())
