@@ -21,6 +21,7 @@ from server.metrics_access import MetricsAccess, metrics_route
 from server.observability import MetricsExtension, RequestIdMiddleware
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
+from server.share_codes import share_code_routes
 from server.wiring import describe, runtime, simulators
 from workers.in_process import run_sweeps
 
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(),
+        *share_code_routes(),
     ]
     if graphql.graphql_ide:  # development only: production turns GraphiQL off
         routes.append(graphiql_static())

@@ -69,6 +69,8 @@ class Runtime:
     redis: aioredis.Redis | RedisCluster | None
     cache: CacheStore
     simulators: Simulators
+    wechat_client: WeChatClient | None = None
+    """The WeChat server API client (access token, mini-program codes)."""
 
 
 def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
@@ -230,7 +232,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             created = await seed_demo_catalog()
             if created:
                 log.info("seeded demo catalog", products=created)
-        yield Runtime(services=services, redis=redis, cache=cache, simulators=sims)
+        yield Runtime(services=services, redis=redis, cache=cache, simulators=sims, wechat_client=client)
 
 
 def describe(settings: Settings) -> dict[str, Any]:

@@ -143,3 +143,18 @@ class BindingChange(Model):
     class Meta:
         table = "distribution_binding_change"
         ordering = ["id"]
+
+
+class ShareCodeImage(Model):
+    """A share's mini-program code image, fetched from WeChat once (codes never expire) and kept here."""
+
+    id = fields.IntField(primary_key=True)
+    link: fields.OneToOneRelation[ShareLink] = fields.OneToOneField(
+        "models.ShareLink", related_name="image", on_delete=fields.CASCADE
+    )
+    link_id: int
+    png = fields.BinaryField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "distribution_share_code_image"

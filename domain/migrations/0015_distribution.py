@@ -105,4 +105,15 @@ class Migration(migrations.Migration):
             options={'table': 'distribution_share_open', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
+        ops.CreateModel(
+            name='ShareCodeImage',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('link', fields.OneToOneField('models.ShareLink', source_field='link_id', db_constraint=True, to_field='id', related_name='image', on_delete=OnDelete.CASCADE)),
+                ('png', fields.BinaryField()),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'distribution_share_code_image', 'app': 'models', 'pk_attr': 'id', 'table_description': "A share's mini-program code image, fetched from WeChat once (codes never expire) and kept here."},
+            bases=['Model'],
+        ),
     ]
