@@ -85,3 +85,12 @@ async def test_my_team_two_levels_masked_and_nobody_elses(dist, gql):
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     own_links = await gql.data("{ me { shareLinks { totalCount } } }", token=middle.token)
     assert own_links["me"]["shareLinks"]["totalCount"] == 1
+
+
+async def test_nobody_reads_another_customers_distributor_side_or_links(dist, gql):
+    person = await dist.distributor()
+    query = """{ staffDistributors { edges { node { customer {
+      distributor { status } shareLinks { totalCount } } } } } }"""
+    seen = (await gql.data(query, token=dist.owner))["staffDistributors"]["edges"]
+    assert seen == [{"node": {"customer": {"distributor": None, "shareLinks": None}}}]
+    assert (await dist.me(person))["status"] == "APPROVED"
