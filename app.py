@@ -22,6 +22,7 @@ from server.observability import MetricsExtension, RequestIdMiddleware
 from server.pick_list import pick_list_routes
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
+from server.share_codes import share_code_routes
 from server.wiring import describe, log_transfer_finished, runtime, simulators
 from workers.in_process import run_sweeps
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         metrics_route(MetricsAccess.from_settings(settings)),
         *notify_routes(on_transfer_finished=log_transfer_finished),
         *pick_list_routes(),
+        *share_code_routes(),
     ]
     if graphql.graphql_ide:  # development only: production turns GraphiQL off
         routes.append(graphiql_static())

@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "domain.flash_sale.models",
     "domain.group_buy.models",
     "domain.relay.models",
+    "domain.distribution.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

@@ -8,6 +8,7 @@ from typing import Any
 from domain.errors import DomainError, ErrorCode
 from domain.identity import queries, service
 from domain.identity.models import Customer, Staff
+from resolvers import distribution
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt
 from resolvers.permissions import unauthenticated
@@ -41,6 +42,7 @@ async def login(ctx: Context, data: Any) -> Outcome[Session]:
 
     async def run() -> Session:
         customer = await service.login_customer(ctx.services.wechat, data.code)
+        await distribution.bind_at_login(ctx, customer, data.share_code)
         return Session(ctx.services.tokens.issue_customer(customer.id), customer)
 
     return await attempt(run())

@@ -28,6 +28,7 @@ from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
 from schema.coupons import CouponMutation, CouponQuery, CouponStaffMutation, CouponStaffQuery
 from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
+from schema.distribution import DistributionMutation, DistributionQuery
 from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
 from schema.group_buy import GroupBuyMutation, GroupBuyQuery
 from schema.identity import IdentityMutation, IdentityQuery
@@ -62,6 +63,7 @@ Query = merge_types(
         CouponStaffQuery,
         SpendAndSaveQuery,
         RelayQuery,
+        DistributionQuery,
     ),
 )
 Mutation = merge_types(
@@ -81,6 +83,7 @@ Mutation = merge_types(
         CouponStaffMutation,
         SpendAndSaveMutation,
         RelayMutation,
+        DistributionMutation,
     ),
 )
 

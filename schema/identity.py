@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info, relay
 
 from domain.identity import models
 from domain.identity.queries import mask_phone
-from resolvers import group_buy, identity
+from resolvers import distribution, group_buy, identity
 from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
 from schema.core import UserError, connection, model_node, user_errors
 from schema.group_buy import GroupBuyConnection, GroupBuyStatus
+
+if TYPE_CHECKING:
+    from schema.distribution import MyDistributor, ShareLinkConnection
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 StaffRole = models.StaffRole
@@ -44,6 +48,25 @@ class Customer(relay.Node):
     ) -> GroupBuyConnection | None:
         page = await group_buy.my_groups(info.context, root.id, first, after, status)
         return None if page is None else connection(page, GroupBuyConnection)
+
+    @strawberry.field(description="My distributor application and side (null for anyone but myself, and before "
+                      "I apply)")
+    async def distributor(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> Annotated[MyDistributor, strawberry.lazy("schema.distribution")] | None:
+        if info.context.customer_id != root.id:
+            return None
+        return await distribution.my_distributor(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+
+    @strawberry.field(description="My share links, newest first (empty for anyone but myself)")
+    async def share_links(
+        self, root: strawberry.Parent[models.Customer], info: Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[ShareLinkConnection, strawberry.lazy("schema.distribution")] | None:
+        if info.context.customer_id != root.id:
+            return None
+        from schema.distribution import ShareLinkConnection
+
+        return connection(await distribution.my_share_links(info.context, first, after), ShareLinkConnection)
 
 
 @strawberry.type(description="A member of the merchant's staff")

@@ -74,6 +74,8 @@ class Runtime:
     simulators: Simulators
     transfers: WeChatPayTransfers
     """The merchant transfer (商家转账) port; its bills' ends arrive at /payments/wechat/transfer-notify."""
+    wechat_client: WeChatClient | None = None
+    """The WeChat server API client (access token, mini-program codes)."""
 
 
 def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:
@@ -242,7 +244,8 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             if created:
                 log.info("seeded demo catalog", products=created)
         yield Runtime(
-            services=services, redis=redis, cache=cache, simulators=sims, transfers=WeChatPayTransfers(gateway)
+            services=services, redis=redis, cache=cache, simulators=sims, transfers=WeChatPayTransfers(gateway),
+            wechat_client=client,
         )
 
 

@@ -29,6 +29,16 @@ Success: ``{"session_key", "openid", "unionid"}`` with no ``errcode`` key. Error
 ``{"errcode": N, "errmsg": "<message>, rid: <request id>"}``. Match on ``errcode``, never on ``errmsg``.
 
 Checks run in this order: credentials, code syntax, minted-code expiry, reuse, rate limit, busy, risky.
+
+Access token and mini-program codes:
+
+* ``POST /cgi-bin/stable_token`` with JSON ``{grant_type: client_credential, appid, secret, force_refresh}``:
+  ``{"access_token", "expires_in": 7200}``, the same token until it expires (``force_refresh`` mints a new one and
+  the old one stops working). Bad credentials as above (40013, 40125, 40002).
+* ``POST /wxa/getwxacodeunlimit?access_token=…`` with a JSON body: a bad token → 40001; a scene missing, over 32
+  characters or outside WeChat's character set → 40129; a page with a leading ``/`` or a query → 41030. Success is a
+  small real PNG (``image/png``) whose tEXt chunks ``scene`` and ``page`` carry what was asked, so tests can read
+  them back (``png_text``). ``app.state.wxacode_calls`` counts the successful calls.
 """
 
 from __future__ import annotations
@@ -39,8 +49,10 @@ import hmac
 import json
 import re
 import secrets
+import struct
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -190,8 +202,68 @@ async def _read_user(request: Request) -> str | None:
     return user if isinstance(user, str) and _USER_RE.fullmatch(user) else None
 
 
+TOKEN_SECONDS = 7200
+SCENE_RE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+
+
+@dataclass
+class _TokenState:
+    clock: Callable[[], float]
+    token: str = ""
+    expires_at: float = 0.0
+
+    def stable(self, force_refresh: bool) -> Reply:
+        now = self.clock()
+        if force_refresh or not self.token or now >= self.expires_at:
+            self.token = secrets.token_urlsafe(96)
+            self.expires_at = now + TOKEN_SECONDS
+        return {"access_token": self.token, "expires_in": int(self.expires_at - now)}
+
+    def valid(self, token: str | None) -> bool:
+        return bool(token) and token == self.token and self.clock() < self.expires_at
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def code_png(scene: str, page: str, size: int = 21) -> bytes:
+    """A small grey-scale PNG: a pattern drawn from the scene's hash (not a scannable code), and the scene and page
+    in tEXt chunks."""
+    bits = int.from_bytes(hashlib.sha256(scene.encode()).digest() * 2, "big")
+    rows = b"".join(b"\x00" + bytes(0 if bits >> ((y * size + x) % 512) & 1 else 255 for x in range(size))
+                    for y in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"tEXt", b"scene\x00" + scene.encode())
+            + _chunk(b"tEXt", b"page\x00" + page.encode()) + _chunk(b"IDAT", zlib.compress(rows))
+            + _chunk(b"IEND", b""))
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """The tEXt chunks of a PNG (what code_png wrote)."""
+    found, at = {}, 8
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at:at + 4])
+        kind, data = png[at + 4:at + 8], png[at + 8:at + 8 + length]
+        if kind == b"tEXt":
+            key, _, value = data.partition(b"\x00")
+            found[key.decode()] = value.decode()
+        at += 12 + length
+    return found
+
+
+def _token_reply(body: Any, appid: str, secret: str, tokens: _TokenState) -> Reply:
+    if not isinstance(body, dict):
+        return _error(40002)
+    errcode = _credential_error({"appid": str(body.get("appid", "")), "secret": str(body.get("secret", "")),
+                                 "grant_type": "authorization_code" if body.get("grant_type") == "client_credential"
+                                 else "", "js_code": "-"}, appid, secret)
+    return _error(errcode) if errcode is not None else tokens.stable(body.get("force_refresh") is True)
+
+
 def create_wechat_simulator(appid: str, secret: str, *, clock: Callable[[], float] = time.time) -> Starlette:
     state = _LoginState(appid=appid, clock=clock)
+    tokens = _TokenState(clock=clock)
 
     async def jscode2session(request: Request) -> Response:
         query = request.query_params
@@ -205,9 +277,37 @@ def create_wechat_simulator(appid: str, secret: str, *, clock: Callable[[], floa
             return _bad_request('send JSON {"user": "<name>"} where name matches ' + _USER_PATTERN)
         return JSONResponse({"code": state.mint(user)})
 
-    return Starlette(
+    async def stable_token(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        return _wechat_reply(_token_reply(body, appid, secret, tokens))
+
+    async def wxacode(request: Request) -> Response:
+        if not tokens.valid(request.query_params.get("access_token")):
+            return _wechat_reply({"errcode": 40001, "errmsg": "invalid credential, access_token is invalid"})
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return _wechat_reply({"errcode": 40169, "errmsg": "invalid length for scene, or the data is not json"})
+        scene, page = body.get("scene"), body.get("page", "")
+        if not isinstance(scene, str) or SCENE_RE.fullmatch(scene) is None:
+            return _wechat_reply({"errcode": 40129, "errmsg": "invalid scene"})
+        if not isinstance(page, str) or page.startswith("/") or "?" in page:
+            return _wechat_reply({"errcode": 41030, "errmsg": "invalid page"})
+        app.state.wxacode_calls += 1
+        return Response(code_png(scene, page), media_type="image/png")
+
+    app = Starlette(
         routes=[
             Route("/sns/jscode2session", jscode2session, methods=["GET"]),
             Route("/__sim/wx/login", sim_login, methods=["POST"]),
+            Route("/cgi-bin/stable_token", stable_token, methods=["POST"]),
+            Route("/wxa/getwxacodeunlimit", wxacode, methods=["POST"]),
         ]
     )
+    app.state.wxacode_calls = 0
+    return app
