@@ -1,4 +1,5 @@
-"""The ways the store sells, put together: each selling mode's order policy, and when a catalog price next changes.
+"""The ways the store sells, put together: each selling mode's order policy, what a share may point at, and when a
+catalog price next changes.
 
 The one module that knows every selling mode (`domain.flash_sale`, `domain.group_buy`, `domain.relay`): the orders
 area asks `OrderDeps.policy(kind)` and never imports a mode, and no mode imports another. The server builds the table
@@ -9,15 +10,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.distribution import targets
 from domain.flash_sale.policy import FlashSalePolicy
 from domain.flash_sale.pool import FlashPool
 from domain.flash_sale.sales import next_flash_change
+from domain.group_buy.groups import groups_by_id
 from domain.group_buy.policy import GroupBuyPolicy
 from domain.group_buy.seats import SeatStore
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.pricing.discounts import next_price_change as next_discount_change
 from domain.relay.policy import RelayPolicy
+from domain.relay.relays import relays_by_id
+
+
+def register_share_targets() -> None:
+    """Let a share point at a group anyone may see or a relay that exists (distribution imports no selling mode)."""
+    targets.register(targets.GROUP, _visible_group)
+    targets.register(targets.RELAY, _relay_exists)
+
+
+async def _visible_group(group_id: int) -> bool:
+    return bool(await groups_by_id([group_id]))
+
+
+async def _relay_exists(relay_id: int) -> bool:
+    return bool(await relays_by_id([relay_id]))
 
 
 def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_payment_minutes: int = 5,

@@ -26,7 +26,7 @@ strawberry.enum(BindingMode, name="BindingMode", description="FIRST_TOUCH: the f
                 "customer. WINDOW: for windowDays, then a new share may rebind. LAST_TOUCH: the latest share binds")
 
 
-@strawberry.type(description="What a share points at, for routing: kind is Product, GroupBuyGroup, Relay or Shop")
+@strawberry.type(description="What a share points at, for routing: kind is Product, GroupBuy, Relay or Shop")
 class ShareTarget:
     kind: str
     id: strawberry.ID | None = strawberry.field(description="Null for the shop itself")

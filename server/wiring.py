@@ -30,7 +30,7 @@ from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
-from domain.selling import order_policies
+from domain.selling import order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
 from payments.gateway import WeChatPayPort
 from payments.keys import SimulatorKeys, load_or_create_keys
@@ -211,6 +211,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
 
         client = _wechat_client(settings, sims.wechat, stack)
         gateway = await _wechatpay(settings, sims, stack)
+        register_share_targets()
         orders = OrderDeps(
             inventory=Inventory(counter),
             gateway=WeChatPayPort(gateway),

@@ -32,7 +32,7 @@ def well_formed(code: object) -> bool:
 async def create(customer_id: int, kind: str, target_id: int, at: datetime) -> ShareLink:
     """The customer's link to the target: the same one every time. A missing target is NOT_FOUND."""
     if kind != targets.SHOP and not await targets.exists(kind, target_id):
-        raise NotFound(kind, [{"Product": "productId", "GroupBuyGroup": "groupId", "Relay": "relayId"}[kind]])
+        raise NotFound(kind, [{"Product": "productId", "GroupBuy": "groupId", "Relay": "relayId"}[kind]])
     link = await ShareLink.get_or_none(customer_id=customer_id, target_kind=kind, target_id=target_id)
     if link is not None:
         return link

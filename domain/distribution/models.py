@@ -85,7 +85,7 @@ class ShareLink(Model):
         "models.Customer", related_name="share_links", on_delete=fields.RESTRICT
     )
     customer_id: int
-    target_kind = fields.CharField(max_length=16, description="Product, GroupBuyGroup, Relay or Shop")
+    target_kind = fields.CharField(max_length=16, description="Product, GroupBuy, Relay or Shop")
     target_id = fields.IntField(description="0 for the shop")
     opens = fields.IntField(default=0)
     created_at = fields.DatetimeField()

@@ -1,5 +1,6 @@
-"""What a share may point at. A product is checked here; the group-buy and relay packages register their own check
-(`register`, from `domain/selling.py`) — until they do, a group or relay id is taken on its decoded type alone."""
+"""What a share may point at. A product is checked here; the group-buy and relay packages' checks are registered by
+`domain.selling.register_share_targets` (the server calls it at start-up), since distribution imports no selling
+mode; until then a group or relay id is taken on its decoded type alone."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from domain.catalog.models import Product
 
 PRODUCT = "Product"
-GROUP = "GroupBuyGroup"
+GROUP = "GroupBuy"
+"""The GraphQL type of a group (its global ids are `GroupBuy:<id>`)."""
 RELAY = "Relay"
 SHOP = "Shop"
 KINDS = (PRODUCT, GROUP, RELAY)

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from domain.distribution.models import ShareLink, ShareOpen
+from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupStatus
+from domain.relay.models import Relay
 from tests.api.distribution.conftest import MY_DISTRIBUTOR, SHARE
 from tests.fixtures.catalog import gid
+from tests.fixtures.orders import pk
 
 CODE_RE = re.compile(r"[0-9A-Za-z]{1,32}")
 
 
 async def share(gql, person, **target):
     return (await gql.data(SHARE, {"i": target}, person.token))["shareLinkCreate"]
+
+
+async def _group_and_relay(product, leader_id: int) -> tuple[str, str]:
+    """A forming group and a relay, as global ids (written directly: their own tests set them up through GraphQL)."""
+    now = datetime.now(UTC)
+    campaign = await GroupBuyCampaign.create(title="团", product_id=product.id, starts_at=now,
+                                             ends_at=now + timedelta(days=1), group_size=2, group_hours=1,
+                                             per_customer_limit=1, per_order_max=1)
+    group = await GroupBuyGroup.create(campaign_id=campaign.id, leader_id=leader_id, share_code="share1",
+                                       status=GroupStatus.FORMING, required_size=2)
+    hidden = await GroupBuyGroup.create(campaign_id=campaign.id, leader_id=leader_id, share_code="share2",
+                                        required_size=2)  # its leader has not paid: nobody may share it
+    relay = await Relay.create(title="接龙", starts_at=now, deadline=now + timedelta(days=1))
+    assert hidden.status is GroupStatus.OPENING
+    return gid("GroupBuy", group.id), gid("Relay", relay.id)
 
 
 async def test_a_share_code_is_short_random_and_the_same_for_one_customer_and_target(dist, gql, make_product):
@@ -29,10 +48,15 @@ async def test_a_share_code_is_short_random_and_the_same_for_one_customer_and_ta
     others = {(await share(gql, b, productId=gid("Product", product.id)))["shareLink"]["code"],
               (await share(gql, a, productId=gid("Product", other_product.id)))["shareLink"]["code"]}
     assert link["code"] not in others and len(others) == 2
-    group = (await share(gql, a, groupId=gid("GroupBuyGroup", 7)))["shareLink"]
-    assert group["path"].startswith("pages/group-buy/index?scene=") and group["target"]["kind"] == "GroupBuyGroup"
-    relay = (await share(gql, a, relayId=gid("Relay", 3)))["shareLink"]
-    assert relay["target"] == {"kind": "Relay", "id": gid("Relay", 3)}
+    group_id, relay_id = await _group_and_relay(product, a.id)
+    group = (await share(gql, a, groupId=group_id))["shareLink"]
+    assert group["path"].startswith("pages/group-buy/index?scene=") and group["target"] == {
+        "kind": "GroupBuy", "id": group_id}
+    relay = (await share(gql, a, relayId=relay_id))["shareLink"]
+    assert relay["target"] == {"kind": "Relay", "id": relay_id}
+    missing = [await share(gql, a, groupId=gid("GroupBuy", 999999)), await share(gql, a, relayId=gid("Relay", 999999)),
+               await share(gql, a, groupId=gid("GroupBuy", pk(group_id) + 1))]
+    assert [[e["code"] for e in result["errors"]] for result in missing] == [["NOT_FOUND"]] * 3
     assert await ShareLink.all().count() == 5
 
 
@@ -45,7 +69,7 @@ async def test_bad_targets_create_nothing(dist, gql, make_product):
              ({"productId": gid("Product", hidden.id)}, ["NOT_FOUND", ["productId"]]),
              ({"productId": gid("Relay", 1)}, ["NOT_FOUND", ["productId"]]),
              ({"groupId": "garbage"}, ["NOT_FOUND", ["groupId"]]),
-             ({"relayId": gid("GroupBuyGroup", 1)}, ["NOT_FOUND", ["relayId"]])]
+             ({"relayId": gid("GroupBuy", 1)}, ["NOT_FOUND", ["relayId"]])]
     for target, expected in cases:
         result = await share(gql, a, **target)
         assert result["shareLink"] is None
