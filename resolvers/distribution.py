@@ -133,9 +133,14 @@ def share_path(link: ShareLink) -> str:
     return targets.path(link.target_kind, link.code)
 
 
-async def my_distributor(ctx: Context) -> Distributor | None:
+async def my_distributor(ctx: Context, *, approved_only: bool) -> Distributor | None:
+    """The signed-in customer's distributor record; with `approved_only`, only once approved (api.md's
+    `me.distributor`)."""
     found = ctx.customer_id
-    return None if found is None else await distributors.of_customer(found)
+    distributor = None if found is None else await distributors.of_customer(found)
+    if distributor is None or (approved_only and distributor.status != DistributorStatus.APPROVED):
+        return None
+    return distributor
 
 
 async def share_code(distributor: Distributor) -> str | None:

@@ -49,14 +49,23 @@ class Customer(relay.Node):
         page = await group_buy.my_groups(info.context, root.id, first, after, status)
         return None if page is None else connection(page, GroupBuyConnection)
 
-    @strawberry.field(description="My distributor application and side (null for anyone but myself, and before "
-                      "I apply)")
+    @strawberry.field(description="My distributor side: null unless I am an approved distributor (and for anyone "
+                      "but myself)")
     async def distributor(
         self, root: strawberry.Parent[models.Customer], info: Info
     ) -> Annotated[MyDistributor, strawberry.lazy("schema.distribution")] | None:
         if info.context.customer_id != root.id:
             return None
-        return await distribution.my_distributor(info.context)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+        return await distribution.my_distributor(info.context, approved_only=True)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+
+    @strawberry.field(description="My distributor application in any state (PENDING, REJECTED with its reason, "
+                      "APPROVED); null before I apply and for anyone but myself")
+    async def distributor_application(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> Annotated[MyDistributor, strawberry.lazy("schema.distribution")] | None:
+        if info.context.customer_id != root.id:
+            return None
+        return await distribution.my_distributor(info.context, approved_only=False)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
     @strawberry.field(description="My share links, newest first (empty for anyone but myself)")
     async def share_links(

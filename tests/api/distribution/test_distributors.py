@@ -20,6 +20,10 @@ async def test_apply_approve_and_read_my_distributor_side(dist, gql):
     applied = await dist.apply(person)
     assert applied == {"distributor": {"status": "PENDING", "level": 1, "shareCode": None, "rejectReason": ""},
                        "errors": []}
+    pending = (await gql.data("{ me { distributor { status } distributorApplication { status } } }",
+                              token=person.token))["me"]
+    # api.md: me.distributor is null unless approved; the application shows its state
+    assert pending == {"distributor": None, "distributorApplication": {"status": "PENDING"}}
     assert fields_of(await dist.apply(person)) == [("DUPLICATE", None)]
     listed = (await gql.data(STAFF_LIST, {"s": "PENDING"}, dist.owner))["staffDistributors"]
     assert listed["totalCount"] == 1
