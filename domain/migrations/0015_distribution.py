@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('code', fields.CharField(unique=True, max_length=32)),
                 ('customer', fields.ForeignKeyField('models.Customer', source_field='customer_id', db_constraint=True, to_field='id', related_name='share_links', on_delete=OnDelete.RESTRICT)),
-                ('target_kind', fields.CharField(description='Product, GroupBuyGroup, Relay or Shop', max_length=16)),
+                ('target_kind', fields.CharField(description='Product, GroupBuy, Relay or Shop', max_length=16)),
                 ('target_id', fields.IntField(description='0 for the shop')),
                 ('opens', fields.IntField(default=0)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
