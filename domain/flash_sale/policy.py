@@ -70,10 +70,7 @@ class FlashSalePolicy(KindPolicy):
 
 def flash_policy(deps: OrderDeps) -> FlashSalePolicy:
     """The FLASH_SALE policy the server wired, with the sales' pool."""
-    policy = deps.policy(OrderKind.FLASH_SALE)
-    if not isinstance(policy, FlashSalePolicy):
-        raise LookupError("the FLASH_SALE policy is not a FlashSalePolicy: see domain.selling.order_policies")
-    return policy
+    return deps.policy_as(OrderKind.FLASH_SALE, FlashSalePolicy)
 
 
 def pool_of(deps: OrderDeps) -> FlashPool:

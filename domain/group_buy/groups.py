@@ -96,7 +96,7 @@ async def units_taken(campaign_id: int, customer_id: int) -> int:
     """Units the customer holds (unpaid) or bought in the campaign; a failed group's seats no longer count."""
     units = await column(
         GroupBuySeat.filter(campaign_id=campaign_id, customer_id=customer_id, state__in=states.LIVE_SEATS)
-        .exclude(group__status=GroupStatus.FAILED), "quantity", int)
+        .exclude(group__status=states.NOT_COUNTED_FOR_LIMIT), "quantity", int)
     return sum(units)
 
 
@@ -276,7 +276,7 @@ class MemberPlacement:
         if len(seated) >= group.required_size:
             raise DomainError(ErrorCode.GROUP_FULL, "the group is full", ["groupId"])
         taken = sum(quantity for _, customer, quantity, status in live
-                    if customer == self.customer_id and status != GroupStatus.FAILED)
+                    if customer == self.customer_id and status != states.NOT_COUNTED_FOR_LIMIT)
         _check_limit(self.campaign, taken, self.quantity)
         await GroupBuySeat.create(group_id=group.id, customer_id=self.customer_id, order_id=order.id,
                                   campaign_id=self.campaign.id, sku_id=self.item.sku_id, quantity=self.quantity,

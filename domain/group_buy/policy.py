@@ -146,7 +146,4 @@ class GroupBuyPolicy(KindPolicy):
 
 def group_buy_policy(deps: OrderDeps) -> GroupBuyPolicy:
     """The GROUP_BUY policy the server wired, with the seat store."""
-    policy = deps.policy(OrderKind.GROUP_BUY)
-    if not isinstance(policy, GroupBuyPolicy):
-        raise LookupError("the GROUP_BUY policy is not a GroupBuyPolicy: see domain.selling.order_policies")
-    return policy
+    return deps.policy_as(OrderKind.GROUP_BUY, GroupBuyPolicy)

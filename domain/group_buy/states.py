@@ -33,6 +33,8 @@ SEAT_TRANSITIONS: dict[SeatState, frozenset[SeatState]] = {
     S.PAID: frozenset(),
 }
 LIVE_SEATS = (S.HELD, S.PAID)
+NOT_COUNTED_FOR_LIMIT = G.FAILED
+"""A failed group's seats no longer count toward the campaign's per-customer limit."""
 """Seats that count against a group's size and a customer's limit."""
 
 

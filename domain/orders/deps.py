@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from domain.inventory.service import Inventory
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.orders.ports import PaymentGateway
+
+P = TypeVar("P", bound=KindPolicy)
 
 
 def utc_now() -> datetime:
@@ -40,6 +43,13 @@ class OrderDeps:
             return self.policies[kind]
         except KeyError:
             raise LookupError(f"no policy for {kind} orders: see domain.selling.order_policies") from None
+
+    def policy_as(self, kind: OrderKind, wanted: type[P]) -> P:
+        """The wired policy of `kind`, which a selling mode knows to be its own class (with its fast gates)."""
+        policy = self.policy(kind)
+        if not isinstance(policy, wanted):
+            raise LookupError(f"the {kind} policy is not a {wanted.__name__}: see domain.selling.order_policies")
+        return policy
 
     @property
     def payment_window(self) -> timedelta:
