@@ -19,6 +19,11 @@ MODEL_MODULES = [
     "domain.group_buy.models",
     "domain.relay.models",
     "domain.distribution.models",
+    "domain.balances.models",
+    "domain.attribution.models",
+    "domain.commissions.models",
+    "domain.withdrawals.models",
+    "domain.referral.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

@@ -112,7 +112,7 @@ async def order_cancel(ctx: Context, data: Any) -> Outcome[Order]:
 
 async def order_confirm_receipt(ctx: Context, data: Any) -> Outcome[Order]:
     async def run() -> Order:
-        return await lifecycle.confirm_receipt(await _own_order(ctx, data.order_id))
+        return await lifecycle.confirm_receipt(ctx.services.orders, await _own_order(ctx, data.order_id))
 
     return await attempt(run())
 

@@ -217,6 +217,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,
                                      flash_item_id=item.id)
+            await deps.events.placed(order)
             return order, False, NewOrder(customer.openid, [item.sku.product.title])
     except IntegrityError:
         if await Order.exists(number=number):

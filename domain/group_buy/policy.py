@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.group_buy import states
 from domain.group_buy.campaigns import closes_at
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 
 GROUP_FAILED = "system:group-buy"
 """Who opens the refund of a paid seat whose group failed (`Refund.requested_by`)."""
+
+
+async def confirm_members(deps: OrderDeps, group: GroupBuyGroup) -> None:
+    """The group succeeded (inside that transaction): every paid member's sale is final (`OrderEvents.confirmed`)."""
+    order_ids = await column(GroupBuySeat.filter(group_id=group.id, state=SeatState.PAID).order_by("id"),
+                             "order_id", int)
+    for order in await Order.filter(id__in=order_ids).order_by("id"):
+        await deps.events.confirmed(order)
 
 
 async def seat_of(order: Order) -> GroupBuySeat:
@@ -57,6 +66,7 @@ def still_forming(group: GroupBuyGroup, paid: int) -> DomainError:
 class GroupBuyPolicy(KindPolicy):
     kind = OrderKind.GROUP_BUY
     takes_order_promotions = False
+    confirmed_when_paid = False  # the sale is final when the group succeeds: `confirm_members`
 
     def __init__(self, seats: SeatStore, payment_minutes: int = 5) -> None:
         self.seats = seats
@@ -110,6 +120,7 @@ class GroupBuyPolicy(KindPolicy):
         elif group.status is GroupStatus.FORMING:
             if paid >= group.required_size:
                 await states.move(group, GroupStatus.SUCCEEDED, now, paid_count=paid)
+                await confirm_members(deps, group)
             else:
                 await GroupBuyGroup.filter(id=group.id).update(paid_count=paid)
         return True

@@ -20,7 +20,7 @@ from domain.columns import column
 from domain.errors import DomainError
 from domain.group_buy import states
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuySeat, GroupStatus, SeatState
-from domain.group_buy.policy import GROUP_FAILED, group_buy_policy
+from domain.group_buy.policy import GROUP_FAILED, confirm_members, group_buy_policy
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderStatus
 from domain.orders.payment import close_then_cancel
@@ -39,7 +39,7 @@ def reaches_virtual_fill(paid: int, size: int, percent: int | None) -> bool:
     return percent is not None and paid * 100 >= percent * size
 
 
-async def _close(group_id: int, now: datetime) -> bool:
+async def _close(deps: OrderDeps, group_id: int, now: datetime) -> bool:
     """Succeed (virtual fill) or fail one expired group, once. False if another run (or a payment) got there."""
     async with in_transaction():
         group = await GroupBuyGroup.filter(id=group_id).select_for_update().first()
@@ -51,6 +51,7 @@ async def _close(group_id: int, now: datetime) -> bool:
         if reaches_virtual_fill(paid, group.required_size, campaign.virtual_fill_percent):
             await states.move(group, GroupStatus.SUCCEEDED, now, paid_count=paid,
                               virtual_seats=group.required_size - paid)
+            await confirm_members(deps, group)
         else:
             await states.move(group, GroupStatus.FAILED, now, paid_count=paid)
     log.info("group closed", group=group_id, status=group.status.value, paid=paid)
@@ -109,7 +110,7 @@ async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
     changed = 0
     store = group_buy_policy(deps).seats
     for group_id in expired:
-        if await _close(group_id, now):
+        if await _close(deps, group_id, now):
             changed += 1
         await store.drop(group_id)  # the next join reloads it and reads GROUP_CLOSED
     changed += await _refund_failed_members(deps)

@@ -288,6 +288,7 @@ async def _write_order(
             )
             await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
             await promotions.record(order.id, quote, placed_at)
+            await deps.events.placed(order)
             if request.mode is not None:  # the mode's rows before the SKUs' (the lock order: domain.orders.kinds)
                 await request.mode.write(order, quote)
             await holds.hold(order.id, wanted)

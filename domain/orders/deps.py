@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from domain.inventory.service import Inventory
+from domain.orders.events import NOBODY, OrderEvents
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.orders.ports import PaymentGateway
@@ -36,6 +37,8 @@ class OrderDeps:
     """Told the reason code of every refund that ends FAILED (besides the error-level log line)."""
     policies: Mapping[OrderKind, KindPolicy] = field(default_factory=lambda: {OrderKind.NORMAL: NORMAL})
     """What each order kind means (`domain.selling.order_policies` builds the full table)."""
+    events: OrderEvents = NOBODY
+    """Who hears of orders being placed, confirmed, completed and refunded (`domain.orders.events`)."""
 
     def policy(self, kind: OrderKind) -> KindPolicy:
         """What orders of this kind mean (`deps.policy(order.kind)`)."""

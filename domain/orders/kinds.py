@@ -43,6 +43,9 @@ class KindPolicy:
     kind: OrderKind = OrderKind.NORMAL
     takes_order_promotions: bool = True
     """Whether spend-and-save and coupons apply (a flash sale or group-buy price is already the promotion)."""
+    confirmed_when_paid: bool = True
+    """Whether paying makes the sale final (`OrderEvents.confirmed`); a group-buy order's sale is final only when its
+    group succeeds, and its policy tells that itself."""
 
     def payment_window(self, deps: OrderDeps) -> timedelta:
         """How long an unpaid order of this kind holds its units before it expires."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
+from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, Invalid, NotFound
 from domain.orders import states
@@ -57,11 +58,18 @@ async def ship(deps: OrderDeps, order: Order, carrier: str, tracking_number: str
     return order
 
 
-async def confirm_receipt(order: Order) -> Order:
+async def confirm_receipt(deps: OrderDeps, order: Order) -> Order:
     if order.status != OrderStatus.SHIPPED:
         raise states.invalid_state(order, OrderStatus.COMPLETED)
-    await states.move(order, OrderStatus.COMPLETED)
+    await _complete(deps, order)
     return order
+
+
+async def _complete(deps: OrderDeps, order: Order) -> None:
+    """Shipped → completed, and those who wait for it (commissions, rewards) hear of it in the same transaction."""
+    async with in_transaction():
+        await states.move(order, OrderStatus.COMPLETED)
+        await deps.events.completed(order)
 
 
 async def expire_due(deps: OrderDeps, now: datetime | None = None) -> int:
@@ -85,7 +93,7 @@ async def auto_confirm_due(deps: OrderDeps, now: datetime | None = None) -> int:
     done = 0
     for order in due:
         try:
-            await states.move(order, OrderStatus.COMPLETED)
+            await _complete(deps, order)
             done += 1
         except DomainError:
             continue

@@ -137,7 +137,7 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
     async with in_transaction():
         taken = await policy.take_payment(deps, order)
         if taken:
-            await _paid(policy, order)
+            await _paid(deps, policy, order)
         else:
             await _release(policy, order, REFUSED)
     if taken:
@@ -146,12 +146,14 @@ async def settle_free(deps: OrderDeps, order: Order) -> None:
         await policy.after_released(deps, order)
 
 
-async def _paid(policy: KindPolicy, order: Order) -> None:
+async def _paid(deps: OrderDeps, policy: KindPolicy, order: Order) -> None:
     """Inside the payment's transaction, its kind having taken the money: the order is PAID, its held units sold,
     and one collected at a pickup point gets its code."""
     await states.move(order, OrderStatus.PAID)
     await policy.commit_units(order)
     await pickup_codes.issue(order)
+    if policy.confirmed_when_paid:
+        await deps.events.confirmed(order)
 
 
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
@@ -236,7 +238,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
             return "refused"
-        await _paid(policy, order)
+        await _paid(deps, policy, order)
         return "paid"
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
@@ -249,6 +251,8 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
             return "refund"
         await states.move(order, OrderStatus.PAID)
         await pickup_codes.issue(order)
+        if policy.confirmed_when_paid:
+            await deps.events.confirmed(order)
         return "revived"
     return "refund"
 

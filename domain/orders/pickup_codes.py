@@ -83,6 +83,7 @@ async def verify(deps: OrderDeps, code: str, actor: str, at: datetime) -> Order:
         await deps.policy(order.kind).check_fulfilment(order)
         await states.move(order, OrderStatus.COMPLETED, completed_at=at)
         await PickupCode.filter(id=row.id).update(waiting_code=None, picked_up_at=at, picked_up_by=actor[:64])
+        await deps.events.completed(order)
     return order
 
 

@@ -149,6 +149,7 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
         await ledger.record(account="wechatpay", kind="refund", amount=-refund.amount,
                             reference=f"refund:{refund.out_refund_no}", order_id=order.id)
         await Order.filter(id=order.id).update(refunded_total=F("refunded_total") + refund.amount)
+        order.refunded_total += refund.amount
         if not holds_order(order, refund):
             pass  # an unwanted payment went back: the order keeps its own status
         elif await ledger.order_balance(order.id) == 0:
@@ -161,6 +162,8 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
                 restocked = await policy.restock_units(order)
         else:
             await back_to_before(order)
+        if holds_order(order, refund):
+            await deps.events.refunded(order, refund)
     await deps.inventory.resync(restocked)
     return refund
 
