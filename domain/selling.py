@@ -1,5 +1,5 @@
-"""The ways the store sells, put together: each selling mode's order policy, what a share may point at, and when a
-catalog price next changes.
+"""The ways the store sells, put together: each selling mode's order policy, who hears of an order's life
+(attribution, commissions), what a share may point at, and when a catalog price next changes.
 
 The one module that knows every selling mode (`domain.flash_sale`, `domain.group_buy`, `domain.relay`): the orders
 area asks `OrderDeps.policy(kind)` and never imports a mode, and no mode imports another. The server builds the table
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.attribution.snapshot import Attribution
+from domain.commissions.earning import Commissions
 from domain.distribution import targets
 from domain.flash_sale.policy import FlashSalePolicy
 from domain.flash_sale.pool import FlashPool
@@ -17,6 +19,7 @@ from domain.flash_sale.sales import next_flash_change
 from domain.group_buy.groups import groups_by_id
 from domain.group_buy.policy import GroupBuyPolicy
 from domain.group_buy.seats import SeatStore
+from domain.orders.events import Listeners, OrderEvents
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.pricing.discounts import next_price_change as next_discount_change
@@ -47,6 +50,11 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
         OrderKind.GROUP_BUY: GroupBuyPolicy(group_buy_seats, group_buy_payment_minutes),
         OrderKind.RELAY: RelayPolicy(),
     }
+
+
+def order_events() -> OrderEvents:
+    """Who hears of an order's life, in this order: attribution (a placed order's snapshot), then commissions."""
+    return Listeners([Attribution(), Commissions()])
 
 
 async def next_price_change(after: datetime) -> datetime | None:

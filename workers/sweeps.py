@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.commissions import release
 from domain.flash_sale import sales as flash_settlement
 from domain.group_buy import sweep as group_buy_sweep
 from domain.inventory.sweeps import resync_stock
@@ -57,6 +58,10 @@ async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
     return await group_buy_sweep.fail_expired_groups(deps, now)
 
 
+async def release_commissions(deps: OrderDeps, now: datetime) -> int:
+    return await release.release_due(now)
+
+
 async def resync_stock_counts(deps: OrderDeps, now: datetime) -> int:
     return await resync_stock(deps)
 
@@ -70,4 +75,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("settle_flash_sales", "* * * * *", settle_flash_sales),
     Sweep("retry_refunds", "* * * * *", retry_refunds),
     Sweep("fail_expired_groups", "* * * * * */30", fail_expired_groups),
+    Sweep("release_commissions", "*/5 * * * *", release_commissions),
 )

@@ -134,3 +134,8 @@ async def shop_link_code(distributor: Distributor) -> str | None:
     """The distributor's share of the whole shop (minted on approval)."""
     link = await ShareLink.get_or_none(customer_id=distributor.customer_id, target_kind=targets.SHOP, target_id=0)
     return None if link is None else link.code
+
+
+def can_earn(distributor: Distributor) -> bool:
+    """A distributor earns on the terms it binds on: approved and enabled (a disabled one earns nothing new)."""
+    return can_bind(distributor)

@@ -72,7 +72,10 @@ class Distribution:
 
     async def distributor(self, nickname: str = "") -> Person:
         """A customer who applied and was approved, with their shop share code."""
-        person = await self.customer(nickname)
+        return await self.distributor_from(await self.customer(nickname))
+
+    async def distributor_from(self, person: Person) -> Person:
+        """This customer applies and is approved."""
         assert (await self.apply(person))["errors"] == []
         listed = await self.gql.data(STAFF_LIST, {"s": "PENDING"}, self.owner)
         mine = [edge["node"]["id"] for edge in listed["staffDistributors"]["edges"]]
