@@ -9,6 +9,7 @@ from tortoise.transactions import in_transaction
 
 from domain.attribution.models import OrderAttribution
 from domain.balances.service import mismatches
+from domain.columns import column
 from domain.commissions import balance
 from domain.commissions.models import OWNER_KIND, Commission
 from domain.commissions.release import release_due
@@ -40,7 +41,7 @@ async def commissions(order: dict[str, Any]) -> list[tuple[int, int, int, str]]:
 async def books_balance() -> None:
     """The ledger sums to every balance, and the balances to the commissions."""
     assert await mismatches(OWNER_KIND) == []
-    for distributor_id in set(await Commission.all().values_list("distributor_id", flat=True)):
+    for distributor_id in set(await column(Commission.all(), "distributor_id", int)):
         mine = await Commission.filter(distributor_id=distributor_id)
         summary = await balance.summary(distributor_id)
         assert summary.pending == sum(net(c) for c in mine if c.status.value == "PENDING")
@@ -166,8 +167,7 @@ async def test_the_attribution_stays_with_the_order_after_a_rebinding_and_a_chan
 
 
 async def earners(order: dict[str, Any]) -> list[int]:
-    return list(await Commission.filter(order_id=pk(order["id"])).order_by("level").values_list("distributor_id",
-                                                                                                flat=True))
+    return await column(Commission.filter(order_id=pk(order["id"])).order_by("level"), "distributor_id", int)
 
 
 async def test_a_distributor_earns_on_their_own_order_only_if_the_settings_say_so_and_never_when_disabled(

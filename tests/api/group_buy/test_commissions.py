@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.columns import column
 from domain.commissions import balance
 from domain.commissions.models import Commission
 from domain.distribution import binding, links, settings
@@ -28,7 +29,7 @@ async def _distributor_of_everyone(names: list[str]) -> Distributor:
 
 
 async def _earned(order: dict) -> list[int]:
-    return list(await Commission.filter(order_id=pk(order["id"])).values_list("amount", flat=True))
+    return await column(Commission.filter(order_id=pk(order["id"])), "amount", int)
 
 
 async def test_the_members_earn_when_the_last_seat_is_paid_and_not_before(desk, shop):
