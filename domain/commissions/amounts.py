@@ -1,26 +1,16 @@
 """Commission arithmetic, to the fen, with no database: what each line earns, and what refunds take off.
 
-Largest remainder: a set of exact shares is rounded so that their sum is the floor of the exact total; each share
-gets its floor and the fen left over go one each to the shares with the largest fractional parts (ties: the first).
-"""
+Both split with the pricing engine's largest-remainder rule (`engine.allocate`): each share floored to the fen, the
+fen left over one each to the largest remainders (the earlier line on a tie), the shares adding up exactly."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
+
+from domain.pricing.engine import allocate
 
 BP = 10_000
-
-
-def largest_remainder(shares: Sequence[Fraction]) -> list[int]:
-    """Round exact non-negative shares to whole fen whose sum is the floor of their exact sum."""
-    floors = [int(share) for share in shares]  # int() floors a non-negative Fraction
-    left = int(sum(shares, Fraction(0))) - sum(floors)
-    by_remainder = sorted(range(len(shares)), key=lambda i: (-(shares[i] - floors[i]), i))
-    for i in by_remainder[:left]:
-        floors[i] += 1
-    return floors
 
 
 @dataclass(frozen=True)
@@ -33,15 +23,18 @@ class LineRate:
     rate_bp: int | None = None
     fixed_fen: int | None = None
 
-    def exact(self) -> Fraction:
+    def exact(self) -> int:
+        """The line's exact commission in 1/10000 fen."""
         if self.fixed_fen is not None:
-            return Fraction(min(self.fixed_fen * self.quantity, self.base))  # never more than the line sold for
-        return Fraction(self.base * (self.rate_bp or 0), BP)
+            return min(self.fixed_fen * self.quantity, self.base) * BP  # never more than the line sold for
+        return self.base * (self.rate_bp or 0)
 
 
 def earned(lines: Sequence[LineRate]) -> list[int]:
-    """Each line's commission at one level; the sum is the floor of the exact total."""
-    return largest_remainder([line.exact() for line in lines])
+    """Each line's commission at one level: the exact total floored to the fen, split over the lines in proportion
+    to their exact commissions."""
+    exact = [line.exact() for line in lines]
+    return allocate(sum(exact) // BP, exact)
 
 
 def kept_after_refunds(earned_total: int, paid: int, refunded: int) -> int:
@@ -49,14 +42,9 @@ def kept_after_refunds(earned_total: int, paid: int, refunded: int) -> int:
     rounded down (so a refund in full leaves 0, and no refund leaves it whole)."""
     if paid <= 0:
         return 0
-    kept = max(paid - refunded, 0)
-    return earned_total * kept // paid
+    return earned_total * max(paid - refunded, 0) // paid
 
 
 def spread(take: int, nets: Sequence[int]) -> list[int]:
-    """Take `take` fen off shares now worth `nets`, in proportion (largest remainder), never more than a share has."""
-    total = sum(nets)
-    if take <= 0 or total <= 0:
-        return [0] * len(nets)
-    take = min(take, total)
-    return largest_remainder([Fraction(take * net, total) for net in nets])
+    """Take `take` fen off shares now worth `nets`, in proportion, never more than a share has."""
+    return allocate(take, nets)

@@ -86,7 +86,8 @@ async def make_available_from_completion(order: Order) -> int:
 
 async def _keep_paid_share(order: Order, event: str) -> None:
     """Take off each level's commission what the refunds so far no longer pay for (see the module's rule)."""
-    commissions = await Commission.filter(order_id=order.id).exclude(status=CommissionStatus.CANCELLED)
+    # every line of a level, cancelled ones too: the share kept is of what the level earned in all
+    commissions = await Commission.filter(order_id=order.id).order_by("id")
     for level in sorted({commission.level for commission in commissions}):
         rows = [commission for commission in commissions if commission.level == level]
         keep = amounts.kept_after_refunds(sum(row.amount for row in rows), money_in(order), order.refunded_total)
