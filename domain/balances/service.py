@@ -62,10 +62,15 @@ async def move(owner: Owner, bucket: str, amount: int, reference: str, *, floor:
 async def shift(owner: Owner, source: str, target: str, amount: int, reference: str, *, floor: int | None = 0,
                 note: str = "") -> bool:
     """Move `amount` from one bucket to another (two entries, `reference` + ':-' and ':+'): the source keeps its
-    floor. True when moved, False when already moved."""
-    if not await move(owner, source, -amount, f"{reference}:-", floor=floor, note=note):
-        return False
-    await move(owner, target, amount, f"{reference}:+", floor=None, note=note)
+    floor. True when moved, False when already moved.
+
+    The two balance rows are written in the order of their bucket names, whichever way the money goes, so two
+    transactions moving money between the same buckets in opposite directions never wait for each other in a circle.
+    """
+    moves = sorted([(source, -amount, f"{reference}:-", floor), (target, amount, f"{reference}:+", None)])
+    for bucket, signed, entry, bucket_floor in moves:
+        if not await move(owner, bucket, signed, entry, floor=bucket_floor, note=note):
+            return False  # both entries are written in one transaction: the first found means both were
     return True
 
 
