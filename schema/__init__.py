@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.accounts import AccountsMutation, AccountsQuery
+from schema.audit import AuditQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
@@ -50,6 +51,7 @@ Query = merge_types(
     (
         CatalogQuery,
         CatalogStaffQuery,
+        AuditQuery,
         DiscountStaffQuery,
         FlashSaleQuery,
         GroupBuyQuery,

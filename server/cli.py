@@ -1,4 +1,4 @@
-"""The `pond` command: serve, worker, migrate, seed-demo, create-staff, pay, refund-complete."""
+"""The `pond` command: serve, worker, migrate, seed-demo, create-staff, audit, pay, refund-complete."""
 
 from __future__ import annotations
 
@@ -135,6 +135,20 @@ def create_staff(username: str, password: str, role: str) -> None:
         click.echo(f"pond: {exc.message}", err=True)
         sys.exit(1)
     click.echo(f"created {staff.role.value} {staff.username}")
+
+
+@cli.command(help="Check the books: balances and their ledgers, commissions, every order's money, stock, and (with "
+             "real merchant keys) the trades at WeChat Pay. Prints each discrepancy; exits 1 if there is any.")
+@click.option("--days", type=click.IntRange(1, 366), default=2, show_default=True,
+              help="How far back trades are compared with WeChat Pay.")
+def audit(days: int) -> None:
+    from server.audit import run_audit
+
+    settings = _settings()
+    lines, ok = asyncio.run(run_audit(settings, days))
+    for line in lines:
+        click.echo(line)
+    sys.exit(0 if ok else 1)
 
 
 def dev_server(settings: Settings) -> DevServer:

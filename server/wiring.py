@@ -17,7 +17,8 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from starlette.applications import Starlette
-from starlette.types import ASGIApp
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from domain.catalog.demo import seed_demo_catalog
 from domain.db import close_database, migrate_database, open_database
@@ -76,6 +77,12 @@ class Runtime:
     """The merchant transfer (商家转账) port; its bills' ends arrive at /payments/wechat/transfer-notify."""
     wechat_client: WeChatClient | None = None
     """The WeChat server API client (access token, mini-program codes)."""
+
+
+async def no_notifications(scope: Scope, receive: Receive, send: Send) -> None:
+    """For a process whose own WeChat Pay simulator never takes a payment (the worker, `pond audit`): nothing is ever
+    delivered here."""
+    await PlainTextResponse("this process takes no notifications", status_code=503)(scope, receive, send)
 
 
 def simulators(settings: Settings, notify_app: ASGIApp) -> Simulators:

@@ -10,12 +10,10 @@ from contextlib import asynccontextmanager
 import structlog
 from redis.exceptions import RedisError
 from saq import Queue
-from starlette.responses import PlainTextResponse
-from starlette.types import Receive, Scope, Send
 
 from domain.orders.deps import OrderDeps
 from server.settings import Settings, SettingsError
-from server.wiring import describe, redis_client, runtime, simulators
+from server.wiring import describe, no_notifications, redis_client, runtime, simulators
 from workers.saq_worker import SweepWorker, sweep_worker
 from workers.sweeps import SWEEPS, Sweep
 
@@ -39,11 +37,6 @@ def create_queue(settings: Settings) -> Queue:
     return Queue.from_url(settings.sweep_queue_url, name=queue_name(settings))
 
 
-async def _no_notifications(scope: Scope, receive: Receive, send: Send) -> None:
-    """The worker's own WeChat Pay simulator never takes a payment, so nothing is ever delivered here."""
-    await PlainTextResponse("the worker takes no notifications", status_code=503)(scope, receive, send)
-
-
 def create_worker(settings: Settings, queue: Queue | None = None, *, sweeps: Sequence[Sweep] = SWEEPS) -> SweepWorker:
     """A saq Worker whose startup opens the database and builds `ctx["deps"]` through `server.wiring.runtime`."""
     worker_settings = settings.model_copy(update={"seed_demo": False})  # the server seeds; two seeders could race
@@ -51,7 +44,7 @@ def create_worker(settings: Settings, queue: Queue | None = None, *, sweeps: Seq
 
     @asynccontextmanager
     async def open_deps() -> AsyncIterator[OrderDeps]:
-        sims = simulators(worker_settings, _no_notifications)
+        sims = simulators(worker_settings, no_notifications)
         async with runtime(worker_settings, sims) as running:
             if worker_settings.simulated_wechatpay:
                 log.warning("WeChat Pay is simulated: the worker closes and queries trades in its own simulator only")

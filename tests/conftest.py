@@ -30,6 +30,7 @@ from tests.support.graphql import GraphQLClient
 
 pytest_plugins = [
     "tests.fixtures.accounts",
+    "tests.fixtures.audit",
     "tests.fixtures.catalog",
     "tests.fixtures.cart",
     "tests.fixtures.orders_paid",

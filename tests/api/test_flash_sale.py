@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.catalog.models import Sku
 from domain.flash_sale.models import FlashSaleItem
 from domain.flash_sale.policy import pool_of
@@ -13,6 +15,8 @@ from tests.fixtures.catalog import gid
 from tests.fixtures.flash_sales import SALES, sale_input
 from tests.fixtures.orders import pk, stock
 from tests.support.graphql import error_codes  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 def codes(payload: dict) -> list[str]:

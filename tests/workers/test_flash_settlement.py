@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.catalog.models import Sku
 from domain.flash_sale.models import FlashSale
 from domain.flash_sale.policy import pool_of
 from domain.flash_sale.pool import Take
 from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
 from workers.sweeps import settle_flash_sales
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def test_two_concurrent_settle_sweeps_give_the_unsold_units_back_once(app, make_product):

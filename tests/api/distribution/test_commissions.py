@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from tortoise.transactions import in_transaction
 
 from domain.attribution.models import OrderAttribution
@@ -17,6 +18,8 @@ from domain.commissions.states import net
 from tests.api.distribution.conftest import Distribution, Person
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_CONFIRM, ORDER_REFUND, Shop, pk
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 LATER = timedelta(days=8)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.columns import column
 from domain.commissions import balance
 from domain.commissions.models import Commission
@@ -13,6 +15,8 @@ from domain.distribution.models import Distributor, DistributorStatus
 from domain.group_buy.sweep import fail_expired_groups
 from domain.identity.models import Customer
 from tests.fixtures.orders import pk
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def _distributor_of_everyone(names: list[str]) -> Distributor:

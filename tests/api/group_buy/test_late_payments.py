@@ -3,6 +3,7 @@ the customer, otherwise the money goes back in full (and a leader who paid too l
 
 from __future__ import annotations
 
+import pytest
 from tortoise.transactions import in_transaction
 
 from domain.group_buy import states
@@ -11,6 +12,8 @@ from domain.orders import payment
 from domain.orders.models import OrderStatus, Refund
 from tests.api.group_buy.conftest import codes
 from tests.fixtures.orders import order_row, pk
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def test_a_late_payment_takes_the_seat_again_while_one_is_free(desk, shop):

@@ -18,6 +18,8 @@ from domain.orders.models import Order
 from tests.fixtures.orders import order_row, pk
 from tests.support import backends
 
+pytestmark = pytest.mark.usefixtures("audited")
+
 RUSH = 200
 
 

@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from tortoise.transactions import in_transaction
 
 from domain.group_buy import states
@@ -16,6 +17,8 @@ from domain.group_buy.sweep import fail_expired_groups
 from domain.orders.models import Order, OrderStatus, Refund
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import order_row, pk
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 def _after_expiry(hours: int = 24) -> datetime:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from domain.orders.models import Order, Payment
 from tests.fixtures.orders import customer, reservations, stock
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def test_the_same_key_twice_returns_the_same_order_and_reserves_once(shop, customer_token):

@@ -19,6 +19,8 @@ from tests.fixtures.orders import (
     stock,
 )
 
+pytestmark = pytest.mark.usefixtures("audited")
+
 
 async def request_refund(gql, token, order, reason="不想要了", amount=None):
     variables = {"i": {"orderId": order["id"], "reason": reason, "amount": amount}}

@@ -13,6 +13,8 @@ from server.ratelimit import InMemoryRateLimiter
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ADDRESS, CHECKOUT, stock
 
+pytestmark = pytest.mark.usefixtures("audited")
+
 
 def codes(payload: dict) -> list[str]:
     return [error["code"] for error in payload["errors"]]

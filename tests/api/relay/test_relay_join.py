@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from domain.orders import payment
 from domain.orders.models import Order
 from domain.relay.models import Relay, RelayEntry, RelayItem
@@ -12,6 +14,8 @@ from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_REQUEST_REFUND, REFUND_APPROVE, pk, stock
 from tests.fixtures.relays import ADDRESS_DELIVERY, JOIN, codes
 from tests.support.graphql import error_codes
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def _nothing_joined() -> bool:

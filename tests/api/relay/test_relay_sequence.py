@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from domain.catalog.models import Product
 from domain.orders.models import Order
 from domain.relay.models import RelayEntry, RelaySequence
@@ -11,6 +13,8 @@ from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_REFUND, pk
 from tests.fixtures.relays import RelayDesk
 from tests.support.graphql import count_queries
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 RUSH = 300
 RUSH_SECONDS = 240.0
