@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "domain.commissions.models",
     "domain.withdrawals.models",
     "domain.referral.models",
+    "domain.points.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

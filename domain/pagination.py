@@ -15,17 +15,23 @@ from tortoise.queryset import QuerySet
 from domain.errors import Invalid
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+N = TypeVar("N")
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
 
 
 @dataclass
-class Page(Generic[M]):
-    items: list[M]
+class Page(Generic[T]):
+    items: list[T]
     cursors: list[str]
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]]
+
+    def map(self, convert: Callable[[T], N]) -> Page[N]:
+        """The same page with each item converted (e.g. a ledger row into what the API shows of it)."""
+        return Page([convert(item) for item in self.items], self.cursors, self.has_next, self.has_previous, self.count)
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

@@ -22,6 +22,7 @@ from domain.group_buy.seats import SeatStore
 from domain.orders.events import Listeners, OrderEvents
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
+from domain.points.account import Points
 from domain.pricing.discounts import next_price_change as next_discount_change
 from domain.relay.policy import RelayPolicy
 from domain.relay.relays import relays_by_id
@@ -53,8 +54,8 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
 
 
 def order_events() -> OrderEvents:
-    """Who hears of an order's life, in this order: attribution (a placed order's snapshot), then commissions."""
-    return Listeners([Attribution(), Commissions()])
+    """Who hears of an order's life, in this order: attribution (a placed order's snapshot), commissions, points."""
+    return Listeners([Attribution(), Commissions(), Points()])
 
 
 async def next_price_change(after: datetime) -> datetime | None:

@@ -16,7 +16,7 @@ from domain.pricing.engine import Discount, PricedLine, Quote, Tier, quote
 from domain.pricing.promotions import CouponOption
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id
-from resolvers.permissions import unauthenticated
+from resolvers.permissions import customer_id_of
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,6 @@ class SpendMore:
     missing: int
 
 
-def _customer_id(ctx: Context) -> int:
-    customer_id = ctx.customer_id
-    if customer_id is None:  # IsCustomer guards every cart field; this keeps the type honest
-        raise unauthenticated()
-    return customer_id
 
 
 async def _priced(pairs: Sequence[tuple[CartItem, Sku]], at: datetime, customer_id: int) -> Quote:
@@ -91,12 +86,12 @@ async def cart_coupons(view: CartView) -> list[CouponOption]:
 
 
 async def cart(ctx: Context) -> CartView:
-    return await _view(_customer_id(ctx))
+    return await _view(customer_id_of(ctx))
 
 
 async def cart_add_item(ctx: Context, data: Any) -> Outcome[CartView]:
     async def run() -> CartView:
-        customer_id = _customer_id(ctx)
+        customer_id = customer_id_of(ctx)
         await service.add_item(customer_id, decode_id(data.sku_id, "Sku", "skuId"), data.quantity)
         return await _view(customer_id)
 
@@ -105,7 +100,7 @@ async def cart_add_item(ctx: Context, data: Any) -> Outcome[CartView]:
 
 async def cart_update_item(ctx: Context, data: Any) -> Outcome[CartView]:
     async def run() -> CartView:
-        customer_id = _customer_id(ctx)
+        customer_id = customer_id_of(ctx)
         await service.update_item(customer_id, decode_id(data.sku_id, "Sku", "skuId"), data.quantity)
         return await _view(customer_id)
 
@@ -127,7 +122,7 @@ def _sku_ids(global_ids: Sequence[str]) -> list[int]:
 
 async def cart_remove_items(ctx: Context, data: Any) -> Outcome[CartView]:
     async def run() -> CartView:
-        customer_id = _customer_id(ctx)
+        customer_id = customer_id_of(ctx)
         await service.remove_items(customer_id, _sku_ids(data.sku_ids))
         return await _view(customer_id)
 

@@ -15,7 +15,7 @@ from domain.pricing.coupons import ClaimedStatus
 from domain.pricing.models import Coupon, CouponKind, CouponScope, CustomerCoupon
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id, now
-from resolvers.permissions import unauthenticated
+from resolvers.permissions import customer_id_of
 
 # Input fields whose null clears the value; for the others null means "leave as is", as everywhere else.
 NULLABLE = ("max_discount", "valid_from", "valid_until", "valid_days")
@@ -23,11 +23,6 @@ PLAIN = ("name", "description", "kind", "value", "min_spend", "total_quantity", 
          "ends_at")
 
 
-def _customer_id(ctx: Context) -> int:
-    found = ctx.customer_id
-    if found is None:  # IsCustomer guards these fields; this keeps the type honest
-        raise unauthenticated()
-    return found
 
 
 def _ids(global_ids: Any, type_name: str, field: str) -> list[int]:
@@ -87,7 +82,7 @@ async def coupon_end(ctx: Context, data: Any) -> Outcome[Coupon]:
 
 async def coupon_claim(ctx: Context, data: Any) -> Outcome[CustomerCoupon]:
     async def run() -> CustomerCoupon:
-        return await coupons.claim(_customer_id(ctx), decode_id(data.coupon_id, "Coupon", "couponId"), now())
+        return await coupons.claim(customer_id_of(ctx), decode_id(data.coupon_id, "Coupon", "couponId"), now())
 
     return await attempt(run())
 
@@ -103,7 +98,7 @@ async def claimable_coupons(ctx: Context, first: int | None, after: str | None) 
 
 async def customer_coupons(ctx: Context, first: int | None, after: str | None, status: Any) -> Page[CustomerCoupon]:
     wanted = None if status is None else ClaimedStatus(status.value)
-    return await coupons.customer_coupons(_customer_id(ctx), wanted, now(), first, after)
+    return await coupons.customer_coupons(customer_id_of(ctx), wanted, now(), first, after)
 
 
 def coupon_status(coupon: Coupon) -> CouponStatus:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from strawberry import Info
 from strawberry.exceptions import StrawberryGraphQLError
@@ -10,9 +10,20 @@ from strawberry.permission import BasePermission
 
 from domain.identity.models import StaffRole
 
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
 
 def unauthenticated() -> StrawberryGraphQLError:
     return StrawberryGraphQLError("Authentication required", extensions={"code": "UNAUTHENTICATED"})
+
+
+def customer_id_of(ctx: Context) -> int:
+    """The signed-in customer's id, in a resolver that `IsCustomer` guards (this keeps the type honest)."""
+    customer_id = ctx.customer_id
+    if customer_id is None:
+        raise unauthenticated()
+    return customer_id
 
 
 def forbidden() -> StrawberryGraphQLError:

@@ -36,6 +36,7 @@ from schema.identity import IdentityMutation, IdentityQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
 from schema.pickup import PickupMutation, PickupQuery
+from schema.points import PointsMutation, PointsQuery
 from schema.relay import RelayMutation, RelayQuery
 from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
 from schema.text_input import RefuseNulText
@@ -61,6 +62,7 @@ Query = merge_types(
         OrderQuery,
         OrderStaffQuery,
         PickupQuery,
+        PointsQuery,
         CouponQuery,
         CouponStaffQuery,
         SpendAndSaveQuery,
@@ -81,6 +83,7 @@ Mutation = merge_types(
         OrderMutation,
         OrderStaffMutation,
         PickupMutation,
+        PointsMutation,
         CouponMutation,
         CouponStaffMutation,
         SpendAndSaveMutation,

@@ -11,6 +11,7 @@ from strawberry import Info, relay
 from domain.identity import models
 from domain.identity.queries import mask_phone
 from resolvers import distribution, group_buy, identity
+from resolvers import points as resolve_points
 from resolvers.outcome import Outcome
 from resolvers.permissions import IsCustomer, IsSignedIn, IsStaff
 from schema.core import UserError, connection, model_node, user_errors
@@ -18,6 +19,7 @@ from schema.group_buy import GroupBuyConnection, GroupBuyStatus
 
 if TYPE_CHECKING:
     from schema.distribution import MyDistributor, ShareLinkConnection
+    from schema.points import PointsEntryConnection, SignIn
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 StaffRole = models.StaffRole
@@ -76,6 +78,29 @@ class Customer(relay.Node):
         from schema.distribution import ShareLinkConnection
 
         return connection(await distribution.my_share_links(info.context, first, after), ShareLinkConnection)
+
+    @strawberry.field(description="My points (积分); null for anyone but myself")
+    async def points(self, root: strawberry.Parent[models.Customer], info: Info) -> int | None:
+        return await resolve_points.points(info.context, root.id)
+
+    @strawberry.field(description="My points movements, newest first; null for anyone but myself")
+    async def points_ledger(
+        self, root: strawberry.Parent[models.Customer], info: Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[PointsEntryConnection, strawberry.lazy("schema.points")] | None:
+        from schema.points import PointsEntryConnection, points_entry
+
+        page = await resolve_points.points_ledger(info.context, root.id, first, after)
+        if page is None:
+            return None
+        return connection(page.map(points_entry), PointsEntryConnection)
+
+    @strawberry.field(description="My sign-in today (the store's calendar), or null")
+    async def signed_in_today(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> Annotated[SignIn, strawberry.lazy("schema.points")] | None:
+        from schema.points import sign_in_view
+
+        return sign_in_view(await resolve_points.signed_in_today(info.context, root.id))
 
 
 @strawberry.type(description="A member of the merchant's staff")

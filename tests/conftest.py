@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.audit",
     "tests.fixtures.catalog",
+    "tests.fixtures.clock",
     "tests.fixtures.cart",
     "tests.fixtures.orders_paid",
     "tests.fixtures.orders",

@@ -74,6 +74,13 @@ async def shift(owner: Owner, source: str, target: str, amount: int, reference: 
     return True
 
 
+async def locked(owner: Owner, bucket: str) -> int:
+    """Inside a transaction: the bucket's amount, its row locked until the transaction ends (so what is taken next,
+    decided from it, cannot meet a concurrent take)."""
+    row = await Balance.filter(owner_kind=owner.kind, owner_id=owner.id, bucket=bucket).select_for_update().first()
+    return 0 if row is None else int(row.amount)
+
+
 async def balances(owner: Owner) -> dict[str, int]:
     """Every bucket of the owner that ever moved, by name."""
     rows = await Balance.filter(owner_kind=owner.kind, owner_id=owner.id).values("bucket", "amount")

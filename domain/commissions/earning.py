@@ -28,11 +28,6 @@ from domain.orders.events import OrderEvents
 from domain.orders.models import Order, OrderLine, Refund
 
 
-def money_in(order: Order) -> int:
-    """What the customer paid for the order (WeChat Pay and wallet): what refunds are a share of."""
-    return order.payable + order.wallet_paid
-
-
 async def earn(order: Order) -> list[Commission]:
     """The order's sale is final: its commissions, once (a repeated call finds them)."""
     attribution = await OrderAttribution.get_or_none(order_id=order.id)
@@ -90,7 +85,7 @@ async def _keep_paid_share(order: Order, event: str) -> None:
     commissions = await Commission.filter(order_id=order.id).order_by("id")
     for level in sorted({commission.level for commission in commissions}):
         rows = [commission for commission in commissions if commission.level == level]
-        keep = amounts.kept_after_refunds(sum(row.amount for row in rows), money_in(order), order.refunded_total)
+        keep = amounts.kept_after_refunds(sum(row.amount for row in rows), order.money_in, order.refunded_total)
         take = sum(net(row) for row in rows) - keep
         for row, off in zip(rows, amounts.spread(take, [net(row) for row in rows]), strict=True):
             if off:

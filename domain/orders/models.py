@@ -98,6 +98,11 @@ class Order(Model):
 
     lines: fields.ReverseRelation[OrderLine]
 
+    @property
+    def money_in(self) -> int:
+        """What the customer paid for the order (WeChat Pay and wallet): what refunds are a share of."""
+        return self.payable + self.wallet_paid
+
     class Meta:
         table = "orders_order"
         unique_together = (("customer", "idempotency_key"),)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -99,25 +97,3 @@ class Distribution:
 @pytest.fixture
 def dist(app: Starlette, gql: GraphQLClient, owner_token: str) -> Distribution:
     return Distribution(app, gql, owner_token)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def move(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@pytest.fixture
-def clock(app: Starlette) -> Iterator[Clock]:
-    """The shop's clock (OrderDeps.clock), moved by hand for the test."""
-    deps = app.state.runtime.services.orders
-    original, deps.clock = deps.clock, Clock()
-    try:
-        yield deps.clock
-    finally:
-        deps.clock = original

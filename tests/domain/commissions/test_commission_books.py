@@ -18,7 +18,7 @@ from domain.attribution.snapshot import snapshot
 from domain.balances.service import mismatches
 from domain.columns import column
 from domain.commissions import amounts, balance
-from domain.commissions.earning import Commissions, money_in
+from domain.commissions.earning import Commissions
 from domain.commissions.models import OWNER_KIND, Commission, CommissionStatus
 from domain.commissions.release import release_due
 from domain.commissions.states import net
@@ -138,7 +138,7 @@ async def _play(case: Case, skus, kid: tuple[int, str], numbers) -> None:
     for step, share in enumerate(case.refunds):
         if case.complete_after == step:
             await _release(order)
-        left = money_in(order) - order.refunded_total
+        left = order.money_in - order.refunded_total
         if left <= 0:
             break
         amount = max(1, left * share // 1000)
@@ -192,7 +192,7 @@ async def _check(order: Order, earned: dict[int, int], case: Case) -> None:
                                      case.fixed_first if level == 1 and i == 0 else None).exact()
                     for i, line in enumerate(lines))
         assert total == exact // amounts.BP
-        kept = amounts.kept_after_refunds(total, money_in(order), order.refunded_total)
+        kept = amounts.kept_after_refunds(total, order.money_in, order.refunded_total)
         assert sum(net(row) for row in rows if row.level == level) == kept
     for row in rows:
         assert 0 <= net(row) <= row.amount and row.reduced >= 0 and row.clawed_back >= 0
