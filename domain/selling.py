@@ -16,6 +16,7 @@ from domain.distribution import targets
 from domain.flash_sale.policy import FlashSalePolicy
 from domain.flash_sale.pool import FlashPool
 from domain.flash_sale.sales import next_flash_change
+from domain.flash_sale.units import reserved_by_flash_sales
 from domain.group_buy.groups import groups_by_id
 from domain.group_buy.policy import GroupBuyPolicy
 from domain.group_buy.seats import SeatStore
@@ -56,6 +57,12 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
 def order_events() -> OrderEvents:
     """Who hears of an order's life, in this order: attribution (a placed order's snapshot), commissions, points."""
     return Listeners([Attribution(), Commissions(), Points()])
+
+
+async def units_set_aside() -> dict[int, int]:
+    """SKU id → units of `Sku.reserved` the selling modes hold beyond orders' own holds (a flash sale's pool; group-buys
+    and relays take theirs through orders): what an audit adds to the held reservations."""
+    return await reserved_by_flash_sales()
 
 
 async def next_price_change(after: datetime) -> datetime | None:

@@ -25,11 +25,11 @@ from domain.balances.service import mismatches
 from domain.catalog.models import Sku, StockMovement
 from domain.commissions.models import AVAILABLE, CLAWED_BACK, OWNER_KIND, PENDING, WITHDRAWN, Commission
 from domain.commissions.states import SETTLED, net
-from domain.flash_sale.units import reserved_by_flash_sales
 from domain.inventory.models import Reservation, ReservationState
 from domain.ledger.models import LedgerEntry
 from domain.orders.models import Order, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.ports import PaymentGateway, PaymentGatewayError, TradeStatus
+from domain.selling import units_set_aside
 
 MAY_GO_NEGATIVE = frozenset({(OWNER_KIND, AVAILABLE)})
 """Buckets a movement may take below zero on purpose: a clawback nets against a distributor's later earnings."""
@@ -171,7 +171,7 @@ async def stock() -> Check:
     for sku_id, quantity in await Reservation.filter(state=ReservationState.HELD, flash_item_id__isnull=True) \
             .values_list("sku_id", "quantity"):
         held[sku_id] += quantity
-    for sku_id, units in (await reserved_by_flash_sales()).items():
+    for sku_id, units in (await units_set_aside()).items():
         held[sku_id] += units
     last: dict[int, int] = {}
     for sku_id, stock_after in await StockMovement.all().order_by("id").values_list("sku_id", "stock_after"):
