@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from payments.notify import notify_routes
 from schema import build_schema
+from server.gc_tuning import tune_after_start_up
 from server.graphiql import graphiql_static
 from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if not settings.redis_url:  # the embedded default sweeps in-process; with Redis, `pond worker` does
                 sweeping = run_sweeps(running.services.orders, settings.sweep_seconds)
             async with sweeping:
+                tune_after_start_up()
                 log.info("pond ready", url=f"{settings.base_url}/graphql", **describe(settings))
                 yield
 

@@ -79,6 +79,8 @@ def serve(host: str | None, port: int | None, workers: int, allow_remote: bool) 
         workers=workers,
         log_config=None,
         access_log=False,
+        loop="uvloop",  # chosen, not left to whichever uvicorn finds first
+        http="httptools",
         proxy_headers=False,  # create_app resolves the client address itself, from POND_TRUSTED_PROXIES
     )
 
