@@ -203,3 +203,22 @@ async def test_kinds_the_settings_leave_out_earn_nothing_and_a_products_own_rate
     own_rate = [{"productId": gid("Product", sku.product_id), "fixedFen": 30}]
     assert (await dist.settings(earningKinds=["NORMAL"], productRates=own_rate))["errors"] == []
     assert await commissions(await shop.paid_order(buyer.token, (sku, 2))) == [(1, 60, 60, "PENDING")]
+
+
+async def test_checking_out_with_a_share_code_binds_the_customer_and_the_order_earns_for_that_distributor(
+    dist, shop
+):
+    await dist.turn_on(levels=1)
+    koc = await dist.distributor("KOC")
+    buyer = await dist.customer("直接下单")
+    sku = await shop.sku(price=2000)
+    order, payment = await shop.place(buyer.token, (sku, 1), shareCode=koc.share_code)
+    assert await dist.bound_to(buyer) == koc.id
+    await shop.pay(payment)
+    assert await earners(order) == [pk(koc.distributor_id or "")]
+    assert await commissions(order) == [(1, 200, 200, "PENDING")]
+
+    stranger = await dist.customer("乱填")
+    other, _ = await shop.place(stranger.token, (sku, 1), shareCode="NoSuchCode123")  # an unknown code binds nobody
+    assert await dist.bound_to(stranger) is None
+    assert await OrderAttribution.filter(order_id=pk(other["id"])).count() == 0
