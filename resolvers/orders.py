@@ -17,7 +17,7 @@ from domain.pagination import Page
 from domain.pricing.models import OrderPromotion
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id
-from resolvers.permissions import unauthenticated
+from resolvers.permissions import customer_id_of
 
 
 @dataclass
@@ -28,11 +28,8 @@ class RefundResult:
     refund: Refund
 
 
-def customer_id(ctx: Context) -> int:
-    found = ctx.customer_id
-    if found is None:  # IsCustomer guards every customer field; this keeps the type honest
-        raise unauthenticated()
-    return found
+customer_id = customer_id_of
+"""The signed-in customer's id (the name the selling modes' resolvers import)."""
 
 
 def _lines(lines: Any) -> list[tuple[int, int]] | None:
