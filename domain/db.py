@@ -25,6 +25,7 @@ MODEL_MODULES = [
     "domain.withdrawals.models",
     "domain.referral.models",
     "domain.points.models",
+    "domain.wallet.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

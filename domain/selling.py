@@ -27,6 +27,7 @@ from domain.points.account import Points
 from domain.pricing.discounts import next_price_change as next_discount_change
 from domain.relay.policy import RelayPolicy
 from domain.relay.relays import relays_by_id
+from domain.wallet.recharge import RechargePolicy
 
 
 def register_share_targets() -> None:
@@ -51,6 +52,7 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
         OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes),
         OrderKind.GROUP_BUY: GroupBuyPolicy(group_buy_seats, group_buy_payment_minutes),
         OrderKind.RELAY: RelayPolicy(),
+        OrderKind.RECHARGE: RechargePolicy(),
     }
 
 

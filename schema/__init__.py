@@ -40,6 +40,7 @@ from schema.points import PointsMutation, PointsQuery
 from schema.relay import RelayMutation, RelayQuery
 from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
 from schema.text_input import RefuseNulText
+from schema.wallet import WalletMutation, WalletQuery
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -63,6 +64,7 @@ Query = merge_types(
         OrderStaffQuery,
         PickupQuery,
         PointsQuery,
+        WalletQuery,
         CouponQuery,
         CouponStaffQuery,
         SpendAndSaveQuery,
@@ -84,6 +86,7 @@ Mutation = merge_types(
         OrderStaffMutation,
         PickupMutation,
         PointsMutation,
+        WalletMutation,
         CouponMutation,
         CouponStaffMutation,
         SpendAndSaveMutation,

@@ -20,6 +20,7 @@ from schema.group_buy import GroupBuyConnection, GroupBuyStatus
 if TYPE_CHECKING:
     from schema.distribution import MyDistributor, ShareLinkConnection
     from schema.points import PointsEntryConnection, SignIn
+    from schema.wallet import Wallet
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 StaffRole = models.StaffRole
@@ -93,6 +94,14 @@ class Customer(relay.Node):
         if page is None:
             return None
         return connection(page.map(points_entry), PointsEntryConnection)
+
+    @strawberry.field(description="My stored value; null for anyone but myself")
+    async def wallet(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> Annotated[Wallet, strawberry.lazy("schema.wallet")] | None:
+        from schema.wallet import wallet_view
+
+        return await wallet_view(info, root.id)
 
     @strawberry.field(description="My sign-in today (the store's calendar), or null")
     async def signed_in_today(
