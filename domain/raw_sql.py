@@ -29,3 +29,11 @@ async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
 def db_value(model: type[Model], field: str, value: datetime) -> object:
     """`value` as the ORM would store it in `model.field` on this database."""
     return model._meta.fields_map[field].to_db_value(value, model)
+
+
+async def one_at_a_time(key: int) -> None:
+    """Inside a transaction: wait until no other transaction holding `key` is open, and hold it until this one ends
+    (PostgreSQL's transaction-level advisory lock). SQLite runs one write transaction at a time already."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [key])

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.distribution import settings
 from domain.distribution.distributors import can_bind
 from domain.distribution.links import well_formed
 from domain.distribution.models import Binding, BindingChange, BindingMode, Distributor, ShareLink
+from domain.raw_sql import one_at_a_time
 
+BINDING_LOCK = 0x706F6E64  # "pond": the advisory lock every binding write holds
 MAX_CHAIN = 1000
 """A chain longer than this is treated as a cycle (it cannot be real: each link is a customer who was shared to)."""
 
@@ -24,7 +25,10 @@ async def bind(customer_id: int, share_code: str, at: datetime) -> bool:
 
     Refused quietly: distribution off, an unknown code, a sharer who is not an approved, enabled distributor, the
     customer themself, a distributor whose chain of parents contains the customer (a cycle), and a customer already
-    bound whom the binding mode keeps (FIRST_TOUCH always, WINDOW until `window_days` after binding)."""
+    bound whom the binding mode keeps (FIRST_TOUCH always, WINDOW until `window_days` after binding).
+
+    Bindings are written one at a time (`BINDING_LOCK`), the chain checked again under the lock: two customers binding
+    to each other at the same moment (or around a longer loop) would each find no cycle and together make one."""
     if not well_formed(share_code):
         return False
     link = await ShareLink.get_or_none(code=share_code)
@@ -34,28 +38,25 @@ async def bind(customer_id: int, share_code: str, at: datetime) -> bool:
     if not rules.enabled:
         return False
     distributor = await Distributor.get_or_none(customer_id=link.customer_id)
-    if distributor is None or not can_bind(distributor) or await _chain_contains(distributor, customer_id):
+    if distributor is None or not can_bind(distributor):
         return False
     existing = await Binding.get_or_none(customer_id=customer_id)
-    if existing is None:
-        try:
-            async with in_transaction():
-                await Binding.create(customer_id=customer_id, distributor_id=distributor.id, link_id=link.id,
-                                     bound_at=at)
-                await _record(customer_id, distributor.id, None, link, at)
-            return True
-        except IntegrityError:  # a concurrent share bound first: the mode decides whether this one may rebind
-            existing = await Binding.get(customer_id=customer_id)
-    if existing.distributor_id == distributor.id or not _may_rebind(rules, existing, at):
-        return False
+    if existing is not None and (existing.distributor_id == distributor.id or not _may_rebind(rules, existing, at)):
+        return False  # the common case answered without the lock
     async with in_transaction():
-        # conditional on what was read, so of two concurrent rebinds only one wins
-        moved = await Binding.filter(id=existing.id, distributor_id=existing.distributor_id,
-                                     bound_at=existing.bound_at).update(
-            distributor_id=distributor.id, link_id=link.id, bound_at=at)
-        if moved:
-            await _record(customer_id, distributor.id, existing.distributor_id, link, at)
-    return bool(moved)
+        await one_at_a_time(BINDING_LOCK)
+        if await _chain_contains(distributor, customer_id):
+            return False
+        existing = await Binding.get_or_none(customer_id=customer_id)
+        if existing is None:
+            await Binding.create(customer_id=customer_id, distributor_id=distributor.id, link_id=link.id, bound_at=at)
+            await _record(customer_id, distributor.id, None, link, at)
+            return True
+        if existing.distributor_id == distributor.id or not _may_rebind(rules, existing, at):
+            return False
+        await Binding.filter(id=existing.id).update(distributor_id=distributor.id, link_id=link.id, bound_at=at)
+        await _record(customer_id, distributor.id, existing.distributor_id, link, at)
+    return True
 
 
 def _may_rebind(rules: settings.Rules, existing: Binding, at: datetime) -> bool:

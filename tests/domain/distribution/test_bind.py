@@ -83,3 +83,13 @@ def test_share_codes_are_16_characters_of_62_and_do_not_repeat() -> None:
     assert len(codes) == 2000
     assert all(len(code) == 16 and links.well_formed(code) for code in codes)
     assert not links.well_formed("abc-def") and not links.well_formed("a" * 33) and not links.well_formed(None)
+
+
+async def test_two_distributors_binding_to_each_other_at_once_never_make_a_cycle() -> None:
+    await settings.update({"enabled": True})
+    for round_ in range(5):
+        (a, code_a), (b, code_b) = await distributor(f"a{round_}"), await distributor(f"b{round_}")
+        bound = await asyncio.gather(binding.bind(a, code_b, T0), binding.bind(b, code_a, T0))
+        assert sorted(bound) == [False, True]
+        found_a, found_b = await binding.distributor_of(a), await binding.distributor_of(b)
+        assert (found_a is None) != (found_b is None)
