@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Sku
 from domain.columns import column
-from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
+from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import pool_of
 from domain.flash_sale.pool import Held, PoolState
@@ -33,7 +33,7 @@ from domain.pagination import Page
 from domain.pricing.engine import PriceSource
 from domain.pricing.windows import (
     changeable,
-    clashing_skus,
+    check_offer_skus,
     locked,
     newest_first,
     next_change,
@@ -89,27 +89,9 @@ def _check_fields(draft: FlashSaleDraft) -> list[DomainError]:
 
 
 async def _check_skus(draft: FlashSaleDraft, exclude_id: int | None) -> dict[int, Sku]:
-    """Inside the writing transaction, SKU rows locked in id order: they exist, cost more than the sale price, and
-    no other live flash sale of an overlapping window has them."""
-    sku_ids = sorted({item.sku_id for item in draft.items})
-    found = {sku.id: sku for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
-             .select_for_update()}
-    taken = await clashing_skus(FlashSaleItem, "sale", sku_ids, draft.starts_at, draft.ends_at, exclude_id)
-    errors: list[DomainError] = []
-    for index, item in enumerate(draft.items):
-        where = ["items", str(index)]
-        sku = found.get(item.sku_id)
-        if sku is None:
-            errors.append(NotFound("SKU", [*where, "skuId"]))
-        elif item.sku_id in taken:
-            errors.append(DomainError(ErrorCode.DUPLICATE, "this SKU is in another flash sale at that time",
-                                      [*where, "skuId"]))
-        elif item.price >= sku.price:
-            errors.append(Invalid(f"the sale price must be below the list price ({sku.price} fen)",
-                                  [*where, "price"]))
-    if errors:
-        raise DomainErrors(errors)
-    return found
+    """Inside the writing transaction (see `windows.check_offer_skus`)."""
+    return await check_offer_skus(FlashSaleItem, "sale", "flash sale", [(i.sku_id, i.price) for i in draft.items],
+                                  ("price", "sale price"), draft.starts_at, draft.ends_at, exclude_id)
 
 
 async def _set_aside(sku_id: int, units: int, where: list[str]) -> None:

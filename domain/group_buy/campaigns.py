@@ -17,13 +17,14 @@ from enum import StrEnum
 from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Sku
+from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupStatus
 from domain.pagination import Page
 from domain.pricing.windows import (
     MAX_NAME,
     changeable,
-    clashing_skus,
+    check_offer_skus,
     newest_first,
     running,
     sku_item_errors,
@@ -105,30 +106,19 @@ def _check_fields(draft: CampaignDraft) -> list[DomainError]:
 
 
 async def _check_skus(draft: CampaignDraft, exclude_id: int | None) -> int:
-    """Inside the writing transaction, SKU rows locked in id order: they exist, belong to one product, cost more
-    than the group price, and no other live campaign of an overlapping window has them. Returns the product id."""
-    sku_ids = sorted({item.sku_id for item in draft.items})
-    found = {sku.id: sku for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
-             .select_for_update()}
-    taken = await clashing_skus(GroupBuyItem, "campaign", sku_ids, draft.starts_at, draft.ends_at, exclude_id)
-    product_ids = {sku.product_id for sku in found.values()}
-    errors: list[DomainError] = []
-    for index, item in enumerate(draft.items):
-        where = ["items", str(index)]
-        sku = found.get(item.sku_id)
-        if sku is None:
-            errors.append(NotFound("SKU", [*where, "skuId"]))
-        elif len(product_ids) > 1:
-            errors.append(Invalid("a campaign's SKUs all belong to one product", [*where, "skuId"]))
-        elif item.sku_id in taken:
-            errors.append(DomainError(ErrorCode.DUPLICATE, "this SKU is in another group-buy campaign at that time",
-                                      [*where, "skuId"]))
-        elif item.group_price >= sku.price:
-            errors.append(Invalid(f"the group price must be below the list price ({sku.price} fen)",
-                                  [*where, "groupPrice"]))
-    if errors:
-        raise DomainErrors(errors)
-    return product_ids.pop()
+    """Inside the writing transaction (see `windows.check_offer_skus`), its SKUs all of one product. Returns the
+    product id."""
+    product_ids = set(await column(Sku.filter(id__in=[item.sku_id for item in draft.items], deleted_at__isnull=True),
+                                   "product_id", int))
+
+    def one_product(sku: Sku) -> DomainError | None:
+        return None if len(product_ids) == 1 else Invalid("a campaign's SKUs all belong to one product")
+
+    found = await check_offer_skus(GroupBuyItem, "campaign", "group-buy campaign",
+                                   [(item.sku_id, item.group_price) for item in draft.items],
+                                   ("groupPrice", "group price"), draft.starts_at, draft.ends_at, exclude_id,
+                                   also=one_product)
+    return next(iter(found.values())).product_id
 
 
 def _normalized(draft: CampaignDraft) -> CampaignDraft:

@@ -3,7 +3,7 @@ them early (`ended_at`). Discounts, flash sales, coupons (their claim window) an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -12,8 +12,9 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from domain.catalog.models import Sku
 from domain.columns import cell, column
-from domain.errors import DomainError, ErrorCode, Invalid, NotFound
+from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.pagination import Page, paginate
 
 M = TypeVar("M", bound=Model)
@@ -113,6 +114,39 @@ async def clashing_skus(item_model: type[Model], owner: str, sku_ids: list[int],
     if exclude_id is not None:
         clashes = clashes.exclude(**{f"{owner}_id": exclude_id})
     return set(await column(clashes, "sku_id", int))
+
+
+async def check_offer_skus(item_model: type[Model], owner: str, what: str, items: Sequence[tuple[int, int]],
+                           price_field: tuple[str, str], starts_at: datetime, ends_at: datetime,
+                           exclude_id: int | None,
+                           also: Callable[[Sku], DomainError | None] | None = None) -> dict[int, Sku]:
+    """Inside the transaction that sets up an offer (a flash sale, a group-buy campaign) of `items` as (SKU id, offer
+    price): lock the SKU rows in id order and check each item: its SKU exists, passes `also` (the mode's own rule),
+    is in no other live `what` of an overlapping window, and costs more than its offer price (`price_field`: that
+    price's input field and its name in a message). Every problem is reported at once (DomainErrors with each
+    item's path)."""
+    sku_ids = sorted({sku_id for sku_id, _ in items})
+    found = {sku.id: sku for sku in await Sku.filter(id__in=sku_ids, deleted_at__isnull=True).order_by("id")
+             .select_for_update()}
+    taken = await clashing_skus(item_model, owner, sku_ids, starts_at, ends_at, exclude_id)
+    errors: list[DomainError] = []
+    for index, (sku_id, price) in enumerate(items):
+        where = ["items", str(index)]
+        sku = found.get(sku_id)
+        refused = None if sku is None or also is None else also(sku)
+        if sku is None:
+            errors.append(NotFound("SKU", [*where, "skuId"]))
+        elif refused is not None:
+            errors.append(DomainError(refused.code, refused.message, [*where, "skuId"]))
+        elif sku_id in taken:
+            errors.append(DomainError(ErrorCode.DUPLICATE, f"this SKU is in another {what} at that time",
+                                      [*where, "skuId"]))
+        elif price >= sku.price:
+            errors.append(Invalid(f"the {price_field[1]} must be below the list price ({sku.price} fen)",
+                                  [*where, price_field[0]]))
+    if errors:
+        raise DomainErrors(errors)
+    return found
 
 
 async def locked(model: type[M], row_id: int, what: str) -> M:
