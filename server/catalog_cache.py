@@ -33,6 +33,8 @@ MAX_ENTRIES = 5000
 class Lookup:
     generation: int
     body: bytes | None
+    seconds_left: float = 0.0
+    """How much longer the body is good for (a copy kept elsewhere must not outlive it)."""
 
 
 class CacheStore(Protocol):
@@ -52,9 +54,10 @@ class InMemoryCacheStore:
 
     async def get(self, digest: str) -> Lookup:
         entry = self._entries.get(digest)
-        if entry is None or entry[0] <= self._clock():
+        now = self._clock()
+        if entry is None or entry[0] <= now:
             return Lookup(self._generation, None)
-        return Lookup(self._generation, entry[1])
+        return Lookup(self._generation, entry[1], entry[0] - now)
 
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
         if generation != self._generation:
@@ -104,7 +107,8 @@ class RedisCacheStore:
         if value is None:
             return Lookup(int(generation), None)
         expires, _, body = bytes(value).partition(b"|")
-        return Lookup(int(generation), body if float(expires) > self._clock() else None)
+        left = float(expires) - self._clock()
+        return Lookup(int(generation), body if left > 0 else None, max(left, 0.0))
 
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
         value = f"{self._clock() + ttl:.3f}|".encode() + body
@@ -164,11 +168,16 @@ class LeasedCacheStore:
         return self._clock() - self._read_started < self.LEASE
 
     async def get(self, digest: str) -> Lookup:
+        """From this process's copy while the lease holds; else from Redis, and a page found there of the generation
+        this process holds is copied here for the rest of its life, so the next read costs no round trip."""
         if self._leased():
             local = await self._local.get(digest)
             if local.body is not None:
-                return Lookup(self._generation, local.body)
-        return await self._shared.get(digest)
+                return Lookup(self._generation, local.body, local.seconds_left)
+        found = await self._shared.get(digest)
+        if found.body is not None and found.generation == self._generation:
+            await self._local.put(digest, 0, found.body, found.seconds_left)
+        return found
 
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
         await self._shared.put(digest, generation, body, ttl)

@@ -57,12 +57,27 @@ async def test_stock_sold_outside_staff_mutations_shows_within_the_lag(gql, make
         cache.ttl = ttl
 
 
-async def test_authenticated_reads_and_errors_bypass_the_cache(gql, make_product, customer_token):
+async def test_a_customers_catalog_read_is_the_anonymous_one_and_served_from_the_cache(
+    gql, make_product, customer_token
+):
     product = await make_product("脐橙")
     variables = {"id": gid("Product", product.id)}
+    anonymous = await gql.raw(PRODUCT, variables)
+    mine = await gql.raw(PRODUCT, variables, token=customer_token)
+    nobody = await gql.raw(PRODUCT, variables, token="not-a-token")
+    assert (anonymous.headers["x-pond-cache"], mine.headers["x-pond-cache"], nobody.headers["x-pond-cache"]) == (
+        "miss", "hit", "hit")
+    assert mine.json() == anonymous.json()
+
+
+async def test_staff_reads_and_errors_bypass_the_cache(gql, make_product, operator_token):
+    product = await make_product("脐橙", published=False)
+    variables = {"id": gid("Product", product.id)}
+    assert (await gql.raw(PRODUCT, variables)).json()["data"]["product"] is None
     for _ in range(2):
-        response = await gql.raw(PRODUCT, variables, token=customer_token)
+        response = await gql.raw(PRODUCT, variables, token=operator_token)
         assert "x-pond-cache" not in response.headers
+        assert response.json()["data"]["product"]["title"] == "脐橙"  # staff see what customers may not
     for _ in range(2):
         response = await gql.raw("{ products(first: 500) { totalCount } }")
         assert response.headers["x-pond-cache"] == "miss"

@@ -101,3 +101,29 @@ async def test_the_lease_task_stops_when_cancelled_even_inside_a_redis_call(shar
                 await asyncio.wait({task}, timeout=0.1)
             break
     assert stuck == 0
+
+
+async def test_a_page_another_process_cached_is_copied_here_once_found_in_redis(
+    shared, monkeypatch: pytest.MonkeyPatch
+):
+    writer, reader = process(shared), process(shared)
+    await writer.refresh()
+    await reader.refresh()
+    await writer.put("page", (await writer.get("page")).generation, b"page", 60)
+    assert (await reader.get("page")).body == b"page"  # from Redis, once
+    calls = []
+    monkeypatch.setattr(reader._shared, "get", lambda digest: calls.append(digest))
+    for _ in range(3):
+        assert (await reader.get("page")).body == b"page"
+    assert calls == []
+
+
+async def test_a_copied_page_expires_when_the_shared_one_does(shared):
+    writer, reader = process(shared), process(shared)
+    await writer.refresh()
+    await reader.refresh()
+    await writer.put("page", (await writer.get("page")).generation, b"page", 0.2)
+    assert (await reader.get("page")).body == b"page"
+    await asyncio.sleep(0.25)
+    await reader.refresh()
+    assert (await reader.get("page")).body is None
