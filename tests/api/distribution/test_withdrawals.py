@@ -20,7 +20,6 @@ from tests.api.distribution.conftest import Distribution, Person
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders_paid import PayFlow
 from tests.support.graphql import GraphQLClient, error_codes
-from tests.support.payments import SIM
 from workers.sweeps import reconcile_withdrawals
 
 FIELDS = "id status amount { amount } fee { amount } payout { amount } packageInfo transferState failReason"
@@ -60,12 +59,6 @@ class Desk:
     async def sweep(self) -> int:
         deps = self.dist.app.state.runtime.services.orders
         return await reconcile_withdrawals(deps, deps.clock())
-
-    async def sim(self, path: str, **body: Any) -> dict[str, Any]:
-        response = await self.flow.http.post(f"{SIM}/__sim/{path}", json=body)
-        assert response.status_code == 200, response.text
-        found: dict[str, Any] = response.json()
-        return found
 
 
 @pytest.fixture
@@ -134,8 +127,7 @@ async def test_success_notified_again_and_swept_pays_once(desk: Desk) -> None:
     assert mine["packageInfo"] == approved["packageInfo"] and mine["packageInfo"]
     row = await Withdrawal.get(distributor__customer_id=koc.id)
     assert row.out_bill_no is not None and row.out_bill_no.isalnum() and len(row.out_bill_no) <= 32
-    await desk.sim(f"transfer/{row.out_bill_no}/confirm")
-    await desk.flow.drain()
+    await desk.flow.finish_transfer(row.out_bill_no)
     assert (await Withdrawal.get(id=row.id)).status == WithdrawalStatus.PAID
     bill = TransferBill(row.out_bill_no, "SUCCESS", row.transfer_bill_no, None)
     again = await asyncio.gather(withdrawal_transfer_finished(bill), withdrawal_transfer_finished(bill),
@@ -151,9 +143,8 @@ async def test_a_failed_transfer_gives_back_once_when_notified_twice_and_swept(d
     await desk.approve(taken["id"])
     row = await Withdrawal.get(distributor__customer_id=koc.id)
     assert row.out_bill_no is not None
-    await desk.sim("faults", duplicate=3)
-    await desk.sim(f"transfer/{row.out_bill_no}/reject", fail_reason="ACCOUNT_FROZEN")
-    await desk.flow.drain()
+    await desk.flow.faults(duplicate=3)
+    await desk.flow.finish_transfer(row.out_bill_no, "reject", fail_reason="ACCOUNT_FROZEN")
     bill = TransferBill(row.out_bill_no, "FAIL", row.transfer_bill_no, "ACCOUNT_FROZEN")
     await asyncio.gather(withdrawal_transfer_finished(bill), withdrawal_transfer_finished(bill), desk.sweep())
     found = await Withdrawal.get(id=row.id)
@@ -169,18 +160,18 @@ async def test_an_unanswered_transfer_is_finished_by_the_sweep_under_the_same_nu
                                                                                       took_effect: bool) -> None:
     koc = await desk.koc(900)
     taken = (await desk.withdraw(koc, 900))["withdrawal"]
-    await desk.sim("faults", api_error="SYSTEM_ERROR", after_commit=took_effect, endpoint="transfer")
+    await desk.flow.faults(api_error="SYSTEM_ERROR", after_commit=took_effect, endpoint="transfer")
     approved = (await desk.approve(taken["id"]))["withdrawal"]
     assert (approved["status"], approved["packageInfo"]) == ("TRANSFERRING", None)
     row = await Withdrawal.get(distributor__customer_id=koc.id)
+    assert row.out_bill_no is not None and row.package_info is None
     assert await desk.sweep() == 0  # now known to WeChat Pay, waiting for the user
     swept = await Withdrawal.get(id=row.id)
     assert swept.out_bill_no == row.out_bill_no and swept.package_info and swept.transfer_bill_no
     sim = desk.flow.app.state.runtime.simulators.wechatpay.state.simulator
     assert list(sim.transfers) == [row.out_bill_no]
-    await desk.sim("faults", drop=True)  # the notification never arrives: the sweep finds the bill paid
-    await desk.sim(f"transfer/{row.out_bill_no}/confirm")
-    await desk.flow.drain()
+    await desk.flow.faults(drop=True)  # the notification never arrives: the sweep finds the bill paid
+    await desk.flow.finish_transfer(row.out_bill_no)
     assert await desk.sweep() == 1
     assert (await Withdrawal.get(id=row.id)).status == WithdrawalStatus.PAID
     assert await held(koc) == (0, 900)
