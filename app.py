@@ -24,7 +24,7 @@ from server.pick_list import pick_list_routes
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.share_codes import share_code_routes
-from server.wiring import describe, log_transfer_finished, runtime, simulators
+from server.wiring import describe, runtime, simulators, withdrawal_transfer_finished
 from workers.in_process import run_sweeps
 
 log = structlog.get_logger("pond")
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         *health_routes(checks),
         metrics_route(MetricsAccess.from_settings(settings)),
-        *notify_routes(on_transfer_finished=log_transfer_finished),
+        *notify_routes(on_transfer_finished=withdrawal_transfer_finished),
         *pick_list_routes(),
         *share_code_routes(),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,12 @@ from domain.distribution import binding, distributors, links, settings, targets,
 from domain.distribution.distributors import Application
 from domain.distribution.models import Binding, BindingMode, Distributor, DistributorStatus, ShareLink
 from domain.distribution.settings import DistributorLevel, ProductRate, SettingsInForce
-from domain.errors import Invalid, NotFound
+from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.identity.models import Customer
 from domain.pagination import Page
+from domain.transfers.ports import TransferGateway
+from domain.withdrawals import service as withdrawals
+from domain.withdrawals.models import Withdrawal, WithdrawalStatus
 from resolvers.context import Context
 from resolvers.orders import customer_id
 from resolvers.outcome import Outcome, attempt, decode_id
@@ -173,3 +177,45 @@ async def member_customer(ctx: Context, member: Binding) -> Customer | None:
 
 async def distributor_customer(distributor: Distributor) -> Customer | None:
     return await Customer.get_or_none(id=distributor.customer_id)
+
+
+def _transfers(ctx: Context) -> TransferGateway:
+    found = ctx.services.orders.transfers
+    if found is None:
+        raise DomainError(ErrorCode.INVALID_STATE, "no merchant transfer is configured")
+    return found
+
+
+async def commission_withdraw(ctx: Context, data: Any) -> Outcome[Withdrawal]:
+    async def run() -> Withdrawal:
+        distributor = await my_distributor(ctx, approved_only=True)
+        if distributor is None:
+            raise DomainError(ErrorCode.INVALID_STATE, "only an approved distributor withdraws")
+        key = data.idempotency_key or uuid.uuid4().hex
+        return await withdrawals.request(distributor, data.amount, key, clock(ctx))
+
+    return await attempt(run())
+
+
+async def withdrawal_approve(ctx: Context, data: Any) -> Outcome[Withdrawal]:
+    async def run() -> Withdrawal:
+        withdrawal_id = decode_id(data.withdrawal_id, "Withdrawal", "withdrawalId")
+        return await withdrawals.approve(withdrawal_id, ctx.actor, _transfers(ctx), clock(ctx))
+
+    return await attempt(run())
+
+
+async def withdrawal_reject(ctx: Context, data: Any) -> Outcome[Withdrawal]:
+    async def run() -> Withdrawal:
+        withdrawal_id = decode_id(data.withdrawal_id, "Withdrawal", "withdrawalId")
+        return await withdrawals.reject(withdrawal_id, data.reason, ctx.actor, clock(ctx))
+
+    return await attempt(run())
+
+
+async def my_withdrawals(distributor: Distributor, first: int | None, after: str | None) -> Page[Withdrawal]:
+    return await withdrawals.of_distributor(distributor.id, first, after)
+
+
+async def staff_withdrawals(first: int | None, after: str | None, status: Any) -> Page[Withdrawal]:
+    return await withdrawals.withdrawals(None if status is None else WithdrawalStatus(status.value), first, after)

@@ -12,9 +12,10 @@ from strawberry.permission import BasePermission
 from domain.distribution import models
 from domain.distribution.settings import SettingsInForce
 from domain.identity.queries import mask_nickname, mask_phone
+from domain.withdrawals import models as withdrawal_models
 from resolvers import distribution
-from resolvers.permissions import CanManageGoods, IsCustomer, IsOwner
-from schema.core import Connection, Money, UserError, connection, model_node, payload, user_errors
+from resolvers.permissions import CanManageGoods, CanManageMoney, IsCustomer, IsOwner
+from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
 from schema.identity import Customer
 from schema.orders import OrderKind
 
@@ -22,6 +23,10 @@ from schema.orders import OrderKind
 DistributorStatus = models.DistributorStatus
 strawberry.enum(DistributorStatus, name="DistributorStatus")
 BindingMode = models.BindingMode
+WithdrawalStatus = withdrawal_models.WithdrawalStatus
+strawberry.enum(WithdrawalStatus, name="WithdrawalStatus", description="REQUESTED until staff decide; "
+                "TRANSFERRING while WeChat Pay's merchant transfer pays it; then PAID, or FAILED (given back). "
+                "REJECTED: given back")
 strawberry.enum(BindingMode, name="BindingMode", description="FIRST_TOUCH: the first distributor keeps the "
                 "customer. WINDOW: for windowDays, then a new share may rebind. LAST_TOUCH: the latest share binds")
 
@@ -90,6 +95,35 @@ class DistributorSummary:
     second_level_size: int = strawberry.field(description="Customers bound to my team's distributors")
 
 
+@strawberry.type(description="A withdrawal of commission, paid by WeChat Pay's merchant transfer")
+class Withdrawal(relay.Node):
+    id: relay.NodeID[int]
+    status: WithdrawalStatus
+    amount: Money = money_field("amount", "Taken from the available commission")
+    fee: Money = money_field("fee", "What the shop keeps: the payout is amount − fee")
+    transfer_state: str = strawberry.field(description="WeChat Pay's last word on the transfer bill ('' before it)")
+    fail_reason: str
+    reject_reason: str
+    requested_at: datetime
+    decided_at: datetime | None
+    finished_at: datetime | None
+    is_type_of = model_node(withdrawal_models.Withdrawal)
+
+    @strawberry.field(description="The payout: amount − fee")
+    def payout(self, root: strawberry.Parent[withdrawal_models.Withdrawal]) -> Money:
+        return Money(amount=root.amount - root.fee)
+
+    @strawberry.field(description="For wx.requestMerchantTransfer, once WeChat Pay gives it and while the transfer "
+                      "waits for the user (null otherwise)")
+    def package_info(self, root: strawberry.Parent[withdrawal_models.Withdrawal]) -> str | None:
+        return root.package_info if root.status == WithdrawalStatus.TRANSFERRING else None
+
+
+@strawberry.type
+class WithdrawalConnection(Connection[Withdrawal]):
+    pass
+
+
 @strawberry.type(description="My application and, once approved, my distributor side")
 class MyDistributor:
     status: DistributorStatus
@@ -111,6 +145,11 @@ class MyDistributor:
     async def team(self, root: strawberry.Parent[models.Distributor], first: int | None = 20,
                    after: str | None = None, level: int = 1) -> TeamMemberConnection:
         return connection(await distribution.my_team(root, level, first, after), TeamMemberConnection)
+
+    @strawberry.field(description="My withdrawals, newest first")
+    async def withdrawals(self, root: strawberry.Parent[models.Distributor], first: int | None = 20,
+                          after: str | None = None) -> WithdrawalConnection:
+        return connection(await distribution.my_withdrawals(root, first, after), WithdrawalConnection)
 
     @strawberry.field(description="My share links, newest first")
     async def share_links(self, root: strawberry.Parent[models.Distributor], first: int | None = 20,
@@ -268,6 +307,30 @@ class ShareLinkOpenInput:
     code: str
 
 
+@strawberry.input(description="amount in fen, at least the withdrawal minimum. The same idempotencyKey again "
+                  "answers the same withdrawal (with another amount: DUPLICATE); without one every call is new")
+class CommissionWithdrawInput:
+    amount: int
+    idempotency_key: str | None = None
+
+
+@strawberry.input
+class WithdrawalApproveInput:
+    withdrawal_id: strawberry.ID
+
+
+@strawberry.input
+class WithdrawalRejectInput:
+    withdrawal_id: strawberry.ID
+    reason: str
+
+
+@strawberry.type
+class WithdrawalPayload:
+    withdrawal: Withdrawal | None
+    errors: list[UserError]
+
+
 @strawberry.type
 class DistributorApplyPayload:
     distributor: MyDistributor | None
@@ -308,6 +371,12 @@ class DistributionQuery:
                                  status: DistributorStatus | None = None) -> DistributorConnection:
         return connection(await distribution.staff_distributors(first, after, status), DistributorConnection)
 
+    @strawberry.field(permission_classes=[CanManageMoney], description="Withdrawals, newest first, optionally one "
+                      "status")
+    async def staff_withdrawals(self, info: Info, first: int | None = 20, after: str | None = None,
+                                status: WithdrawalStatus | None = None) -> WithdrawalConnection:
+        return connection(await distribution.staff_withdrawals(first, after, status), WithdrawalConnection)
+
     @strawberry.field(permission_classes=staff, description="The distribution rules in force")
     async def distribution_settings(self, info: Info) -> DistributionSettings:
         found = settings_view(await distribution.distribution_settings())
@@ -338,6 +407,21 @@ class DistributionMutation:
     async def distributor_set_enabled(self, info: Info, input: DistributorSetEnabledInput) -> DistributorPayload:
         return _distributor_payload(DistributorPayload,
                                     await distribution.distributor_set_enabled(info.context, input))
+
+    @strawberry.mutation(permission_classes=[IsCustomer], description="An approved distributor withdraws from its "
+                         "available commission (INSUFFICIENT_BALANCE when it holds less, INVALID below the minimum)")
+    async def commission_withdraw(self, info: Info, input: CommissionWithdrawInput) -> WithdrawalPayload:
+        return payload(WithdrawalPayload, "withdrawal", await distribution.commission_withdraw(info.context, input))
+
+    @strawberry.mutation(permission_classes=[CanManageMoney], description="A REQUESTED withdrawal only: WeChat Pay's "
+                         "merchant transfer pays amount − fee (the withdrawal is TRANSFERRING until it ends)")
+    async def withdrawal_approve(self, info: Info, input: WithdrawalApproveInput) -> WithdrawalPayload:
+        return payload(WithdrawalPayload, "withdrawal", await distribution.withdrawal_approve(info.context, input))
+
+    @strawberry.mutation(permission_classes=[CanManageMoney], description="A REQUESTED withdrawal only, with a "
+                         "reason: the amount goes back to the available commission")
+    async def withdrawal_reject(self, info: Info, input: WithdrawalRejectInput) -> WithdrawalPayload:
+        return payload(WithdrawalPayload, "withdrawal", await distribution.withdrawal_reject(info.context, input))
 
     @strawberry.mutation(permission_classes=[IsOwner], description="Saves the rules as a new version; every "
                          "problem is reported (INVALID with its field) and then nothing changes")

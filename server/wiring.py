@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
 from domain.selling import order_events, order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
+from domain.withdrawals import service as withdrawals
 from payments.gateway import WeChatPayPort
 from payments.keys import SimulatorKeys, load_or_create_keys
 from payments.simulator import create_wechatpay_simulator
@@ -219,9 +220,11 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         client = _wechat_client(settings, sims.wechat, stack)
         gateway = await _wechatpay(settings, sims, stack)
         register_share_targets()
+        transfers = WeChatPayTransfers(gateway)
         orders = OrderDeps(
             inventory=Inventory(counter),
             gateway=WeChatPayPort(gateway),
+            transfers=transfers,
             payment_minutes=settings.order_payment_minutes,
             auto_confirm_days=settings.auto_confirm_days,
             shop_name=settings.shop_name,
@@ -253,16 +256,18 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             if created:
                 log.info("seeded demo catalog", products=created)
         yield Runtime(
-            services=services, redis=redis, cache=cache, simulators=sims, transfers=WeChatPayTransfers(gateway),
+            services=services, redis=redis, cache=cache, simulators=sims, transfers=transfers,
             wechat_client=client,
         )
 
 
-async def log_transfer_finished(bill: TransferBill) -> str:
-    """What the transfer notify endpoint is given until KOC withdrawals take transfer bills (issue #10 item 5)."""
+async def withdrawal_transfer_finished(bill: TransferBill) -> str:
+    """What the transfer notify endpoint is given: a finished bill finishes its commission withdrawal (once)."""
     log.info("transfer bill finished", out_bill_no=bill.out_bill_no, state=bill.state,
              transfer_bill_no=bill.transfer_bill_no, fail_reason=bill.fail_reason)
-    return f"logged:{bill.state}"
+    found = await withdrawals.finish(bill.out_bill_no, bill.state, bill.transfer_bill_no, bill.fail_reason,
+                                     datetime.now(UTC))
+    return f"logged:{bill.state}" if found is None else f"withdrawal:{found.status.value}"
 
 
 def describe(settings: Settings) -> dict[str, Any]:

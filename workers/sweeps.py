@@ -16,6 +16,7 @@ from domain.group_buy import sweep as group_buy_sweep
 from domain.inventory.sweeps import resync_stock
 from domain.orders import lifecycle, refund_calls
 from domain.orders.deps import OrderDeps
+from domain.withdrawals import sweep as withdrawal_sweep
 
 SweepFunction = Callable[[OrderDeps, datetime], Awaitable[int]]
 
@@ -66,6 +67,12 @@ async def resync_stock_counts(deps: OrderDeps, now: datetime) -> int:
     return await resync_stock(deps)
 
 
+async def reconcile_withdrawals(deps: OrderDeps, now: datetime) -> int:
+    if deps.transfers is None:
+        return 0
+    return await withdrawal_sweep.reconcile_transfers(deps.transfers, now)
+
+
 SWEEPS: tuple[Sweep, ...] = (
     Sweep("expire_orders", "* * * * * */30", expire_orders),
     Sweep("reconcile_payments", "* * * * *", reconcile_payments),
@@ -76,4 +83,5 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("retry_refunds", "* * * * *", retry_refunds),
     Sweep("fail_expired_groups", "* * * * * */30", fail_expired_groups),
     Sweep("release_commissions", "*/5 * * * *", release_commissions),
+    Sweep("reconcile_withdrawals", "*/2 * * * *", reconcile_withdrawals),
 )

@@ -12,6 +12,7 @@ from domain.orders.events import NOBODY, OrderEvents
 from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.orders.ports import PaymentGateway
+from domain.transfers.ports import TransferGateway
 
 P = TypeVar("P", bound=KindPolicy)
 
@@ -39,6 +40,8 @@ class OrderDeps:
     """What each order kind means (`domain.selling.order_policies` builds the full table)."""
     events: OrderEvents = NOBODY
     """Who hears of orders being placed, confirmed, completed and refunded (`domain.orders.events`)."""
+    transfers: TransferGateway | None = None
+    """The merchant transfer that pays commission withdrawals (None: withdrawals cannot be approved)."""
 
     def policy(self, kind: OrderKind) -> KindPolicy:
         """What orders of this kind mean (`deps.policy(order.kind)`)."""

@@ -34,7 +34,6 @@ from tests.payments.paysim_support import (
     PayEnv,
     authorization,
 )
-from tests.support.payments import SIM
 
 TRANSFER_BILLS = "/v3/fund-app/mch-transfer/transfer-bills"
 SCENE = TransferScene.commission("分销推广员", "分销佣金提现")
@@ -422,19 +421,12 @@ def finished_logs(logs: list[MutableMapping[str, Any]]) -> list[tuple[str, str, 
     ]
 
 
-async def settle_in_app(pay_flow: PayFlow, out_bill_no: str, verb: str = "confirm", **spec: Any) -> str:
-    response = await pay_flow.http.post(f"{SIM}/__sim/transfer/{out_bill_no}/{verb}", json=spec)
-    assert response.status_code == 200, response.text
-    await pay_flow.drain()
-    return str(response.json()["notification_id"])
-
-
 async def test_the_notify_endpoint_hands_a_confirmed_bill_to_the_callback_once(pay_flow: PayFlow) -> None:
     out_bill_no = new_bill_no()
     created = await create(app_transfers(pay_flow), out_bill_no, amount=888)
 
     with capture_logs() as logs:
-        note_id = await settle_in_app(pay_flow, out_bill_no)
+        note_id = await pay_flow.finish_transfer(out_bill_no)
 
     assert pay_flow.attempts(note_id) == [(1, 1, 204)]
     assert pay_flow.captured.requests[-1].path == TRANSFER_PATH
@@ -447,7 +439,7 @@ async def test_a_failed_bill_reaches_the_callback_with_its_reason(pay_flow: PayF
     created = await create(app_transfers(pay_flow), out_bill_no)
 
     with capture_logs() as logs:
-        note_id = await settle_in_app(pay_flow, out_bill_no, "reject", fail_reason="ACCOUNT_FROZEN")
+        note_id = await pay_flow.finish_transfer(out_bill_no, "reject", fail_reason="ACCOUNT_FROZEN")
 
     assert finished_logs(logs) == [(out_bill_no, "FAIL", created.transfer_bill_no, "ACCOUNT_FROZEN")]
     assert await notification_rows() == [(note_id, "MCHTRANSFER.BILL.FINISHED", out_bill_no, "logged:FAIL")]
@@ -456,7 +448,7 @@ async def test_a_failed_bill_reaches_the_callback_with_its_reason(pay_flow: PayF
 async def test_a_replayed_transfer_notification_is_acknowledged_and_not_handed_on_again(pay_flow: PayFlow) -> None:
     out_bill_no = new_bill_no()
     await create(app_transfers(pay_flow), out_bill_no)
-    note_id = await settle_in_app(pay_flow, out_bill_no)
+    note_id = await pay_flow.finish_transfer(out_bill_no)
     captured = pay_flow.captured.requests[-1]
 
     with capture_logs() as logs:
@@ -473,7 +465,7 @@ async def test_a_tampered_transfer_notification_is_refused_401(pay_flow: PayFlow
     await create(app_transfers(pay_flow), out_bill_no)
     await pay_flow.faults(tampered_ciphertext=True, every_attempt=True)
     with capture_logs() as logs:
-        note_id = await settle_in_app(pay_flow, out_bill_no)
+        note_id = await pay_flow.finish_transfer(out_bill_no)
     assert {status for _, _, status in pay_flow.attempts(note_id)} == {401}
     captured = pay_flow.captured.requests[-1]
     envelope = json.loads(captured.body)
