@@ -219,3 +219,7 @@ async def my_withdrawals(distributor: Distributor, first: int | None, after: str
 
 async def staff_withdrawals(first: int | None, after: str | None, status: Any) -> Page[Withdrawal]:
     return await withdrawals.withdrawals(None if status is None else WithdrawalStatus(status.value), first, after)
+
+
+async def withdrawal_distributor(withdrawal: Withdrawal) -> Distributor | None:
+    return await Distributor.get_or_none(id=withdrawal.distributor_id)

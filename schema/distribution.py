@@ -17,7 +17,7 @@ from resolvers import distribution
 from resolvers.permissions import CanManageGoods, CanManageMoney, IsCustomer, IsOwner
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload, user_errors
 from schema.identity import Customer
-from schema.orders import OrderKind
+from schema.orders import OrderKind, staff_only
 
 # Domain enums under their GraphQL names: strawberry.enum marks the class itself, so each name stays a type.
 DistributorStatus = models.DistributorStatus
@@ -117,6 +117,10 @@ class Withdrawal(relay.Node):
                       "waits for the user (null otherwise)")
     def package_info(self, root: strawberry.Parent[withdrawal_models.Withdrawal]) -> str | None:
         return root.package_info if root.status == WithdrawalStatus.TRANSFERRING else None
+
+    @staff_only("Who withdraws (staff only; null for customers)")
+    async def distributor(self, root: strawberry.Parent[withdrawal_models.Withdrawal]) -> Distributor | None:
+        return await distribution.withdrawal_distributor(root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
 
 
 @strawberry.type

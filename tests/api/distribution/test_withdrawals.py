@@ -30,8 +30,9 @@ APPROVE = f"""mutation($i: WithdrawalApproveInput!) {{ withdrawalApprove(input: 
 REJECT = f"""mutation($i: WithdrawalRejectInput!) {{ withdrawalReject(input: $i) {{
   withdrawal {{ {FIELDS} rejectReason }} errors {{ code field }} }} }}"""
 STAFF_LIST = """query($s: WithdrawalStatus) { staffWithdrawals(status: $s) { totalCount
-  edges { node { id status amount { amount } } } } }"""
+  edges { node { id status amount { amount } distributor { id } } } } }"""
 MINE = """{ me { distributor { withdrawals { totalCount edges { node { id status packageInfo } } } } } }"""
+MINE_WHO = """{ me { distributor { withdrawals { edges { node { distributor { id } } } } } } }"""
 
 
 class Desk:
@@ -115,7 +116,8 @@ async def test_reject_gives_back_once_and_only_finance_or_owner_decide(desk: Des
     assert codes(await desk.approve(gid("Withdrawal", 999999))) == ["NOT_FOUND"]
     assert await held(koc) == (1000, 0)
     listed = (await desk.gql.data(STAFF_LIST, {"s": "REJECTED"}, desk.dist.owner))["staffWithdrawals"]
-    assert listed["totalCount"] == 1
+    assert listed["totalCount"] == 1 and listed["edges"][0]["node"]["distributor"] == {"id": koc.distributor_id}
+    assert (await desk.gql.data(STAFF_LIST, {"s": "REQUESTED"}, desk.finance))["staffWithdrawals"]["totalCount"] == 0
 
 
 async def test_success_notified_again_and_swept_pays_once(desk: Desk) -> None:
@@ -182,6 +184,8 @@ async def test_a_customer_sees_only_their_own_withdrawals(desk: Desk) -> None:
     taken = (await desk.withdraw(koc, 500))["withdrawal"]
     theirs = (await desk.gql.data(MINE, token=other.token))["me"]["distributor"]["withdrawals"]
     assert theirs == {"totalCount": 0, "edges": []}
+    mine = (await desk.gql.data(MINE_WHO, token=koc.token))["me"]["distributor"]["withdrawals"]["edges"]
+    assert mine == [{"node": {"distributor": None}}]
     node = await desk.gql.data("query($id: ID!) { node(id: $id) { id } }", {"id": taken["id"]}, other.token)
     assert node == {"node": None}
     assert error_codes(await desk.gql(STAFF_LIST, {}, other.token)) == ["FORBIDDEN"]
