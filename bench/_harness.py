@@ -65,10 +65,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 10.0) -> Response:
+def request(port: int, method: str, path: str, body: bytes | None = None, timeout: float = 10.0,
+            headers: dict[str, str] | None = None) -> Response:
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {**({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
         conn.request(method, path, body=body, headers=headers)
         reply = conn.getresponse()
         return Response(reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read())
