@@ -8,7 +8,10 @@ from typing import Any
 
 from strawberry import UNSET, relay
 
-from domain.distribution import binding, distributors, links, settings, targets, team
+from domain.commissions import balance as commission_balance
+from domain.commissions import queries as commission_queries
+from domain.commissions.models import Commission, CommissionStatus
+from domain.distribution import binding, distributors, figures, links, settings, targets, team
 from domain.distribution.distributors import Application
 from domain.distribution.models import Binding, BindingMode, Distributor, DistributorStatus, ShareLink
 from domain.distribution.settings import DistributorLevel, ProductRate, SettingsInForce
@@ -223,3 +226,31 @@ async def staff_withdrawals(first: int | None, after: str | None, status: Any) -
 
 async def withdrawal_distributor(withdrawal: Withdrawal) -> Distributor | None:
     return await Distributor.get_or_none(id=withdrawal.distributor_id)
+
+
+async def link_figures(link: ShareLink) -> figures.Figures:
+    """Computed once per link object in a request (its fields all read it)."""
+    cached = getattr(link, "_pond_figures", None)
+    if cached is None:
+        cached = await figures.link_figures(link)
+        link._pond_figures = cached
+    return cached
+
+
+async def distributor_figures(distributor: Distributor) -> figures.Figures:
+    return await figures.distributor_figures(distributor)
+
+
+async def commission_summary(distributor: Distributor) -> commission_balance.Summary:
+    return await commission_balance.summary(distributor.id)
+
+
+async def my_commissions(distributor: Distributor, status: Any, first: int | None,
+                         after: str | None) -> tuple[Page[Commission], dict[int, commission_queries.EarnedOn]]:
+    wanted = None if status is None else CommissionStatus(status.value)
+    page = await commission_queries.commissions_of(distributor.id, wanted, first, after)
+    return page, await commission_queries.earned_on(page.items)
+
+
+async def distribution_report(start: datetime, end: datetime) -> figures.Report:
+    return await figures.report(start, end)

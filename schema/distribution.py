@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import Info, relay
 from strawberry.permission import BasePermission
 
+from domain.commissions import models as commission_models
 from domain.distribution import models
 from domain.distribution.settings import SettingsInForce
 from domain.identity.queries import mask_nickname, mask_phone
@@ -60,13 +61,26 @@ class ShareLink:
     async def customers_bound(self, root: strawberry.Parent[models.ShareLink]) -> int:
         return await distribution.customers_bound(root)
 
-    @strawberry.field(description="Orders attributed to this link (0 until orders record their share)")
-    def orders(self, root: strawberry.Parent[models.ShareLink]) -> int:
-        return 0
+    @strawberry.field(description="Paid orders placed through this link, not refunded in full")
+    async def orders(self, root: strawberry.Parent[models.ShareLink]) -> int:
+        return (await distribution.link_figures(root)).orders
 
-    @strawberry.field(description="What those orders paid (0 until orders record their share)")
-    def gmv(self, root: strawberry.Parent[models.ShareLink]) -> Money:
-        return Money(amount=0)
+    @strawberry.field(description="What those orders paid, net of refunds")
+    async def gmv(self, root: strawberry.Parent[models.ShareLink]) -> Money:
+        return Money(amount=(await distribution.link_figures(root)).gmv)
+
+    @strawberry.field(description="Distinct customers of those orders")
+    async def paying_customers(self, root: strawberry.Parent[models.ShareLink]) -> int:
+        return (await distribution.link_figures(root)).paying_customers
+
+    @strawberry.field(description="Those whose first paid order ever came through this link")
+    async def new_customers(self, root: strawberry.Parent[models.ShareLink]) -> int:
+        return (await distribution.link_figures(root)).new_customers
+
+    @strawberry.field(description="裂变系数: new paying customers its paying customers brought through their own "
+                      "links, per paying customer (2 places)")
+    async def fission_coefficient(self, root: strawberry.Parent[models.ShareLink]) -> float:
+        return (await distribution.link_figures(root)).fission_coefficient
 
 
 @strawberry.type
@@ -89,10 +103,73 @@ class TeamMemberConnection(Connection[TeamMember]):
     pass
 
 
-@strawberry.type(description="Team sizes. Commission totals join these when commissions are recorded")
+@strawberry.type(description="Team sizes and commission totals, each a sum of my commission ledger")
 class DistributorSummary:
     team_size: int = strawberry.field(description="Customers bound to me")
     second_level_size: int = strawberry.field(description="Customers bound to my team's distributors")
+    pending: Money = strawberry.field(description="Earned on orders not completed and frozen long enough yet")
+    available: Money = strawberry.field(description="May be withdrawn; negative while clawbacks exceed it")
+    withdrawn: Money = strawberry.field(description="Taken by withdrawals (paying or paid)")
+    clawed_back: Money = strawberry.field(description="Taken back by refunds after it was available")
+    lifetime: Money = strawberry.field(description="Earned and kept: pending + available + withdrawn")
+
+
+@strawberry.type(description="How my shares (or a share link) do: opens, customers, orders and GMV")
+class DistributorFigures:
+    opens: int
+    customers_bound: int
+    paying_customers: int = strawberry.field(description="Distinct customers of my paid orders not refunded in full")
+    orders: int
+    gmv: Money = strawberry.field(description="What those orders paid, net of refunds")
+    new_customers: int = strawberry.field(description="Those whose first paid order ever was one of mine")
+    fission_coefficient: float = strawberry.field(description="裂变系数: new paying customers my paying customers "
+                                                  "brought through their own links, per paying customer")
+
+
+def figures_view(found: Any) -> DistributorFigures:
+    return DistributorFigures(opens=found.opens, customers_bound=found.customers_bound,
+                              paying_customers=found.paying_customers, orders=found.orders,
+                              gmv=Money(amount=found.gmv), new_customers=found.new_customers,
+                              fission_coefficient=found.fission_coefficient)
+
+
+CommissionStatus = commission_models.CommissionStatus
+strawberry.enum(CommissionStatus, name="CommissionStatus", description="PENDING until the order completes and its "
+                "freeze passes; AVAILABLE to withdraw; WITHDRAWN once withdrawals cover it; CANCELLED by a full "
+                "refund before that")
+
+
+@strawberry.type(description="A commission on one order line at one level")
+class Commission:
+    id: strawberry.ID
+    order_number: str
+    product_title: str
+    level: int = strawberry.field(description="1: my customer bought. 2: my team's customer bought")
+    base: Money = strawberry.field(description="What the line cost the customer after discounts")
+    rate_bp: int | None = strawberry.field(description="The rate applied, in basis points (null: fixed per unit)")
+    fixed_fen: int | None = strawberry.field(description="Fen per unit, when the product pays a fixed amount")
+    amount: Money = strawberry.field(description="Earned when the order was confirmed")
+    reduced: Money = strawberry.field(description="Taken off by refunds before it was available")
+    clawed_back: Money = strawberry.field(description="Taken back by refunds after it was available")
+    net: Money
+    status: CommissionStatus
+    available_at: datetime | None = strawberry.field(description="When the freeze ends (set once the order completes)")
+    created_at: datetime
+
+
+def commission_view(row: commission_models.Commission, earned_on: Any) -> Commission:
+    on = earned_on.get(row.id)
+    return Commission(
+        id=strawberry.ID(str(relay.GlobalID("Commission", str(row.id)))), order_number=on.order_number if on else "",
+        product_title=on.title if on else "", level=row.level, base=Money(amount=row.base), rate_bp=row.rate_bp,
+        fixed_fen=row.fixed_fen, amount=Money(amount=row.amount), reduced=Money(amount=row.reduced),
+        clawed_back=Money(amount=row.clawed_back), net=Money(amount=row.amount - row.reduced - row.clawed_back),
+        status=row.status, available_at=row.available_at, created_at=row.created_at)
+
+
+@strawberry.type
+class CommissionConnection(Connection[Commission]):
+    pass
 
 
 @strawberry.type(description="A withdrawal of commission, paid by WeChat Pay's merchant transfer")
@@ -142,8 +219,23 @@ class MyDistributor:
 
     @strawberry.field
     async def summary(self, root: strawberry.Parent[models.Distributor]) -> DistributorSummary:
-        found = await distribution.summary(root)
-        return DistributorSummary(team_size=found.team_size, second_level_size=found.second_level_size)
+        team = await distribution.summary(root)
+        money = await distribution.commission_summary(root)
+        return DistributorSummary(
+            team_size=team.team_size, second_level_size=team.second_level_size,
+            pending=Money(amount=money.pending), available=Money(amount=money.available),
+            withdrawn=Money(amount=money.withdrawn), clawed_back=Money(amount=money.clawed_back),
+            lifetime=Money(amount=money.lifetime))
+
+    @strawberry.field(description="How my shares do (orders attributed to me as the direct distributor)")
+    async def figures(self, root: strawberry.Parent[models.Distributor]) -> DistributorFigures:
+        return figures_view(await distribution.distributor_figures(root))
+
+    @strawberry.field(description="My commissions, newest first, optionally one status")
+    async def commissions(self, root: strawberry.Parent[models.Distributor], first: int | None = 20,
+                          after: str | None = None, status: CommissionStatus | None = None) -> CommissionConnection:
+        page, earned_on = await distribution.my_commissions(root, status, first, after)
+        return connection(page.map(lambda row: commission_view(row, earned_on)), CommissionConnection)
 
     @strawberry.field(description="level 1: bound to me. level 2: bound to my team. Latest first")
     async def team(self, root: strawberry.Parent[models.Distributor], first: int | None = 20,
@@ -181,6 +273,10 @@ class Distributor(relay.Node):
     @strawberry.field
     async def customer(self, root: strawberry.Parent[models.Distributor]) -> Customer | None:
         return await distribution.distributor_customer(root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+
+    @strawberry.field(description="How its shares do")
+    async def figures(self, root: strawberry.Parent[models.Distributor]) -> DistributorFigures:
+        return figures_view(await distribution.distributor_figures(root))
 
 
 @strawberry.type
@@ -369,6 +465,35 @@ staff: list[type[BasePermission]] = [CanManageGoods]
 
 
 @strawberry.type
+@strawberry.type(description="A distributor's place in the report")
+class RankedDistributor:
+    distributor: Distributor
+    gmv: Money
+    new_customers: int
+
+
+@strawberry.type(description="Top distributors by GMV and by new paying customers among orders paid in the range, "
+                 "and the commission totals")
+class DistributionReport:
+    top_by_gmv: list[RankedDistributor]
+    top_by_new_customers: list[RankedDistributor]
+    pending: Money = strawberry.field(description="Now, over every distributor")
+    available: Money = strawberry.field(description="Now, over every distributor, net of clawbacks")
+    paid: Money = strawberry.field(description="Withdrawals paid out in the range")
+    clawed_back: Money = strawberry.field(description="Taken back by refunds in the range")
+
+
+def report_view(found: Any) -> DistributionReport:
+    def ranked(rows: Any) -> list[RankedDistributor]:
+        return [RankedDistributor(distributor=row.distributor, gmv=Money(amount=row.gmv),
+                                  new_customers=row.new_customers) for row in rows]
+
+    return DistributionReport(top_by_gmv=ranked(found.top_by_gmv), top_by_new_customers=ranked(
+        found.top_by_new_customers), pending=Money(amount=found.pending), available=Money(amount=found.available),
+        paid=Money(amount=found.paid), clawed_back=Money(amount=found.clawed_back))
+
+
+@strawberry.type
 class DistributionQuery:
     @strawberry.field(permission_classes=staff, description="Newest application first, optionally one status")
     async def staff_distributors(self, info: Info, first: int | None = 20, after: str | None = None,
@@ -380,6 +505,12 @@ class DistributionQuery:
     async def staff_withdrawals(self, info: Info, first: int | None = 20, after: str | None = None,
                                 status: WithdrawalStatus | None = None) -> WithdrawalConnection:
         return connection(await distribution.staff_withdrawals(first, after, status), WithdrawalConnection)
+
+    @strawberry.field(permission_classes=[CanManageMoney], description="Orders paid in [from, to): at most 366 days "
+                      "(else INVALID, as a GraphQL error)")
+    async def staff_distribution_report(self, info: Info, from_: Annotated[datetime, strawberry.argument(name="from")],
+                                        to: datetime) -> DistributionReport:
+        return report_view(await distribution.distribution_report(from_, to))
 
     @strawberry.field(permission_classes=staff, description="The distribution rules in force")
     async def distribution_settings(self, info: Info) -> DistributionSettings:
