@@ -30,7 +30,7 @@ from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
-from domain.selling import order_policies, register_share_targets
+from domain.selling import order_events, order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
 from payments.gateway import WeChatPayPort
 from payments.keys import SimulatorKeys, load_or_create_keys
@@ -220,6 +220,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             shop_name=settings.shop_name,
             refund_failed=count_refund_failure,
             max_pending_orders=settings.max_pending_orders,
+            events=order_events(),
             policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes,
                                     group_buy_seats=seats,
                                     group_buy_payment_minutes=settings.group_buy_payment_minutes),
