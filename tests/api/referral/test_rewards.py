@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from strawberry import relay
+
 from domain.distribution import settings
 from domain.distribution.models import ShareLink, ShareOpen
 from domain.identity.models import Customer
@@ -74,3 +76,20 @@ async def test_two_first_orders_completed_together_reward_once(shop, gql, custom
     await asyncio.gather(*(_confirm(shop, gql, order, customer_token) for order in orders))
     assert await ReferralReward.all().count() == 1
     assert await CustomerCoupon.filter(customer_id=referrer.id).count() == 1
+
+
+SETTINGS = """mutation($i: DistributionSettingsUpdateInput!) { distributionSettingsUpdate(input: $i) {
+  settings { referralReferrerCouponId referralNewCustomerCouponId } errors { code field } } }"""
+
+
+async def test_staff_set_the_reward_coupons_and_an_unknown_coupon_is_invalid(gql, owner_token, make_coupon):
+    coupon = await make_coupon()
+    gid = str(relay.GlobalID("Coupon", str(coupon.id)))
+    result = (await gql.data(SETTINGS, {"i": {"referralReferrerCouponId": gid}}, owner_token))
+    assert result["distributionSettingsUpdate"] == {
+        "settings": {"referralReferrerCouponId": gid, "referralNewCustomerCouponId": None}, "errors": []}
+    unknown = str(relay.GlobalID("Coupon", str(coupon.id + 1000)))
+    result = (await gql.data(SETTINGS, {"i": {"referralNewCustomerCouponId": unknown}}, owner_token))
+    assert result["distributionSettingsUpdate"]["errors"] == [
+        {"code": "INVALID", "field": ["referralNewCustomerCouponId"]}]
+    assert (await settings.current()).rules.referral_new_customer_coupon_id is None
