@@ -12,6 +12,7 @@ from domain.distribution.models import ShareLink, ShareOpen
 from domain.identity.models import Customer
 from domain.pricing.models import CustomerCoupon
 from domain.referral.models import ReferralReward
+from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_CONFIRM
 
 
@@ -93,3 +94,27 @@ async def test_staff_set_the_reward_coupons_and_an_unknown_coupon_is_invalid(gql
     assert result["distributionSettingsUpdate"]["errors"] == [
         {"code": "INVALID", "field": ["referralNewCustomerCouponId"]}]
     assert (await settings.current()).rules.referral_new_customer_coupon_id is None
+
+
+VERIFY = """mutation($i: OrderPickupVerifyInput!) { orderPickupVerify(input: $i) { errors { code } } }"""
+CODE_OF = "query($id: ID!) { order(id: $id) { pickupCode } }"
+MY_COUPONS = "{ coupons { edges { node { coupon { name } } } } }"
+
+
+async def test_pickup_verification_rewards_and_the_coupon_is_the_customers(
+        shop, gql, store_pickup, customer_token, other_customer_token, operator_token, make_coupon):
+    await _refer("o-customer-b", "o-customer-a")
+    mine, theirs = await make_coupon(name="荐客奖励"), await make_coupon(name="新客礼")
+    await settings.update({"referral_referrer_coupon_id": mine.id, "referral_new_customer_coupon_id": theirs.id})
+    order, payment = await shop.place(customer_token, (await shop.sku(stock=5), 1),
+                                      delivery={"pickupPointId": gid("PickupPoint", store_pickup.id)})
+    await shop.pay(payment)
+    code = (await gql.data(CODE_OF, {"id": order["id"]}, customer_token))["order"]["pickupCode"]
+    assert (await gql.data(VERIFY, {"i": {"pickupCode": code}}, operator_token))["orderPickupVerify"]["errors"] == []
+    assert await ReferralReward.all().count() == 1
+    names = [edge["node"]["coupon"]["name"]
+             for edge in (await gql.data(MY_COUPONS, {}, other_customer_token))["coupons"]["edges"]]
+    assert names == ["荐客奖励"]
+    names = [edge["node"]["coupon"]["name"]
+             for edge in (await gql.data(MY_COUPONS, {}, customer_token))["coupons"]["edges"]]
+    assert names == ["新客礼"]
