@@ -25,6 +25,7 @@ from domain.orders.kinds import NORMAL, KindPolicy
 from domain.orders.models import OrderKind
 from domain.points.account import Points
 from domain.pricing.discounts import next_price_change as next_discount_change
+from domain.referral.rewards import ReferralRewards
 from domain.relay.policy import RelayPolicy
 from domain.relay.relays import relays_by_id
 from domain.wallet.recharge import RechargePolicy
@@ -72,3 +73,8 @@ async def next_price_change(after: datetime) -> datetime | None:
     ending. A cached catalog answer must not outlive it."""
     moments = [m for m in (await next_discount_change(after), await next_flash_change(after)) if m is not None]
     return min(moments) if moments else None
+
+
+def order_events() -> OrderEvents:
+    """The listeners of every order's life (domain/orders/events.py)."""
+    return Listeners([ReferralRewards()])

@@ -93,6 +93,11 @@ async def distribution_settings_update(ctx: Context, data: Any) -> Outcome[Setti
                                  parent_rate_bp=item.parent_rate_bp) for item in data.distributor_levels)
         if data.product_rates not in (UNSET, None):
             changes["product_rates"] = tuple(_product_rate(item) for item in data.product_rates)
+        for name, field in (("referral_referrer_coupon_id", "referralReferrerCouponId"),
+                            ("referral_new_customer_coupon_id", "referralNewCustomerCouponId")):
+            value = getattr(data, name)
+            if value is not UNSET:  # null turns the coupon off
+                changes[name] = None if value is None else decode_id(value, "Coupon", field)
         return await settings.update(changes)
 
     return await attempt(run())

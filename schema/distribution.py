@@ -315,6 +315,10 @@ class DistributionSettings:
     withdrawal_minimum: int
     withdrawal_fee_bp: int
     product_rates: list[ProductDistributionRate]
+    referral_referrer_coupon_id: strawberry.ID | None = strawberry.field(
+        description="The coupon a referrer receives for a referred customer's first completed order; null: off")
+    referral_new_customer_coupon_id: strawberry.ID | None = strawberry.field(
+        description="The coupon the referred customer also receives then; null: none")
 
 
 def settings_view(found: SettingsInForce | None) -> DistributionSettings | None:
@@ -336,7 +340,13 @@ def settings_view(found: SettingsInForce | None) -> DistributionSettings | None:
                                                                                            str(item.product_id)))),
                                                rate_bp=item.rate_bp, fixed_fen=item.fixed_fen)
                        for item in rules.product_rates],
+        referral_referrer_coupon_id=_coupon_gid(rules.referral_referrer_coupon_id),
+        referral_new_customer_coupon_id=_coupon_gid(rules.referral_new_customer_coupon_id),
     )
+
+
+def _coupon_gid(coupon_id: int | None) -> strawberry.ID | None:
+    return None if coupon_id is None else strawberry.ID(str(relay.GlobalID("Coupon", str(coupon_id))))
 
 
 @strawberry.input
@@ -393,6 +403,8 @@ class DistributionSettingsUpdateInput:
     withdrawal_minimum: int | None = strawberry.UNSET
     withdrawal_fee_bp: int | None = strawberry.UNSET
     product_rates: list[ProductDistributionRateInput] | None = strawberry.UNSET
+    referral_referrer_coupon_id: strawberry.ID | None = strawberry.UNSET
+    referral_new_customer_coupon_id: strawberry.ID | None = strawberry.UNSET
 
 
 @strawberry.input(description="Exactly one target")

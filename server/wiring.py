@@ -230,6 +230,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             shop_name=settings.shop_name,
             refund_failed=count_refund_failure,
             max_pending_orders=settings.max_pending_orders,
+            events=order_events(),
             policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes,
                                     group_buy_seats=seats,
                                     group_buy_payment_minutes=settings.group_buy_payment_minutes),

@@ -14,6 +14,7 @@ from domain.catalog.models import Product
 from domain.distribution.models import BindingMode, DistributionSettings, DistributionSettingsVersion
 from domain.errors import DomainErrors, Invalid
 from domain.orders.models import OrderKind
+from domain.pricing.models import Coupon
 
 MAX_RATE_BP = 5000
 """No distributor earns more than half of what a line sells for."""
@@ -55,6 +56,8 @@ class Rules:
     withdrawal_minimum: int = 100
     withdrawal_fee_bp: int = 0
     product_rates: tuple[ProductRate, ...] = field(default=())
+    referral_referrer_coupon_id: int | None = None
+    referral_new_customer_coupon_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -128,6 +131,9 @@ async def _validate(rules: Rules) -> None:
         check(0 <= value <= MAX_RATE_BP, f"a rate is 0 to {MAX_RATE_BP} basis points", *path)
 
     check(rules.levels in (1, 2), "levels is 1 or 2", "levels")
+    for coupon_id, name in ((rules.referral_referrer_coupon_id, "referralReferrerCouponId"),
+                            (rules.referral_new_customer_coupon_id, "referralNewCustomerCouponId")):
+        check(coupon_id is None or await Coupon.exists(id=coupon_id), "no such coupon", name)
     rate(rules.direct_rate_bp, "directRateBp")
     rate(rules.parent_rate_bp, "parentRateBp")
     check(rules.levels == 2 or rules.parent_rate_bp == 0, "a parent rate needs two levels", "parentRateBp")
