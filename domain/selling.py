@@ -58,8 +58,9 @@ def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_p
 
 
 def order_events() -> OrderEvents:
-    """Who hears of an order's life, in this order: attribution (a placed order's snapshot), commissions, points."""
-    return Listeners([Attribution(), Commissions(), Points()])
+    """Who hears of an order's life, in this order: attribution (a placed order's snapshot), commissions, points,
+    referral rewards."""
+    return Listeners([Attribution(), Commissions(), Points(), ReferralRewards()])
 
 
 async def units_set_aside() -> dict[int, int]:
@@ -73,8 +74,3 @@ async def next_price_change(after: datetime) -> datetime | None:
     ending. A cached catalog answer must not outlive it."""
     moments = [m for m in (await next_discount_change(after), await next_flash_change(after)) if m is not None]
     return min(moments) if moments else None
-
-
-def order_events() -> OrderEvents:
-    """The listeners of every order's life (domain/orders/events.py)."""
-    return Listeners([ReferralRewards()])

@@ -234,7 +234,6 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes,
                                     group_buy_seats=seats,
                                     group_buy_payment_minutes=settings.group_buy_payment_minutes),
-            events=order_events(),
         )
         tokens = TokenService(
             settings.signing_key(),
