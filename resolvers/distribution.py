@@ -18,6 +18,8 @@ from domain.distribution.settings import DistributorLevel, ProductRate, Settings
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.identity.models import Customer
 from domain.pagination import Page
+from domain.referral import rewards as referral_rewards
+from domain.referral.models import ReferralReward
 from domain.transfers.ports import TransferGateway
 from domain.withdrawals import service as withdrawals
 from domain.withdrawals.models import Withdrawal, WithdrawalStatus
@@ -259,3 +261,7 @@ async def my_commissions(distributor: Distributor, status: Any, first: int | Non
 
 async def distribution_report(start: datetime, end: datetime) -> figures.Report:
     return await figures.report(start, end)
+
+
+async def staff_referral_rewards(first: int | None, after: str | None) -> Page[ReferralReward]:
+    return await referral_rewards.staff_rewards(first, after)

@@ -505,8 +505,42 @@ def report_view(found: Any) -> DistributionReport:
         paid=Money(amount=found.paid), clawed_back=Money(amount=found.clawed_back))
 
 
+@strawberry.type(description="A referral reward (荐客有礼): what a referred customer's first completed order gave")
+class ReferralReward:
+    referred_customer_id: strawberry.ID
+    referrer_customer_id: strawberry.ID
+    order_id: strawberry.ID
+    referrer_coupon_id: strawberry.ID | None = strawberry.field(description="The coupon copy the referrer received")
+    referred_coupon_id: strawberry.ID | None = strawberry.field(description="The copy the new customer received")
+    created_at: datetime
+
+
+def _gid(kind: str, value: int | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(str(relay.GlobalID(kind, str(value))))
+
+
+def reward_view(row: Any) -> ReferralReward:
+    return ReferralReward(
+        referred_customer_id=strawberry.ID(str(relay.GlobalID("Customer", str(row.referred_customer_id)))),
+        referrer_customer_id=strawberry.ID(str(relay.GlobalID("Customer", str(row.referrer_customer_id)))),
+        order_id=strawberry.ID(str(relay.GlobalID("Order", str(row.order_id)))),
+        referrer_coupon_id=_gid("CustomerCoupon", row.referrer_coupon_id),
+        referred_coupon_id=_gid("CustomerCoupon", row.referred_coupon_id), created_at=row.created_at)
+
+
+@strawberry.type
+class ReferralRewardConnection(Connection[ReferralReward]):
+    pass
+
+
 @strawberry.type
 class DistributionQuery:
+    @strawberry.field(permission_classes=staff, description="Referral rewards given, newest first")
+    async def staff_referral_rewards(self, info: Info, first: int | None = 20,
+                                     after: str | None = None) -> ReferralRewardConnection:
+        page = await distribution.staff_referral_rewards(first, after)
+        return connection(page.map(reward_view), ReferralRewardConnection)
+
     @strawberry.field(permission_classes=staff, description="Newest application first, optionally one status")
     async def staff_distributors(self, info: Info, first: int | None = 20, after: str | None = None,
                                  status: DistributorStatus | None = None) -> DistributorConnection:

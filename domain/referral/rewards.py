@@ -14,6 +14,7 @@ from domain.identity.models import Customer
 from domain.orders.deps import utc_now
 from domain.orders.events import OrderEvents
 from domain.orders.models import Order
+from domain.pagination import Page, paginate
 from domain.pricing import coupons
 from domain.referral.models import ReferralReward
 from domain.referral.referrers import referrer_of
@@ -24,18 +25,20 @@ log = logging.getLogger(__name__)
 class ReferralRewards(OrderEvents):
     async def completed(self, order: Order) -> None:
         customer_id = order.customer_id
-        # one completion at a time per customer, so two first orders completing together reward once
-        await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
-        if await ReferralReward.exists(referred_customer_id=customer_id):
-            return
-        earlier = await Order.filter(customer_id=customer_id, completed_at__isnull=False).exclude(id=order.id).exists()
-        if earlier:
-            return
         rules = (await settings.current()).rules
         if rules.referral_referrer_coupon_id is None:
             return
         referrer = await referrer_of(customer_id)
         if referrer is None:
+            return
+        # Both customers' rows, in id order (two customers who referred each other completing at once must not wait
+        # for each other in a circle); the referred one's lock makes two first orders completing together reward once.
+        for locked in sorted({customer_id, referrer}):
+            await Customer.filter(id=locked).select_for_update(no_key=True).first()
+        if await ReferralReward.exists(referred_customer_id=customer_id):
+            return
+        earlier = await Order.filter(customer_id=customer_id, completed_at__isnull=False).exclude(id=order.id).exists()
+        if earlier:
             return
         now: datetime = utc_now()
         try:
@@ -50,3 +53,8 @@ class ReferralRewards(OrderEvents):
         except DomainError as error:
             # a template that cannot be issued (ended, sold out, limit reached) gives and records nothing
             log.warning("referral reward for customer %s not given: %s", customer_id, error)
+
+
+async def staff_rewards(first: int | None, after: str | None) -> Page[ReferralReward]:
+    """Every reward given, newest first."""
+    return await paginate(ReferralReward.all(), ("id",), first, after, descending=True)

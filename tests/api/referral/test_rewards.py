@@ -118,3 +118,49 @@ async def test_pickup_verification_rewards_and_the_coupon_is_the_customers(
     names = [edge["node"]["coupon"]["name"]
              for edge in (await gql.data(MY_COUPONS, {}, customer_token))["coupons"]["edges"]]
     assert names == ["新客礼"]
+
+
+STAFF_REWARDS = "{ staffReferralRewards { totalCount edges { node { referredCustomerId referrerCouponId } } } }"
+
+
+async def test_staff_see_the_rewards_and_a_coupon_that_cannot_be_issued_gives_nothing_at_all(
+    shop, gql, customer_token, other_customer_token, operator_token, make_coupon
+):
+    referrer, referred = await _refer("o-customer-b", "o-customer-a")
+    mine = await make_coupon(name="荐客奖励")
+    gone = await make_coupon(name="新客礼", total_quantity=1)
+    await CustomerCoupon.create(coupon_id=gone.id, customer_id=referrer.id, code="TAKEN1", valid_from=gone.starts_at,
+                                valid_until=gone.ends_at)
+    from domain.pricing.models import Coupon
+
+    await Coupon.filter(id=gone.id).update(claimed=1)  # the new customer's coupon is sold out
+    await settings.update({"referral_referrer_coupon_id": mine.id, "referral_new_customer_coupon_id": gone.id})
+    sku = await shop.sku()
+    order = await shop.shipped_order(customer_token, operator_token, (sku, 1))
+    await _confirm(shop, gql, order, customer_token)
+    assert await ReferralReward.all().count() == 0
+    assert await CustomerCoupon.filter(coupon_id=mine.id).count() == 0  # the referrer's copy was not left behind
+    listed = (await gql.data(STAFF_REWARDS, token=operator_token))["staffReferralRewards"]
+    assert listed["totalCount"] == 0
+
+
+async def test_two_customers_who_referred_each_other_completing_at_once_are_both_rewarded(
+    shop, gql, customer_token, other_customer_token, operator_token, make_coupon
+):
+    a = await Customer.get(openid="o-customer-a")
+    b = await Customer.get(openid="o-customer-b")
+    now = datetime.now(UTC)
+    link_a = await ShareLink.create(code="refer-a", customer_id=a.id, target_kind="Shop", target_id=0, created_at=now)
+    link_b = await ShareLink.create(code="refer-b", customer_id=b.id, target_kind="Shop", target_id=0, created_at=now)
+    await ShareOpen.create(link=link_b, customer_id=a.id, opened_at=now)
+    await ShareOpen.create(link=link_a, customer_id=b.id, opened_at=now)
+    mine = await make_coupon(name="荐客奖励", per_customer_limit=5)
+    await settings.update({"referral_referrer_coupon_id": mine.id})
+    sku = await shop.sku(stock=10)
+    order_a = await shop.shipped_order(customer_token, operator_token, (sku, 1))
+    order_b = await shop.shipped_order(other_customer_token, operator_token, (sku, 1))
+    await asyncio.gather(_confirm(shop, gql, order_a, customer_token), _confirm(shop, gql, order_b,
+                                                                               other_customer_token))
+    assert sorted(await ReferralReward.all().values_list("referred_customer_id", flat=True)) == sorted([a.id, b.id])
+    listed = (await gql.data(STAFF_REWARDS, token=operator_token))["staffReferralRewards"]
+    assert listed["totalCount"] == 2
