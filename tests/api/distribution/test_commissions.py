@@ -222,3 +222,30 @@ async def test_checking_out_with_a_share_code_binds_the_customer_and_the_order_e
     other, _ = await shop.place(stranger.token, (sku, 1), shareCode="NoSuchCode123")  # an unknown code binds nobody
     assert await dist.bound_to(stranger) is None
     assert await OrderAttribution.filter(order_id=pk(other["id"])).count() == 0
+
+
+async def test_the_whole_loop_share_buy_complete_release_withdraw_and_be_paid(
+    dist, shop, gql, operator_token, finance_token, pay_flow
+):
+    from domain.withdrawals.models import Withdrawal, WithdrawalStatus
+    from tests.api.distribution.test_withdrawals import APPROVE, MINE, WITHDRAW
+
+    _, kid, buyer = await chain(dist, levels=1, parentRateBp=0, withdrawalMinimum=100)
+    sku = await shop.sku(price=5000)
+    order = await completed(shop, gql, buyer.token, operator_token, (sku, 2))
+    await release_due(datetime.now(UTC) + LATER)
+    asked = (await gql.data(WITHDRAW, {"i": {"amount": 1000, "idempotencyKey": "all"}}, kid.token))
+    withdrawal = asked["commissionWithdraw"]["withdrawal"]
+    assert asked["commissionWithdraw"]["errors"] == [] and withdrawal["status"] == "REQUESTED"
+    assert await commissions(order) == [(1, 1000, 1000, "WITHDRAWN")]
+    approved = (await gql.data(APPROVE, {"i": {"withdrawalId": withdrawal["id"]}}, finance_token))
+    assert approved["withdrawalApprove"]["withdrawal"]["status"] == "TRANSFERRING"
+    row = await Withdrawal.get(id=pk(withdrawal["id"]))
+    assert row.out_bill_no is not None
+    await pay_flow.finish_transfer(row.out_bill_no)
+    assert (await Withdrawal.get(id=row.id)).status == WithdrawalStatus.PAID
+    mine = (await gql.data(MINE, token=kid.token))["me"]["distributor"]["withdrawals"]["edges"]
+    assert [edge["node"]["status"] for edge in mine] == ["PAID"]
+    summary = await balance.summary(pk(kid.distributor_id or ""))
+    assert (summary.pending, summary.available, summary.withdrawn, summary.lifetime) == (0, 0, 1000, 1000)
+    await books_balance()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from strawberry import relay
 
 from domain.distribution import settings
@@ -14,6 +15,8 @@ from domain.pricing.models import CustomerCoupon
 from domain.referral.models import ReferralReward
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_CONFIRM
+
+pytestmark = pytest.mark.usefixtures("audited")
 
 
 async def _refer(referrer_openid: str, referred_openid: str) -> tuple[Customer, Customer]:
