@@ -26,6 +26,7 @@ MODEL_MODULES = [
     "domain.referral.models",
     "domain.points.models",
     "domain.wallet.models",
+    "domain.addresses.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 

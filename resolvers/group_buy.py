@@ -16,14 +16,14 @@ from domain.pagination import Page
 from resolvers.catalog_staff import _changed
 from resolvers.context import Context
 from resolvers.orders import _delivery, _within_checkout_rate, customer_id
-from resolvers.outcome import Outcome, attempt, decode_id, given, now
+from resolvers.outcome import Outcome, attempt, decode_id, given, now, under
 
 
 def _delivery_of(data: Any) -> DeliveryChoice:
     try:
         return _delivery(data.delivery)
     except NotFound as exc:
-        raise NotFound("pickup point", ["delivery", *(exc.field or [])]) from None
+        raise under("delivery", exc) from None
 
 
 def _sku_id(global_id: Any, index: int) -> int:

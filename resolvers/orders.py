@@ -16,7 +16,7 @@ from domain.orders.payment import Placed, prepay
 from domain.pagination import Page
 from domain.pricing.models import OrderPromotion
 from resolvers.context import Context
-from resolvers.outcome import Outcome, attempt, decode_id
+from resolvers.outcome import Outcome, attempt, decode_id, under
 from resolvers.permissions import customer_id_of
 
 
@@ -52,7 +52,9 @@ def _delivery(data: Any) -> DeliveryChoice:
     address = None if a is None else Address(a.name, a.phone, a.province, a.city, a.district, a.detail)
     point = data.pickup_point_id
     point_id = None if point is None else decode_id(point, "PickupPoint", "pickupPointId")
-    return DeliveryChoice(address=address, pickup_point_id=point_id)
+    saved = getattr(data, "address_id", None)
+    saved_id = None if saved is None else decode_id(saved, "SavedAddress", "addressId")
+    return DeliveryChoice(address=address, pickup_point_id=point_id, address_id=saved_id)
 
 
 CHECKOUT_WINDOW_SECONDS = 60
@@ -71,7 +73,7 @@ async def checkout(ctx: Context, data: Any) -> Outcome[Placed]:
         try:
             delivery = _delivery(data.delivery)
         except NotFound as exc:
-            raise NotFound("pickup point", ["delivery", *(exc.field or [])]) from None
+            raise under("delivery", exc) from None
         request = CheckoutRequest(
             customer_id=customer_id(ctx),
             delivery=delivery,

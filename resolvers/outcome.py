@@ -54,3 +54,8 @@ def given(value: Any) -> Any:
 def now() -> datetime:
     """The moment a resolver hands the domain, in UTC."""
     return datetime.now(UTC)
+
+
+def under(field: str, error: DomainError) -> DomainError:
+    """The same error with its field path under `field` (an input decoded inside another, e.g. `delivery`)."""
+    return DomainError(error.code, error.message, [field, *(error.field or [])])

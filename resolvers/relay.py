@@ -18,7 +18,7 @@ from domain.relay.pick_list import PickGroup
 from domain.relay.relays import ItemDraft, RelayChanges, RelayDraft, RelayStatus
 from resolvers.context import Context
 from resolvers.orders import _delivery, _lines, _within_checkout_rate, customer_id
-from resolvers.outcome import Outcome, attempt, decode_id, given, now
+from resolvers.outcome import Outcome, attempt, decode_id, given, now, under
 
 
 @dataclass
@@ -98,7 +98,7 @@ def _join_delivery(data: Any) -> DeliveryChoice:
     try:
         return _delivery(data)
     except NotFound as exc:
-        raise NotFound("pickup point", ["delivery", *(exc.field or [])]) from None
+        raise under("delivery", exc) from None
 
 
 async def relay_join(ctx: Context, data: Any) -> Outcome[Joined]:

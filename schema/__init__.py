@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext
 
 from domain.errors import DomainError
 from schema.accounts import AccountsMutation, AccountsQuery
+from schema.addresses import AddressMutation
 from schema.audit import AuditQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
@@ -87,6 +88,7 @@ Mutation = merge_types(
         PickupMutation,
         PointsMutation,
         WalletMutation,
+        AddressMutation,
         CouponMutation,
         CouponStaffMutation,
         SpendAndSaveMutation,

@@ -10,6 +10,7 @@ from strawberry import Info, relay
 
 from domain.identity import models
 from domain.identity.queries import mask_phone
+from resolvers import addresses as resolve_addresses
 from resolvers import distribution, group_buy, identity
 from resolvers import points as resolve_points
 from resolvers.outcome import Outcome
@@ -18,6 +19,7 @@ from schema.core import UserError, connection, model_node, user_errors
 from schema.group_buy import GroupBuyConnection, GroupBuyStatus
 
 if TYPE_CHECKING:
+    from schema.addresses import SavedAddress
     from schema.distribution import MyDistributor, ShareLinkConnection
     from schema.points import PointsEntryConnection, SignIn
     from schema.wallet import Wallet
@@ -94,6 +96,12 @@ class Customer(relay.Node):
         if page is None:
             return None
         return connection(page.map(points_entry), PointsEntryConnection)
+
+    @strawberry.field(description="My address book, the default first; null for anyone but myself")
+    async def addresses(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> list[Annotated[SavedAddress, strawberry.lazy("schema.addresses")]] | None:
+        return await resolve_addresses.addresses_of(info.context, root.id)  # type: ignore[return-value]  # models, resolved by strawberry
 
     @strawberry.field(description="My stored value; null for anyone but myself")
     async def wallet(

@@ -232,10 +232,11 @@ class AddressInput:
     detail: str
 
 
-@strawberry.input(description="Either an address or a pickupPointId")
+@strawberry.input(description="Exactly one of an address, an addressId (from my address book) or a pickupPointId")
 class DeliveryInput:
     address: AddressInput | None = None
     pickup_point_id: strawberry.ID | None = None
+    address_id: strawberry.ID | None = None
 
 
 @strawberry.input(description="Either lines or fromCart: true; the same idempotencyKey returns the first order")

@@ -170,12 +170,11 @@ class _NumberTaken(Exception):
 
 
 async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | None]:
+    """The buy's delivery, or without one the customer's default address (INVALID without one), asked before any
+    unit is taken."""
     if request.delivery is not None:
-        return await deliveries.resolve(request.delivery)
-    latest = await Order.filter(customer_id=request.customer_id).order_by("-id").first()
-    if latest is None or not latest.delivery:
-        raise Invalid("give a delivery: there is no earlier order to take it from", ["delivery"])
-    return latest.delivery, latest.pickup_point_id
+        return await deliveries.resolve(request.delivery, request.customer_id)
+    return await deliveries.default_address(request.customer_id)
 
 
 async def _item(request: FlashBuyRequest) -> FlashSaleItem:

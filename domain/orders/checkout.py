@@ -129,7 +129,7 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
             return await first_payment(deps, earlier)
     wanted = await _wanted_lines(request)
     skus = await _for_sale(list(wanted))
-    snapshot, pickup_point_id = await deliveries.resolve(request.delivery)
+    snapshot, pickup_point_id = await deliveries.resolve(request.delivery, request.customer_id)
     customer = await Customer.get(id=request.customer_id)
     placed_at = deps.clock()
     sources = request.mode.sources() if request.mode is not None else {}
