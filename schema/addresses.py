@@ -13,6 +13,7 @@ from domain.addresses import models
 from resolvers import addresses as resolve
 from resolvers.permissions import IsCustomer
 from schema.core import UserError, deleted_payload, model_node, payload
+from schema.orders import AddressInput
 
 
 @strawberry.type(description="A saved delivery address; an order keeps its own copy")
@@ -31,13 +32,7 @@ class SavedAddress(relay.Node):
 
 @strawberry.input(description="Every field is trimmed; name, province, city and district 1 to 32 characters, detail "
                   "1 to 200, phone a phone number")
-class AddressCreateInput:
-    name: str
-    phone: str
-    province: str
-    city: str
-    district: str
-    detail: str
+class AddressCreateInput(AddressInput):
     is_default: bool = strawberry.field(default=False, description="The first address is the default anyway")
 
 
