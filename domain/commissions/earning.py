@@ -24,6 +24,7 @@ from domain.commissions.states import SETTLED, mark_withdrawn, net
 from domain.distribution import settings
 from domain.distribution.distributors import can_earn
 from domain.distribution.models import Distributor
+from domain.ledger.service import refunded_of_sale
 from domain.orders.events import OrderEvents
 from domain.orders.models import Order, OrderLine, Refund
 
@@ -53,10 +54,11 @@ async def earn(order: Order) -> list[Commission]:
                 base=rate.base, rate_bp=rate.rate_bp, fixed_fen=rate.fixed_fen, amount=amount,
                 created_at=order.paid_at or attribution.created_at,
             )
-            await balances.move(owner(distributor_id), PENDING, amount, f"c{commission.id}:earn",
-                                note=f"order {order.number}")
             made.append(commission)
-    if order.refunded_total:
+    for commission in by_distributor(made):  # balances in one order everywhere: no two transactions wait in a circle
+        await balances.move(owner(commission.distributor_id), PENDING, commission.amount, f"c{commission.id}:earn",
+                            note=f"order {order.number}")
+    if await refunded_of_sale(order):
         await _keep_paid_share(order, f"confirmed-{order.id}")
     return made
 
@@ -83,16 +85,26 @@ async def _keep_paid_share(order: Order, event: str) -> None:
     """Take off each level's commission what the refunds so far no longer pay for (see the module's rule)."""
     # every line of a level, cancelled ones too: the share kept is of what the level earned in all
     commissions = await Commission.filter(order_id=order.id).order_by("id")
+    refunded = await refunded_of_sale(order)
+    takes: dict[int, int] = {}
     for level in sorted({commission.level for commission in commissions}):
         rows = [commission for commission in commissions if commission.level == level]
-        keep = amounts.kept_after_refunds(sum(row.amount for row in rows), order.money_in, order.refunded_total)
+        keep = amounts.kept_after_refunds(sum(row.amount for row in rows), order.money_in, refunded)
         take = sum(net(row) for row in rows) - keep
         for row, off in zip(rows, amounts.spread(take, [net(row) for row in rows]), strict=True):
             if off:
-                await _take_off(order, row, off, event)
-        settled = {row.distributor_id for row in rows if row.status in SETTLED}
-        for distributor_id in settled:
-            await mark_withdrawn(distributor_id)
+                takes[row.id] = off
+    taken = [row for row in by_distributor(commissions) if row.id in takes]
+    for row in taken:
+        await _take_off(order, row, takes[row.id], event)
+    for distributor_id in sorted({row.distributor_id for row in taken if row.status in SETTLED}):
+        await mark_withdrawn(distributor_id)
+
+
+def by_distributor(commissions: list[Commission]) -> list[Commission]:
+    """The order every transaction moves commission balances in: by distributor, then commission. A level-1
+    distributor of one order may be the level-2 of another (after a rebinding)."""
+    return sorted(commissions, key=lambda commission: (commission.distributor_id, commission.id))
 
 
 async def _take_off(order: Order, commission: Commission, off: int, event: str) -> None:

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from domain.balances import service as balances
 from domain.columns import column
 from domain.commissions.balance import owner
+from domain.commissions.earning import by_distributor
 from domain.commissions.models import AVAILABLE, PENDING, Commission, CommissionStatus
 from domain.commissions.states import mark_withdrawn, net
 from domain.orders.models import Order, OrderStatus
@@ -31,7 +32,8 @@ async def release_due(now: datetime) -> int:
             order = await Order.filter(id=order_id).select_for_update().get()
             if order.status is not OrderStatus.COMPLETED:
                 continue
-            due = await Commission.filter(order_id=order_id, status=CommissionStatus.PENDING, available_at__lte=now)
+            due = by_distributor(await Commission.filter(order_id=order_id, status=CommissionStatus.PENDING,
+                                                         available_at__lte=now))
             for commission in due:
                 if not await Commission.filter(id=commission.id, status=CommissionStatus.PENDING).update(
                         status=CommissionStatus.AVAILABLE):
@@ -39,6 +41,6 @@ async def release_due(now: datetime) -> int:
                 await balances.shift(owner(commission.distributor_id), PENDING, AVAILABLE, net(commission),
                                      f"c{commission.id}:release", floor=None, note=f"order {order.number}")
                 moved += 1
-            for distributor_id in {commission.distributor_id for commission in due}:
+            for distributor_id in sorted({commission.distributor_id for commission in due}):
                 await mark_withdrawn(distributor_id)
     return moved

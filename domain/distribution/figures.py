@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.queryset import QuerySet
 
@@ -24,6 +25,7 @@ from domain.commissions.models import AVAILABLE, CLAWED_BACK, OWNER_KIND, PENDIN
 from domain.distribution.models import Binding, Distributor, ShareLink
 from domain.distribution.team import customers_bound_through
 from domain.errors import Invalid
+from domain.ledger.service import balances_by_order, kept_of_sale
 from domain.orders.models import Order, OrderStatus
 from domain.withdrawals.models import Withdrawal, WithdrawalStatus
 
@@ -51,8 +53,15 @@ class _Counted:
 
 async def _counted(query: QuerySet[Order]) -> list[_Counted]:
     rows = await query.filter(paid_at__isnull=False).exclude(status=OrderStatus.REFUNDED).values(
-        "id", "customer_id", "payable", "wallet_paid", "refunded_total")
-    return [_Counted(row["id"], row["customer_id"], row["payable"] + row["wallet_paid"] - row["refunded_total"])
+        "id", "customer_id", "payable", "wallet_paid")
+    return await _kept(rows)
+
+
+async def _kept(rows: list[dict[str, Any]]) -> list[_Counted]:
+    """Each order with what its customer still pays for it (`ledger.kept_of_sale`)."""
+    balances = await balances_by_order([row["id"] for row in rows])
+    return [_Counted(row["id"], row["customer_id"], kept_of_sale(row["payable"] + row["wallet_paid"],
+                                                                 row["wallet_paid"], balances.get(row["id"], 0)))
             for row in rows]
 
 
@@ -132,11 +141,11 @@ async def report(start: datetime, end: datetime) -> Report:
         raise Invalid(f"a report covers at most {MAX_REPORT_DAYS} days", ["to"])
     rows = await Order.filter(attribution__isnull=False, paid_at__gte=start, paid_at__lt=end) \
         .exclude(status=OrderStatus.REFUNDED) \
-        .values("id", "customer_id", "payable", "wallet_paid", "refunded_total", "attribution__distributor_id")
+        .values("id", "customer_id", "payable", "wallet_paid", "attribution__distributor_id")
+    distributor_of = {row["id"]: row["attribution__distributor_id"] for row in rows}
     by_distributor: dict[int, list[_Counted]] = defaultdict(list)
-    for row in rows:
-        by_distributor[row["attribution__distributor_id"]].append(
-            _Counted(row["id"], row["customer_id"], row["payable"] + row["wallet_paid"] - row["refunded_total"]))
+    for counted in await _kept(rows):
+        by_distributor[distributor_of[counted.order_id]].append(counted)
     first = await _first_paid({order.customer_id for orders in by_distributor.values() for order in orders})
     distributors = {d.id: d for d in await Distributor.filter(id__in=list(by_distributor))}
     ranked = [Ranked(distributors[distributor_id], sum(order.gmv for order in orders),

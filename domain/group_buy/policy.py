@@ -66,7 +66,6 @@ def still_forming(group: GroupBuyGroup, paid: int) -> DomainError:
 class GroupBuyPolicy(KindPolicy):
     kind = OrderKind.GROUP_BUY
     takes_order_promotions = False
-    confirmed_when_paid = False  # the sale is final when the group succeeds: `confirm_members`
 
     def __init__(self, seats: SeatStore, payment_minutes: int = 5) -> None:
         self.seats = seats
@@ -120,10 +119,16 @@ class GroupBuyPolicy(KindPolicy):
         elif group.status is GroupStatus.FORMING:
             if paid >= group.required_size:
                 await states.move(group, GroupStatus.SUCCEEDED, now, paid_count=paid)
-                await confirm_members(deps, group)
             else:
                 await GroupBuyGroup.filter(id=group.id).update(paid_count=paid)
         return True
+
+    async def confirm_sale(self, deps: OrderDeps, order: Order) -> None:
+        """The sale is final only when the group succeeds: the payment that filled it confirms every paid member
+        (the sweep does for a virtual fill)."""
+        group = await GroupBuyGroup.get(id=(await seat_of(order)).group_id)
+        if group.status is GroupStatus.SUCCEEDED:
+            await confirm_members(deps, group)
 
     def goods_come_back(self, order: Order, refund: Refund) -> bool:
         """A failed group's refunds put the units back on sale: nothing ever shipped."""

@@ -8,13 +8,15 @@ only what differs. The orders area never asks an order's kind: it asks `deps.pol
 The hooks run at fixed places:
 
 - inside the order's database transaction (no Redis round trip there): `commit_units`, `release_units`,
-  `retake_units`, `take_payment`, `restock_units`;
+  `retake_units`, `take_payment`, `restock_units`, and `confirm_sale` last, after the units are sold (what the
+  listeners lock, balances, comes after the SKUs' rows, as in a refund);
 - after that transaction committed (the fast gates: counter, pool, seats): `after_paid`, `after_released`;
 - before a step, to refuse it with INVALID_STATE and a message that says why: `check_fulfilment` (ship, pickup),
   `check_refund` (a refund opened by the customer or staff).
 
 One lock order for every transaction, so that none waits for another in a circle (PostgreSQL would break the tie by
-failing one): the order's row, then the selling mode's rows (a group, a relay, a flash sale), then the SKUs' rows.
+failing one): the order's row, then the selling mode's rows (a group, a relay, a flash sale), then the SKUs' rows,
+then the balances the order events move.
 Placing writes the mode's part (`Placement.write`) before it holds the stock; paying takes the money
 (`take_payment`) before it sells the units (`commit_units`); a subclass releases or retakes its own part before
 calling the base's `release_units` / `retake_units`.
@@ -43,9 +45,6 @@ class KindPolicy:
     kind: OrderKind = OrderKind.NORMAL
     takes_order_promotions: bool = True
     """Whether spend-and-save and coupons apply (a flash sale or group-buy price is already the promotion)."""
-    confirmed_when_paid: bool = True
-    """Whether paying makes the sale final (`OrderEvents.confirmed`); a group-buy order's sale is final only when its
-    group succeeds, and its policy tells that itself."""
 
     def payment_window(self, deps: OrderDeps) -> timedelta:
         """How long an unpaid order of this kind holds its units before it expires."""
@@ -77,6 +76,11 @@ class KindPolicy:
         a relay entry takes its number) and answer True, and the order becomes PAID. Answer False to refuse the money
         (e.g. the order's group failed meanwhile): the order is cancelled, or stays so, and the money goes back."""
         return True
+
+    async def confirm_sale(self, deps: OrderDeps, order: Order) -> None:
+        """Paid, its units sold (the payment's transaction, last): the sale is final, and whoever listens hears it
+        (`OrderEvents.confirmed`). A group-buy's sale is final only once its group succeeds; a recharge is no sale."""
+        await deps.events.confirmed(order)
 
     def goods_come_back(self, order: Order, refund: Refund) -> bool:
         """Whether a refund in full puts the order's units back on sale: a customer asked for the money back before

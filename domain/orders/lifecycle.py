@@ -68,6 +68,11 @@ async def confirm_receipt(deps: OrderDeps, order: Order) -> Order:
 async def _complete(deps: OrderDeps, order: Order) -> None:
     """Shipped → completed, and those who wait for it (commissions, rewards) hear of it in the same transaction."""
     async with in_transaction():
+        # Locked and read again: a refund settling meanwhile changes what the listeners read (refunded money).
+        fresh = await Order.filter(id=order.id).select_for_update().get()
+        if fresh.status != OrderStatus.SHIPPED:  # e.g. a refund opened meanwhile
+            raise states.invalid_state(fresh, OrderStatus.COMPLETED)
+        order.refunded_total = fresh.refunded_total
         await states.move(order, OrderStatus.COMPLETED)
         await deps.events.completed(order)
 

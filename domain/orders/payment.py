@@ -152,8 +152,7 @@ async def _paid(deps: OrderDeps, policy: KindPolicy, order: Order) -> None:
     await states.move(order, OrderStatus.PAID)
     await policy.commit_units(order)
     await pickup_codes.issue(order)
-    if policy.confirmed_when_paid:
-        await deps.events.confirmed(order)
+    await policy.confirm_sale(deps, order)
 
 
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
@@ -251,8 +250,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
             return "refund"
         await states.move(order, OrderStatus.PAID)
         await pickup_codes.issue(order)
-        if policy.confirmed_when_paid:
-            await deps.events.confirmed(order)
+        await policy.confirm_sale(deps, order)
         return "revived"
     return "refund"
 

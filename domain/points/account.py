@@ -15,10 +15,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from domain.balances import service as balances
 from domain.balances.models import BalanceEntry
 from domain.balances.service import Owner
+from domain.ledger.service import refunded_of_sale
 from domain.orders.events import OrderEvents
 from domain.orders.models import Order, Refund
 from domain.pagination import Page, paginate
@@ -46,13 +48,14 @@ async def ledger(customer_id: int, first: int | None, after: str | None) -> Page
 async def award(order: Order, at: datetime) -> int:
     """The order completed: its points, once."""
     rules = await points_rules.current()
-    base = order.money_in - order.refunded_total
+    base = order.money_in - await refunded_of_sale(order)
     points = base * rules.points_per_yuan // 100
     if points <= 0:
         return 0
     try:
-        await PointsAward.create(order_id=order.id, customer_id=order.customer_id, base=base, points=points,
-                                 created_at=at)
+        async with in_transaction():  # a savepoint: a repeated award leaves the completing transaction usable
+            await PointsAward.create(order_id=order.id, customer_id=order.customer_id, base=base, points=points,
+                                     created_at=at)
     except IntegrityError:
         return 0
     await balances.move(owner(order.customer_id), POINTS, points, f"points:order:{order.id}",
@@ -65,7 +68,7 @@ async def take_back(order: Order, refund: Refund) -> int:
     row = await PointsAward.filter(order_id=order.id).select_for_update().first()
     if row is None or row.base <= 0:
         return 0
-    refunded_since = order.refunded_total - (order.money_in - row.base)
+    refunded_since = await refunded_of_sale(order) - (order.money_in - row.base)
     kept = row.points * max(row.base - refunded_since, 0) // row.base
     owed = row.points - kept - row.taken_back
     if owed <= 0:

@@ -3,11 +3,11 @@ the money arrives (`RechargePolicy.take_payment`, in the payment's transaction) 
 the principal and its bonus to the bonus, once, however often WeChat Pay says so.
 
 A RECHARGE order holds no stock, ships nothing, takes no promotions, earns no commission and no points; the customer
-cannot ask for its refund (staff refund a recharge with `rechargeRefund`)."""
+cannot ask for its refund (refunding a recharge, `rechargeRefund`, is still to come: issue #11 item 4)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -17,7 +17,7 @@ from domain.errors import DomainError, ErrorCode, Invalid
 from domain.orders import limits
 from domain.orders.checkout import earlier_tap
 from domain.orders.deps import OrderDeps
-from domain.orders.kinds import KindPolicy
+from domain.orders.kinds import CannotRevive, KindPolicy
 from domain.orders.models import Order, OrderKind, OrderStatus
 from domain.orders.numbers import order_number
 from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
@@ -34,11 +34,27 @@ cannot open more than the limit and pay them all)."""
 class RechargePolicy(KindPolicy):
     kind = OrderKind.RECHARGE
     takes_order_promotions = False
-    confirmed_when_paid = False  # stored value is no sale: no commission
 
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         await credit(order, deps.clock())
         return True
+
+    async def retake_units(self, order: Order) -> None:
+        """A payment for a recharge cancelled meanwhile revives it only if its package could still be bought: on sale,
+        and within its per-customer limit (a newer recharge may have taken the place); otherwise the money goes
+        back."""
+        recharge = await Recharge.get(order_id=order.id)
+        package = await RechargePackage.get(id=recharge.package_id)
+        now = datetime.now(UTC)
+        if package.ended_at is not None or (package.ends_at is not None and package.ends_at <= now):
+            raise CannotRevive(f"recharge package {package.id} is no longer on sale")
+        if package.per_customer_limit is not None and await Recharge.filter(
+                customer_id=recharge.customer_id, package_id=package.id, order__status__in=COUNTED).exclude(
+                id=recharge.id).count() >= package.per_customer_limit:
+            raise CannotRevive(f"recharge package {package.id}'s per-customer limit is reached")
+
+    async def confirm_sale(self, deps: OrderDeps, order: Order) -> None:
+        """Stored value is no sale: no commission, no points."""
 
     async def after_paid(self, deps: OrderDeps, order: Order) -> None:
         """No units to forget."""
@@ -50,7 +66,7 @@ class RechargePolicy(KindPolicy):
         raise DomainError(ErrorCode.INVALID_STATE, "a recharge has nothing to ship or hand over", ["orderId"])
 
     async def check_refund(self, order: Order) -> None:
-        raise DomainError(ErrorCode.INVALID_STATE, "a recharge is refunded by staff (rechargeRefund)", ["orderId"])
+        raise DomainError(ErrorCode.INVALID_STATE, "a recharge is not refunded on request", ["orderId"])
 
 
 async def credit(order: Order, at: datetime) -> None:

@@ -26,6 +26,7 @@ from domain.distribution import binding, distributors
 from domain.distribution import settings as distribution_settings
 from domain.distribution.distributors import Application
 from domain.identity.models import Customer
+from domain.ledger import service as ledger
 from domain.orders.models import Order, OrderLine, OrderStatus, Refund, RefundStatus
 from tests.fixtures.cart import MakeSku
 
@@ -129,6 +130,8 @@ async def _play(case: Case, skus, kid: tuple[int, str], numbers) -> None:
                                unit_price=price, quantity=quantity, discount=discount,
                                line_total=price * quantity - discount)
     async with in_transaction():
+        await ledger.record(account="wechatpay", kind="payment", amount=order.payable, reference=f"pay:{n}",
+                            order_id=order.id)
         assert await snapshot(order, T0) is not None
         await LISTENER.confirmed(order)
         await LISTENER.confirmed(order)  # told twice: earned once
@@ -145,6 +148,8 @@ async def _play(case: Case, skus, kid: tuple[int, str], numbers) -> None:
         refund = await Refund.create(order_id=order.id, out_refund_no=f"T{n:08d}R{step}", amount=amount,
                                      status=RefundStatus.SUCCEEDED, requested_by="system")
         async with in_transaction():
+            await ledger.record(account="wechatpay", kind="refund", amount=-amount, reference=f"refund:{n}:{step}",
+                                order_id=order.id)
             await Order.filter(id=order.id).update(refunded_total=order.refunded_total + amount)
             order.refunded_total += amount
             await LISTENER.refunded(order, refund)
