@@ -33,22 +33,26 @@ async def move(owner: Owner, bucket: str, amount: int, reference: str, *, floor:
                note: str = "") -> bool:
     """Add `amount` (signed) to the owner's bucket under a unique `reference`. `floor`: the least the bucket may
     hold afterwards (None: no floor, e.g. a clawback that may leave it negative; a bucket already below the floor may
-    still receive). True when moved, False when the reference was already recorded."""
+    still receive). True when moved, False when the reference was already recorded. The entry and the balance row
+    are written in one savepoint, so `Insufficient` leaves neither behind, whatever the caller does next."""
     try:
-        async with in_transaction():  # a savepoint: a duplicate reference leaves the caller's transaction usable
+        async with in_transaction():
             await BalanceEntry.create(owner_kind=owner.kind, owner_id=owner.id, bucket=bucket, amount=amount,
                                       reference=reference, note=note[:120])
+            await _apply(owner, bucket, amount, floor)
     except IntegrityError:
         if await BalanceEntry.exists(reference=reference):
             return False
         raise
+    return True
+
+
+async def _apply(owner: Owner, bucket: str, amount: int, floor: int | None) -> None:
     rows = Balance.filter(owner_kind=owner.kind, owner_id=owner.id, bucket=bucket)
     guarded = rows if floor is None or amount >= 0 else rows.filter(amount__gte=floor - amount)
     if await guarded.update(amount=F("amount") + amount):
-        return True
-    if await rows.exists():
-        raise Insufficient(owner, bucket, amount)
-    if floor is not None and amount < floor:
+        return
+    if await rows.exists() or (floor is not None and amount < floor):
         raise Insufficient(owner, bucket, amount)
     try:
         async with in_transaction():
@@ -56,7 +60,6 @@ async def move(owner: Owner, bucket: str, amount: int, reference: str, *, floor:
     except IntegrityError:  # created meanwhile by a concurrent first movement: add to it under the same guard
         if not await guarded.update(amount=F("amount") + amount):
             raise Insufficient(owner, bucket, amount) from None
-    return True
 
 
 async def shift(owner: Owner, source: str, target: str, amount: int, reference: str, *, floor: int | None = 0,

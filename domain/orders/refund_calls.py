@@ -150,7 +150,8 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
                             reference=f"refund:{refund.out_refund_no}", order_id=order.id)
         await Order.filter(id=order.id).update(refunded_total=F("refunded_total") + refund.amount)
         order.refunded_total += refund.amount
-        if not holds_order(order, refund):
+        of_the_sale = holds_order(order, refund)  # asked once: the status moves below
+        if not of_the_sale:
             pass  # an unwanted payment went back: the order keeps its own status
         elif await ledger.order_balance(order.id) == 0:
             await reopen(order, refund)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
@@ -162,7 +163,7 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
                 restocked = await policy.restock_units(order)
         else:
             await back_to_before(order)
-        if holds_order(order, refund):
+        if of_the_sale:
             await deps.events.refunded(order, refund)
     await deps.inventory.resync(restocked)
     return refund

@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from domain.balances import service as balances
 from domain.errors import DomainError, ErrorCode, Invalid
+from domain.identity.models import Customer
 from domain.orders import limits
 from domain.orders.checkout import earlier_tap
 from domain.orders.deps import OrderDeps
@@ -44,10 +45,13 @@ class RechargePolicy(KindPolicy):
         and within its per-customer limit (a newer recharge may have taken the place); otherwise the money goes
         back."""
         recharge = await Recharge.get(order_id=order.id)
+        # the customer's row, as a new recharge's limit is counted under it: two revivals at once count one by one
+        await Customer.filter(id=recharge.customer_id).select_for_update(no_key=True).first()
         package = await RechargePackage.get(id=recharge.package_id)
         now = datetime.now(UTC)
-        if package.ended_at is not None or (package.ends_at is not None and package.ends_at <= now):
-            raise CannotRevive(f"recharge package {package.id} is no longer on sale")
+        if package.ended_at is not None or package.starts_at > now or (
+                package.ends_at is not None and package.ends_at <= now):
+            raise CannotRevive(f"recharge package {package.id} is not on sale")
         if package.per_customer_limit is not None and await Recharge.filter(
                 customer_id=recharge.customer_id, package_id=package.id, order__status__in=COUNTED).exclude(
                 id=recharge.id).count() >= package.per_customer_limit:

@@ -69,3 +69,15 @@ async def test_opposite_shifts_between_two_buckets_at_once_finish_without_a_dead
     await asyncio.gather(*(there_and_back(i) for i in range(40)))
     assert await balances(OWNER) == {"a": 1000, "b": 1000}
     assert await mismatches("test") == []
+
+
+async def test_a_refused_take_caught_inside_the_callers_transaction_leaves_no_entry() -> None:
+    async with in_transaction():
+        await move(OWNER, "cash", 10, "in:1")
+        try:
+            await move(OWNER, "cash", -50, "out:1")
+        except Insufficient:
+            pass  # the caller goes on: nothing of the refused take may stay
+        await move(OWNER, "cash", 5, "in:2")
+    assert await balances(OWNER) == {"cash": 15}
+    assert await mismatches("test") == []
