@@ -18,7 +18,6 @@ from enum import StrEnum
 
 from tortoise.expressions import F, Q, Subquery
 
-from domain.columns import column
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.group_buy import states
 from domain.group_buy.campaigns import running_item
@@ -92,20 +91,12 @@ class GroupPlaced:
     group: GroupBuyGroup
 
 
-async def units_taken(campaign_id: int, customer_id: int) -> int:
-    """Units the customer holds (unpaid) or bought in the campaign; a failed group's seats no longer count."""
-    units = await column(
-        GroupBuySeat.filter(campaign_id=campaign_id, customer_id=customer_id, state__in=states.LIVE_SEATS)
-        .exclude(group__status=states.NOT_COUNTED_FOR_LIMIT), "quantity", int)
-    return sum(units)
-
-
 async def _check_units(campaign: GroupBuyCampaign, customer_id: int, quantity: int) -> None:
     if not 1 <= quantity <= campaign.per_order_max:
         if quantity < 1:
             raise Invalid("quantity must be at least 1", ["quantity"])
         raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {campaign.per_order_max} per order", ["quantity"])
-    _check_limit(campaign, await units_taken(campaign.id, customer_id), quantity)
+    _check_limit(campaign, await states.units_taken(campaign.id, customer_id), quantity)
 
 
 def _check_limit(campaign: GroupBuyCampaign, taken: int, quantity: int) -> None:

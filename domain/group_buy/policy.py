@@ -96,6 +96,9 @@ class GroupBuyPolicy(KindPolicy):
             raise CannotRevive(f"group {group.id} is full")
         if await GroupBuySeat.filter(group_id=group.id, live_customer_id=seat.customer_id).exists():
             raise CannotRevive(f"the customer holds another seat in group {group.id}")
+        campaign = await GroupBuyCampaign.get(id=group.campaign_id)
+        if await states.units_taken(campaign.id, seat.customer_id) + seat.quantity > campaign.per_customer_limit:
+            raise CannotRevive(f"the customer reached campaign {campaign.id}'s per-customer limit meanwhile")
         await states.move_seat(seat, SeatState.HELD)
         await super().retake_units(order)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.group_buy.models import GroupBuyGroup, GroupBuySeat, GroupStatus, SeatState
 
@@ -72,3 +73,11 @@ async def move_seat(seat: GroupBuySeat, target: SeatState, **changes: object) ->
     for name, value in changes.items():
         setattr(seat, name, value)
     return True
+
+
+async def units_taken(campaign_id: int, customer_id: int) -> int:
+    """Units the customer holds (unpaid) or bought in the campaign; a failed group's seats no longer count."""
+    units = await column(
+        GroupBuySeat.filter(campaign_id=campaign_id, customer_id=customer_id, state__in=LIVE_SEATS)
+        .exclude(group__status=NOT_COUNTED_FOR_LIMIT), "quantity", int)
+    return sum(units)

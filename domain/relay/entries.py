@@ -26,7 +26,7 @@ from domain.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from domain.orders.payment import Placed
 from domain.pagination import Page, paginate
 from domain.pricing.engine import PriceSource, Quote
-from domain.relay.models import Relay, RelayEntry, RelayItem
+from domain.relay.models import Relay, RelayEntry, RelayItem, RelaySequence
 from domain.relay.relays import RelayStatus, get_relay, status
 
 KEY_LENGTH: int = getattr(Order._meta.fields_map["idempotency_key"], "max_length")  # noqa: B009 - a CharField's
@@ -153,8 +153,8 @@ async def give_back_units(order: Order) -> None:
     relay_id = await cell(RelayEntry.filter(order_id=order.id).first(), "relay_id", int)
     if relay_id is None:
         return
-    for sku_id, quantity in await _order_lines(order.id):
-        await RelayItem.filter(relay_id=relay_id, sku_id=sku_id).update(sold=F("sold") - quantity)
+    for item_id, quantity in await _items_in_lock_order(relay_id, order.id):
+        await RelayItem.filter(id=item_id).update(sold=F("sold") - quantity)
 
 
 async def retake_units(order: Order) -> None:
@@ -162,11 +162,21 @@ async def retake_units(order: Order) -> None:
     entry = await RelayEntry.get_or_none(order_id=order.id)
     if entry is None:
         return
-    for sku_id, quantity in await _order_lines(order.id):
+    # the relay's sequence row first, as a payment takes it before the SKUs: a late payment's number comes last
+    await RelaySequence.filter(relay_id=entry.relay_id).select_for_update().first()
+    for item_id, quantity in await _items_in_lock_order(entry.relay_id, order.id):
         taken = await RelayItem.filter(Q(cap__isnull=True) | Q(sold__lte=F("cap") - quantity),
-                                       relay_id=entry.relay_id, sku_id=sku_id).update(sold=F("sold") + quantity)
+                                       id=item_id).update(sold=F("sold") + quantity)
         if not taken:
-            raise CannotRevive(f"relay {entry.relay_id} has no more of SKU {sku_id}")
+            raise CannotRevive(f"relay {entry.relay_id} has no more of item {item_id}")
+
+
+async def _items_in_lock_order(relay_id: int, order_id: int) -> list[tuple[int, int]]:
+    """(relay item id, quantity) of the order's lines, in item id order: the order every transaction locks items in."""
+    quantities = dict(await _order_lines(order_id))
+    items = await RelayItem.filter(relay_id=relay_id, sku_id__in=list(quantities)).order_by("id") \
+        .values_list("id", "sku_id")
+    return [(item_id, quantities[sku_id]) for item_id, sku_id in items]
 
 
 async def number(order: Order, at: datetime) -> None:

@@ -84,3 +84,22 @@ async def test_a_payment_after_a_virtual_success_is_refunded_and_the_virtual_sea
     shown = await desk.read(group)
     assert (shown["status"], shown["paidCount"]) == ("SUCCEEDED", 2)
     assert [m["virtual"] for m in shown["members"]] == [False, False, True, True]
+
+
+async def test_a_late_payment_past_the_customers_limit_is_refunded(desk, shop):
+    sku = await shop.sku(price=5990, stock=20)
+    campaign = await desk.campaign((sku, 3990, None), size=3, limit=1, per_order=1)
+    first, second = await desk.open_group(campaign, sku), await desk.open_group(campaign, sku, await desk.customer(
+        "o-leader-2"))
+    token = await desk.customer("o-both")
+    joined = await desk.join(token, first, sku)
+    await payment.cancel(shop.deps, await order_row(joined["order"]), "expired")
+    other = await desk.join(token, second, sku)  # the limit's one unit, now in another group
+    assert other["errors"] == []
+    await shop.pay(other["payment"])
+
+    await shop.pay(joined["payment"])  # the late payment would make it two
+
+    assert (await order_row(joined["order"])).status == OrderStatus.REFUNDING
+    assert await Refund.filter(order_id=pk(joined["order"]["id"]), amount=3990).count() == 1
+    assert (await GroupBuySeat.get(order_id=pk(joined["order"]["id"]))).state is SeatState.RELEASED
