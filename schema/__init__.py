@@ -28,6 +28,7 @@ from schema.audit import AuditQuery
 from schema.cart import CartMutation, CartQuery
 from schema.catalog import CatalogQuery
 from schema.catalog_staff import CatalogStaffMutation, CatalogStaffQuery
+from schema.commissions import CommissionMutation, CommissionQuery
 from schema.coupons import CouponMutation, CouponQuery, CouponStaffMutation, CouponStaffQuery
 from schema.discounts import DiscountStaffMutation, DiscountStaffQuery
 from schema.distribution import DistributionMutation, DistributionQuery
@@ -71,6 +72,7 @@ Query = merge_types(
         SpendAndSaveQuery,
         RelayQuery,
         DistributionQuery,
+        CommissionQuery,
     ),
 )
 Mutation = merge_types(
@@ -94,6 +96,7 @@ Mutation = merge_types(
         SpendAndSaveMutation,
         RelayMutation,
         DistributionMutation,
+        CommissionMutation,
     ),
 )
 
