@@ -90,6 +90,7 @@ async def group_buy_start(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
             quantity=data.quantity,
             delivery=_delivery_of(data),
             idempotency_key=data.idempotency_key,
+            use_wallet=bool(data.use_wallet),
         )
         return await groups.start(ctx.services.orders, request, now())
 
@@ -108,6 +109,7 @@ async def group_buy_join(ctx: Context, data: Any) -> Outcome[GroupPlaced]:
             quantity=data.quantity,
             delivery=_delivery_of(data),
             idempotency_key=data.idempotency_key,
+            use_wallet=bool(data.use_wallet),
         )
         return await groups.join(ctx.services.orders, request, now())
 

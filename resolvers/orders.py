@@ -12,7 +12,7 @@ from domain.orders import lifecycle, queries, refund_states, refunds
 from domain.orders.checkout import CheckoutRequest
 from domain.orders.delivery import Address, DeliveryChoice
 from domain.orders.models import Order, OrderLine, OrderStatus, Refund
-from domain.orders.payment import Placed, prepay
+from domain.orders.payment import Placed, pay
 from domain.pagination import Page
 from domain.pricing.models import OrderPromotion
 from resolvers.context import Context
@@ -83,6 +83,7 @@ async def checkout(ctx: Context, data: Any) -> Outcome[Placed]:
             share_code=data.share_code,
             idempotency_key=data.idempotency_key,
             coupon_code=data.coupon_code,
+            use_wallet=bool(data.use_wallet),
         )
         return await placing.checkout(ctx.services.orders, request)
 
@@ -97,7 +98,7 @@ async def _own_order(ctx: Context, global_id: Any) -> Order:
 async def order_pay(ctx: Context, data: Any) -> Outcome[Placed]:
     async def run() -> Placed:
         order = await _own_order(ctx, data.order_id)
-        return Placed(order, await prepay(ctx.services.orders, order))
+        return await pay(ctx.services.orders, order, use_wallet=bool(data.use_wallet))
 
     return await attempt(run())
 

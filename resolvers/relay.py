@@ -111,6 +111,7 @@ async def relay_join(ctx: Context, data: Any) -> Outcome[Joined]:
             delivery=_join_delivery(data.delivery),
             remark=data.remark,
             idempotency_key=data.idempotency_key,
+            use_wallet=bool(data.use_wallet),
         )
         placed = await entries.join(ctx.services.orders, request)
         return Joined(placed, await relays.get_relay(request.relay_id))

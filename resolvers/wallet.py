@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from domain.balances.models import BalanceEntry
+from domain.orders import lifecycle
 from domain.orders.payment import Placed
 from domain.pagination import Page
-from domain.wallet import account, packages, recharge
+from domain.wallet import account, packages, recharge, recharge_refund
 from domain.wallet.models import RechargePackage
 from resolvers.context import Context
+from resolvers.orders import RefundResult
 from resolvers.outcome import Outcome, attempt, decode_id, given, now
 from resolvers.permissions import customer_id_of
 
@@ -37,6 +39,16 @@ async def wallet_recharge(ctx: Context, data: Any) -> Outcome[Placed]:
         package_id = decode_id(data.package_id, "RechargePackage", "packageId")
         return await recharge.recharge(deps, customer_id_of(ctx), package_id, given(data.idempotency_key),
                                        deps.clock())
+
+    return await attempt(run())
+
+
+async def refund_recharge(ctx: Context, data: Any) -> Outcome[RefundResult]:
+    async def run() -> RefundResult:
+        deps = ctx.services.orders
+        order_id = decode_id(data.order_id, "Order", "orderId")
+        refund = await recharge_refund.refund_recharge(deps, order_id, data.reason, ctx.actor, deps.clock())
+        return RefundResult(await lifecycle.any_order(refund.order_id), refund)
 
     return await attempt(run())
 

@@ -186,6 +186,8 @@ class GroupBuyStartInput:
     delivery: DeliveryInput
     quantity: int = 1
     idempotency_key: str | None = None
+    use_wallet: bool = strawberry.field(default=False, description="The wallet pays what it can (principal and "
+                                        "bonus in proportion to their balances), WeChat Pay the rest")
 
 
 @strawberry.input(description="groupId or shareCode, not both. The same idempotencyKey returns the first order")
@@ -196,6 +198,8 @@ class GroupBuyJoinInput:
     share_code: str | None = strawberry.UNSET
     quantity: int = 1
     idempotency_key: str | None = None
+    use_wallet: bool = strawberry.field(default=False, description="The wallet pays what it can (principal and "
+                                        "bonus in proportion to their balances), WeChat Pay the rest")
 
 
 @strawberry.type

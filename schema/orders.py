@@ -187,9 +187,9 @@ class Order(relay.Node):
 
     shipping_fee: Money = money_field("shipping_fee")
 
-    wallet_paid: Money = money_field("wallet_paid")
+    wallet_paid: Money = money_field("wallet_paid", "What the wallet pays (principal and bonus)")
 
-    payable: Money = money_field("payable", "What is paid through WeChat Pay")
+    payable: Money = money_field("payable", "What is paid through WeChat Pay (the rest)")
 
     refunded_total: Money = money_field("refunded_total", "What has been refunded so far")
 
@@ -250,11 +250,15 @@ class CheckoutInput:
     coupon_code: str | None = strawberry.field(
         default=None, description="The code of one of the customer's coupons (CustomerCoupon.code)"
     )
+    use_wallet: bool = strawberry.field(default=False, description="The wallet pays what it can (principal and "
+                                        "bonus in proportion to their balances), WeChat Pay the rest")
 
 
 @strawberry.input
 class OrderPayInput:
     order_id: strawberry.ID
+    use_wallet: bool = strawberry.field(default=False, description="The wallet pays what it can of a pending order "
+                                        "it has not paid yet; an order it pays in full is paid at once")
 
 
 @strawberry.input

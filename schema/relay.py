@@ -247,6 +247,8 @@ class RelayJoinInput:
     delivery: DeliveryInput
     remark: str = ""
     idempotency_key: str | None = None
+    use_wallet: bool = strawberry.field(default=False, description="The wallet pays what it can (principal and "
+                                        "bonus in proportion to their balances), WeChat Pay the rest")
 
 
 @strawberry.type

@@ -14,9 +14,9 @@ from domain.balances.models import BalanceEntry
 from domain.wallet import account
 from domain.wallet import models as wallet_models
 from resolvers import wallet as resolve
-from resolvers.permissions import CanManageGoods, IsCustomer, IsStaff
+from resolvers.permissions import CanManageGoods, CanManageMoney, IsCustomer, IsStaff
 from schema.core import Connection, Money, UserError, connection, model_node, money_field, payload
-from schema.orders import Order, PaymentRequest, placed_payload
+from schema.orders import Order, PaymentRequest, RefundPayload, placed_payload, refund_payload
 
 
 @strawberry.type(description="Pay `price`, receive it as principal plus `bonus` as bonus (充值送)")
@@ -122,6 +122,12 @@ class RechargePackageEndInput:
     id: strawberry.ID
 
 
+@strawberry.input
+class RechargeRefundInput:
+    order_id: strawberry.ID = strawberry.field(description="The RECHARGE order")
+    reason: str = ""
+
+
 @strawberry.type
 class RechargePackagePayload:
     package: RechargePackage | None
@@ -159,6 +165,14 @@ class WalletMutation:
                          "package is INVALID_STATE")
     async def recharge_package_update(self, input: RechargePackageUpdateInput) -> RechargePackagePayload:
         return payload(RechargePackagePayload, "package", await resolve.package_update(input))
+
+    @strawberry.mutation(permission_classes=[CanManageMoney], description="Refunds a paid recharge once: the "
+                         "principal the wallet still holds of it goes back through WeChat Pay, its bonus leaves the "
+                         "wallet in the same proportion, and bonus already spent is paid for out of that principal "
+                         "(bonus never leaves as cash: domain/wallet/recharge_refund.py). NOT_FOUND for another kind "
+                         "of order; INVALID_STATE when not paid, refunded already, or nothing is left to give back")
+    async def recharge_refund(self, info: Info, input: RechargeRefundInput) -> RefundPayload:
+        return refund_payload(await resolve.refund_recharge(info.context, input))
 
     @strawberry.mutation(permission_classes=goods, description="Off sale from now (again: no change)")
     async def recharge_package_end(self, input: RechargePackageEndInput) -> RechargePackagePayload:

@@ -5,8 +5,10 @@
 - commissions: each distributor's buckets equal its commissions (pending = the pending ones, available + withdrawn =
   the settled ones, clawed back = what refunds took back from them);
 - order money: every SUCCEEDED payment has its `pay:` ledger entry of its amount and every such entry a SUCCEEDED
-  payment; every SUCCEEDED refund its `refund:` entry of minus its amount; each order's refunded total is the sum of
-  its succeeded refunds, and its net money on the ledger its payments minus its refunds;
+  payment; every SUCCEEDED refund its `refund:` entry of minus its WeChat Pay part and its wallet entries of minus
+  its wallet parts; every wallet movement of an order is the mirror of the customer's wallet entry of the same
+  reference; each order's wallet part is what was taken from the wallet, its refunded total the sum of its succeeded
+  refunds, and its net money on the ledger its payments (WeChat Pay and the wallet parts it holds) minus its refunds;
 - WeChat Pay: every payment Pond holds as SUCCEEDED (paid since `since`) is a paid trade at WeChat Pay with the same
   transaction and amount, and no trade Pond still holds as pending (prepaid since `since`, quiet for longer than the
   reconcile sweep waits) was paid there (asked through the payment gateway: the real query API or the simulator);
@@ -27,10 +29,14 @@ from domain.commissions.models import AVAILABLE, CLAWED_BACK, OWNER_KIND, PENDIN
 from domain.commissions.states import SETTLED, net
 from domain.inventory.models import Reservation, ReservationState
 from domain.ledger.models import LedgerEntry
+from domain.ledger.service import REFUND, WALLET_BONUS, WALLET_PRINCIPAL
 from domain.orders.models import Order, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.ports import PaymentGateway, PaymentGatewayError, TradeStatus
 from domain.selling import units_set_aside
+from domain.wallet import spending
+from domain.wallet.account import BONUS, PRINCIPAL
 
+WALLET_ACCOUNTS = frozenset({WALLET_PRINCIPAL, WALLET_BONUS})
 MAY_GO_NEGATIVE = frozenset({(OWNER_KIND, AVAILABLE)})
 """Buckets a movement may take below zero on purpose: a clawback nets against a distributor's later earnings."""
 PAID_AT_WECHAT = frozenset({"SUCCESS", "REFUND"})  # a refunded trade was paid first
@@ -94,41 +100,60 @@ async def commissions() -> Check:
 
 
 async def order_money() -> Check:
-    check = Check("every order's money equals its payments minus its refunds (ledger, payments, refunds)")
-    ledger = {row["reference"]: (int(row["amount"]), row["order_id"])
-              for row in await LedgerEntry.all().values("reference", "amount", "order_id")}
+    check = Check("every order's money equals its payments minus its refunds (ledger, payments, refunds, wallet)")
+    entries = await LedgerEntry.all().values("reference", "amount", "order_id", "account", "kind")
+    ledger = {row["reference"]: (int(row["amount"]), row["order_id"]) for row in entries}
     paid: dict[int, int] = defaultdict(int)
     refunded: dict[int, int] = defaultdict(int)
+    succeeded = set()
     for payment in await Payment.filter(status=PaymentStatus.SUCCEEDED):
         paid[payment.order_id] += payment.amount
+        succeeded.add(payment.out_trade_no)
         entry = ledger.get(f"pay:{payment.out_trade_no}")
         if entry is None or entry[0] != payment.amount:
             check.wrong(f"payment {payment.out_trade_no}: ledger {entry and entry[0]}, paid {payment.amount}")
-    succeeded = {payment.out_trade_no for payment in await Payment.filter(status=PaymentStatus.SUCCEEDED)}
     for reference in ledger:
         if reference.startswith("pay:") and reference.removeprefix("pay:") not in succeeded:
             check.wrong(f"ledger {reference} without a SUCCEEDED payment")
+    for row in entries:  # the wallet parts an order holds (taken, less given back when it was cancelled)
+        if row["account"] in WALLET_ACCOUNTS and row["kind"] != REFUND and row["order_id"] is not None:
+            paid[row["order_id"]] += int(row["amount"])
     refund_numbers = set()
     for refund in await Refund.filter(status=RefundStatus.SUCCEEDED):
         refunded[refund.order_id] += refund.amount
         refund_numbers.add(refund.out_refund_no)
         entry = ledger.get(f"refund:{refund.out_refund_no}")
-        if entry is None or entry[0] != -refund.amount:
-            check.wrong(f"refund {refund.out_refund_no}: ledger {entry and entry[0]}, refunded {refund.amount}")
+        if (entry[0] if entry else 0) != -refund.wechat_amount:
+            check.wrong(f"refund {refund.out_refund_no}: ledger {entry and entry[0]}, refunded through WeChat Pay "
+                        f"{refund.wechat_amount}")
+        for bucket, part in ((PRINCIPAL, refund.wallet_principal), (BONUS, refund.wallet_bonus)):
+            entry = ledger.get(f"wallet:{refund.order_id}:refund:{refund.id}:{bucket}")
+            if (entry[0] if entry else 0) != -part:
+                check.wrong(f"refund {refund.out_refund_no}: ledger {entry and entry[0]}, back to the wallet's "
+                            f"{bucket} {part}")
     for reference in ledger:
         if reference.startswith("refund:") and reference.removeprefix("refund:") not in refund_numbers:
             check.wrong(f"ledger {reference} without a SUCCEEDED refund")
+    for mismatch in await spending.mirror_mismatches():
+        check.wrong(mismatch)
     on_ledger: dict[int, int] = defaultdict(int)
+    taken: dict[int, int] = defaultdict(int)
     for amount, order_id in ledger.values():
         if order_id is not None:
             on_ledger[order_id] += amount
-    for order_id, number, refunded_total in await Order.all().values_list("id", "number", "refunded_total"):
+    for row in entries:
+        if row["account"] in WALLET_ACCOUNTS and ":take:" in row["reference"]:
+            taken[row["order_id"]] += int(row["amount"])
+    for order_id, number, refunded_total, wallet_paid in await Order.all().values_list(
+            "id", "number", "refunded_total", "wallet_paid"):
         check.checked += 1
         if refunded_total != refunded[order_id]:
             check.wrong(f"order {number}: refunded total {refunded_total}, succeeded refunds {refunded[order_id]}")
         if on_ledger[order_id] != paid[order_id] - refunded[order_id]:
             check.wrong(f"order {number}: ledger {on_ledger[order_id]}, payments − refunds "
                         f"{paid[order_id] - refunded[order_id]}")
+        if wallet_paid != taken[order_id]:
+            check.wrong(f"order {number}: wallet paid {wallet_paid}, taken from the wallet {taken[order_id]}")
     return check
 
 

@@ -61,7 +61,7 @@ async def _kept(rows: list[dict[str, Any]]) -> list[_Counted]:
     """Each order with what its customer still pays for it (`ledger.kept_of_sale`)."""
     balances = await balances_by_order([row["id"] for row in rows])
     return [_Counted(row["id"], row["customer_id"], kept_of_sale(row["payable"] + row["wallet_paid"],
-                                                                 row["wallet_paid"], balances.get(row["id"], 0)))
+                                                                 balances.get(row["id"], 0)))
             for row in rows]
 
 

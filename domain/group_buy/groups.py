@@ -72,6 +72,7 @@ class StartRequest:
     quantity: int
     delivery: DeliveryChoice
     idempotency_key: str | None = None
+    use_wallet: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class JoinRequest:
     group_id: int | None = None
     share_code: str | None = None
     idempotency_key: str | None = None
+    use_wallet: bool = False
 
 
 @dataclass
@@ -188,7 +190,8 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     placement = LeaderPlacement(campaign, item, request.customer_id, request.quantity)
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, mode=placement, looked_for_earlier=True,
+        idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
+        looked_for_earlier=True,
     ), placement)
 
 
@@ -304,7 +307,8 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     placement = MemberPlacement(group, item, campaign, request.customer_id, request.quantity, now)
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
-        idempotency_key=request.idempotency_key, mode=placement, looked_for_earlier=True,
+        idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
+        looked_for_earlier=True,
     ), placement)
 
 

@@ -11,6 +11,14 @@ from domain.ledger.models import LedgerEntry
 if TYPE_CHECKING:
     from domain.orders.models import Order
 
+WECHATPAY = "wechatpay"
+WALLET_PRINCIPAL = "wallet_principal"
+WALLET_BONUS = "wallet_bonus"
+ORDER_ACCOUNTS = (WECHATPAY, WALLET_PRINCIPAL, WALLET_BONUS)
+"""Where an order's money comes from: its parts (`domain.wallet.spending` moves the wallet's)."""
+PAYMENT, REFUND, RELEASE = "payment", "refund", "release"
+"""Kinds of entry: money in, money back by a refund, and a wallet part given back when its order is cancelled."""
+
 
 async def record(*, account: str, kind: str, amount: int, reference: str, order_id: int | None = None) -> bool:
     """Record a movement unless its reference is already there; call inside the transaction that moves the money."""
@@ -20,28 +28,29 @@ async def record(*, account: str, kind: str, amount: int, reference: str, order_
     return True
 
 
-async def order_balance(order_id: int, account: str = "wechatpay") -> int:
-    """Net money received for an order on one account: payments minus refunds."""
-    amounts = await column(LedgerEntry.filter(order_id=order_id, account=account), "amount", int)
+async def order_balance(order_id: int, accounts: Sequence[str] = ORDER_ACCOUNTS) -> int:
+    """Net money the shop holds for an order (every part, or those of `accounts`): payments minus refunds and wallet
+    parts given back."""
+    amounts = await column(LedgerEntry.filter(order_id=order_id, account__in=tuple(accounts)), "amount", int)
     return sum(amounts)
 
 
-async def balances_by_order(order_ids: Sequence[int], account: str = "wechatpay") -> dict[int, int]:
+async def balances_by_order(order_ids: Sequence[int], accounts: Sequence[str] = ORDER_ACCOUNTS) -> dict[int, int]:
     """`order_balance` for many orders in one query (an order with no entry is absent)."""
     found: dict[int, int] = {}
-    for order_id, amount in await LedgerEntry.filter(order_id__in=list(order_ids), account=account) \
+    for order_id, amount in await LedgerEntry.filter(order_id__in=list(order_ids), account__in=tuple(accounts)) \
             .values_list("order_id", "amount"):
         found[order_id] = found.get(order_id, 0) + amount
     return found
 
 
-def kept_of_sale(money_in: int, wallet_paid: int, wechat_balance: int) -> int:
-    """What the customer still pays for an order's sale: its WeChat Pay net on the ledger plus its wallet part, never
-    above what the order cost. A second payment refunded in full (an unwanted one) leaves it whole, where
+def kept_of_sale(money_in: int, balance: int) -> int:
+    """What the customer still pays for an order's sale: the order's net on the ledger (every part), never above what
+    the order cost. A second payment refunded in full (an unwanted one) leaves it whole, where
     `Order.refunded_total`, which counts that refund too, would not."""
-    return max(0, min(money_in, wechat_balance + wallet_paid))
+    return max(0, min(money_in, balance))
 
 
 async def refunded_of_sale(order: Order) -> int:
     """What refunds took back of the order's sale (not of an unwanted second payment)."""
-    return order.money_in - kept_of_sale(order.money_in, order.wallet_paid, await order_balance(order.id))
+    return order.money_in - kept_of_sale(order.money_in, await order_balance(order.id))

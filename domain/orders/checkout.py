@@ -23,7 +23,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
-from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
+from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment, take_from_wallet
 from domain.pricing import discounts, engine, promotions
 from domain.pricing.engine import PriceSource, Quote
 
@@ -66,6 +66,8 @@ class CheckoutRequest:
     share_code: str | None = None
     idempotency_key: str | None = None
     coupon_code: str | None = None
+    use_wallet: bool = False
+    """The wallet pays what it can; WeChat Pay the rest (`domain.wallet.spending`)."""
     mode: Placement | None = None
     """None: a normal order."""
     looked_for_earlier: bool = False
@@ -292,6 +294,8 @@ async def _write_order(
             if request.mode is not None:  # the mode's rows before the SKUs' (the lock order: domain.orders.kinds)
                 await request.mode.write(order, quote)
             await holds.hold(order.id, wanted)
+            if request.use_wallet and deps.policy(request.kind).takes_wallet:
+                await take_from_wallet(order, order.payable)  # balances after the SKUs' rows (the lock order)
             if request.from_cart:
                 from domain.cart.service import clear_lines
 

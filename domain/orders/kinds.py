@@ -45,6 +45,8 @@ class KindPolicy:
     kind: OrderKind = OrderKind.NORMAL
     takes_order_promotions: bool = True
     """Whether spend-and-save and coupons apply (a flash sale or group-buy price is already the promotion)."""
+    takes_wallet: bool = True
+    """Whether the wallet may pay for it (a recharge is paid through WeChat Pay only)."""
 
     def payment_window(self, deps: OrderDeps) -> timedelta:
         """How long an unpaid order of this kind holds its units before it expires."""

@@ -73,7 +73,9 @@ class Order(Model):
     discount_total = fields.IntField(default=0)
     shipping_fee = fields.IntField(default=0)
     wallet_paid = fields.IntField(default=0)
+    """Fen the wallet pays (principal and bonus: `domain.wallet.spending`)."""
     payable = fields.IntField(description="fen still owed through WeChat Pay")
+    """Fen owed through WeChat Pay: what the wallet does not pay."""
     refunded_total = fields.IntField(default=0)
     delivery: fields.JSONField[dict[str, Any]] = fields.JSONField(
         description="{address: {...}} or {pickupPoint: {...}} snapshot"
@@ -175,6 +177,9 @@ class Refund(Model):
     payment_id: int | None
     out_refund_no = fields.CharField(max_length=32, unique=True)
     amount = fields.IntField()
+    """Fen back to the customer, every part (WeChat Pay and the wallet's)."""
+    wallet_principal = fields.IntField(default=0, description="of it, fen back to the wallet's principal")
+    wallet_bonus = fields.IntField(default=0, description="of it, fen back to the wallet's bonus")
     reason = fields.CharField(max_length=200, default="")
     status = fields.CharEnumField(RefundStatus, max_length=16, default=RefundStatus.REQUESTED, db_index=True)
     requested_by = fields.CharField(max_length=64, description="customer:<id>, staff:<id> or system")
@@ -190,6 +195,11 @@ class Refund(Model):
     succeeded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+
+    @property
+    def wechat_amount(self) -> int:
+        """What goes back through WeChat Pay (`domain.wallet.spending` splits a refund)."""
+        return self.amount - self.wallet_principal - self.wallet_bonus
 
     class Meta:
         table = "orders_refund"

@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from domain.balances.service import Insufficient
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
@@ -23,6 +24,7 @@ from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
 from domain.orders.refund_calls import send_refund
 from domain.pricing import coupons
+from domain.wallet import spending
 
 log = structlog.get_logger("pond.orders.payment")
 PREPAY_REUSE_MARGIN = timedelta(minutes=1)
@@ -155,6 +157,58 @@ async def _paid(deps: OrderDeps, policy: KindPolicy, order: Order) -> None:
     await policy.confirm_sale(deps, order)
 
 
+async def take_from_wallet(order: Order, owed: int) -> None:
+    """Inside the order's transaction, after its SKUs' rows: the wallet pays what it can of `owed`, and the order
+    owes WeChat Pay the rest."""
+    taken = (await spending.take(order, owed)).total
+    if taken:
+        order.wallet_paid += taken
+        order.payable -= taken
+        await Order.filter(id=order.id).update(wallet_paid=order.wallet_paid, payable=order.payable)
+
+
+async def pay_with_wallet(deps: OrderDeps, order: Order) -> Order:
+    """`orderPay(useWallet: true)`: a pending order not yet paid from the wallet has the wallet pay what it can; its
+    open WeChat Pay trades are closed first, so none for the old amount can be paid afterwards (one paid meanwhile
+    settles the order instead). The caller then asks for the payment (`first_payment`): none when the wallet paid
+    it all."""
+    if not deps.policy(order.kind).takes_wallet:
+        raise DomainError(ErrorCode.INVALID, "this order is paid through WeChat Pay only", ["useWallet"])
+    if order.status != OrderStatus.PENDING_PAYMENT or order.wallet_paid:
+        return order
+    if order.expires_at <= deps.clock():
+        raise DomainError(ErrorCode.INVALID_STATE, "the order's payment time is over", ["orderId"])
+    for payment in await Payment.filter(order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False):
+        try:
+            await deps.gateway.close(payment.out_trade_no)
+        except PaymentGatewayError as exc:
+            if exc.code != "ORDERPAID":
+                raise payment_failed(exc) from None
+            status = await deps.gateway.query(payment.out_trade_no)
+            if status is not None and status.state == "SUCCESS":
+                await settle_payment(deps, payment.out_trade_no, status.transaction_id or "", status.amount or 0)
+                return await Order.get(id=order.id)
+        await Payment.filter(id=payment.id, status=PaymentStatus.PENDING).update(status=PaymentStatus.CLOSED)
+    async with in_transaction():
+        order = await Order.filter(id=order.id).select_for_update().get()
+        if order.status == OrderStatus.PENDING_PAYMENT and not order.wallet_paid:
+            await take_from_wallet(order, order.payable)
+    return order
+
+
+async def pay(deps: OrderDeps, order: Order, *, use_wallet: bool = False) -> Placed:
+    """`orderPay`: a fresh payment for a pending order (prepay again if the old one expired); with `use_wallet`, the
+    wallet pays what it can first, and an order it pays in full is paid at once (no payment to make)."""
+    if use_wallet:
+        pending = order.status == OrderStatus.PENDING_PAYMENT
+        order = await pay_with_wallet(deps, order)
+        if pending and order.status != OrderStatus.PENDING_PAYMENT:
+            return Placed(order, None)  # a payment that arrived meanwhile settled it
+        if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
+            return await first_payment(deps, order)
+    return Placed(order, await prepay(deps, order))
+
+
 async def cancel(deps: OrderDeps, order: Order, reason: str) -> None:
     """Pending → cancelled: its units (and its coupon) back exactly once, in the database and then in the fast
     gates (its kind's policy says which)."""
@@ -169,6 +223,7 @@ async def _release(policy: KindPolicy, order: Order, reason: str) -> None:
     await states.move(order, OrderStatus.CANCELLED, cancel_reason=reason[:64])
     await policy.release_units(order)
     await coupons.give_back(order.id)
+    await spending.release(order)  # balances after the SKUs' rows (the lock order)
 
 
 async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
@@ -217,9 +272,9 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
         # Locked: an expiry cancelling the order meanwhile finishes first, and this payment then revives it.
         order = await Order.filter(id=payment.order_id).select_for_update().get()
         policy = deps.policy(order.kind)
-        await ledger.record(account="wechatpay", kind="payment", amount=amount, reference=f"pay:{out_trade_no}",
-                            order_id=order.id)
-        outcome = await _apply_payment(deps, policy, order, deps.clock())
+        await ledger.record(account=ledger.WECHATPAY, kind=ledger.PAYMENT, amount=amount,
+                            reference=f"pay:{out_trade_no}", order_id=order.id)
+        outcome = await _apply_payment(deps, policy, order, payment, deps.clock())
         if outcome in ("refund", "refused"):
             auto_refund = await _refund_unwanted_payment(order, payment)
     if outcome == "paid":
@@ -232,7 +287,9 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
     return outcome
 
 
-async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: datetime) -> str:
+async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, payment: Payment, at: datetime) -> str:
+    if order.status == OrderStatus.PENDING_PAYMENT and payment.amount != order.payable:
+        return "refund"  # a trade for an amount the order no longer owes (closed before the wallet paid part of it)
     if order.status == OrderStatus.PENDING_PAYMENT:
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
@@ -244,9 +301,10 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, at: 
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
                 await policy.retake_units(order)
                 await coupons.retake(order.id, at)
+                await spending.retake(order)
                 if not await policy.take_payment(deps, order):
                     raise CannotRevive(f"order {order.number}'s kind refused its late payment")
-        except (holds.OutOfStock, coupons.CouponTaken, CannotRevive):
+        except (holds.OutOfStock, coupons.CouponTaken, CannotRevive, Insufficient):
             return "refund"
         await states.move(order, OrderStatus.PAID)
         await pickup_codes.issue(order)

@@ -16,7 +16,6 @@ from tortoise.expressions import F, Q
 from tortoise.timezone import now
 from tortoise.transactions import in_transaction
 
-from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.ledger import service as ledger
 from domain.orders import refund_states, states
@@ -25,6 +24,7 @@ from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Ref
 from domain.orders.numbers import resent_refund_number
 from domain.orders.ports import PaymentGatewayError
 from domain.pricing import coupons
+from domain.wallet import spending
 
 log = structlog.get_logger("pond.orders.refunds")
 RETRY_AFTER = tuple(timedelta(minutes=m) for m in (1, 5, 15, 60, 180, 360, 720, 1440))
@@ -46,7 +46,8 @@ async def refund_source(order_id: int, amount: int) -> Payment | None:
     paid = await Payment.filter(order_id=order_id, status=PaymentStatus.SUCCEEDED).order_by("id")
     for payment in paid:
         # a FAILED refund still owes its money through its trade: it is sent again there
-        used = await column(Refund.filter(payment_id=payment.id).exclude(status=RefundStatus.REJECTED), "amount", int)
+        used = [refund.wechat_amount
+                for refund in await Refund.filter(payment_id=payment.id).exclude(status=RefundStatus.REJECTED)]
         if payment.amount - sum(used) >= amount:
             return payment
     return paid[0] if paid else None
@@ -55,7 +56,7 @@ async def refund_source(order_id: int, amount: int) -> Payment | None:
 async def _trade(refund: Refund) -> Payment | None:
     if refund.payment_id is not None:
         return await Payment.get_or_none(id=refund.payment_id)
-    return await refund_source(refund.order_id, refund.amount)  # made before trades were named
+    return await refund_source(refund.order_id, refund.wechat_amount)  # made before trades were named
 
 
 async def _locked_order(refund: Refund) -> Order:
@@ -91,13 +92,16 @@ async def reopen(order: Order, refund: Refund) -> None:
 
 
 async def send_refund(deps: OrderDeps, refund: Refund) -> Refund:
-    """Call WeChat Pay for a PROCESSING refund (outside any transaction) and apply its answer."""
+    """Call WeChat Pay for a PROCESSING refund (outside any transaction) and apply its answer. A refund whose money
+    all goes back to the wallet asks WeChat Pay nothing: it succeeds at once."""
+    if refund.wechat_amount == 0:
+        return await _succeed(deps, refund, None)
     payment = await _trade(refund)
     if payment is None:
         return await _fail(deps, refund, NO_TRADE, "the order has no paid trade to refund through", can_clear=False)
     try:
         result = await deps.gateway.refund(out_refund_no=refund.out_refund_no, out_trade_no=payment.out_trade_no,
-                                           amount=refund.amount, total=payment.amount, reason=refund.reason)
+                                           amount=refund.wechat_amount, total=payment.amount, reason=refund.reason)
     except PaymentGatewayError as exc:
         return await _fail(deps, refund, exc.code, exc.message, can_clear=exc.retryable)
     return await _apply(deps, refund, result.status, result.refund_id)
@@ -138,22 +142,24 @@ async def apply_refund_status(deps: OrderDeps, out_refund_no: str, status: str, 
 
 
 async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Refund:
-    """The money went back, once. The ledger records it; an order refunded in full goes to REFUNDED and gives its
-    coupon back, and its units go back to stock when `_goods_come_back`."""
+    """The money went back, once: through WeChat Pay, and the wallet part to the wallet. The ledger records it; an
+    order refunded in full goes to REFUNDED and gives its coupon back, and its units go back to stock when
+    `_goods_come_back`."""
     restocked: list[int] = []
     async with in_transaction():
         order = await _locked_order(refund)
         if not await refund_states.move(refund, RefundStatus.SUCCEEDED, refund_id=refund_id or refund.refund_id,
                                         succeeded_at=now(), next_attempt_at=None):
             return refund
-        await ledger.record(account="wechatpay", kind="refund", amount=-refund.amount,
-                            reference=f"refund:{refund.out_refund_no}", order_id=order.id)
+        if refund.wechat_amount:
+            await ledger.record(account=ledger.WECHATPAY, kind=ledger.REFUND, amount=-refund.wechat_amount,
+                                reference=f"refund:{refund.out_refund_no}", order_id=order.id)
         await Order.filter(id=order.id).update(refunded_total=F("refunded_total") + refund.amount)
         order.refunded_total += refund.amount
         of_the_sale = holds_order(order, refund)  # asked once: the status moves below
         if not of_the_sale:
             pass  # an unwanted payment went back: the order keeps its own status
-        elif await ledger.order_balance(order.id) == 0:
+        elif await ledger.order_balance(order.id) == refund.amount - refund.wechat_amount:  # its wallet part below
             await reopen(order, refund)  # a FAILED refund that WeChat Pay paid after all finds its order moved back
             policy = deps.policy(order.kind)
             returned = policy.goods_come_back(order, refund)
@@ -163,6 +169,7 @@ async def _succeed(deps: OrderDeps, refund: Refund, refund_id: str | None) -> Re
                 restocked = await policy.restock_units(order)
         else:
             await back_to_before(order)
+        await spending.give_back_refund(order, refund)  # balances after the SKUs' rows (the lock order)
         if of_the_sale:
             await deps.events.refunded(order, refund)
     await deps.inventory.resync(restocked)

@@ -13,10 +13,12 @@ from domain.orders.models import Order, OrderStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number
 from domain.orders.refund_calls import back_to_before, refund_source, send_refund
 from domain.pagination import Page, paginate
+from domain.wallet import spending
 
 
 async def refundable_amount(order: Order) -> int:
-    """Paid through WeChat Pay, minus what was refunded or is being refunded (a failed refund still owes its amount)."""
+    """What the shop holds for the order (WeChat Pay and wallet parts), minus what is being refunded (a failed refund
+    still owes its amount)."""
     paid = await ledger.order_balance(order.id)
     pending = sum(await column(Refund.filter(order_id=order.id, status__in=refund_states.UNSETTLED), "amount", int))
     return paid - pending
@@ -37,9 +39,13 @@ async def _open_refund(deps: OrderDeps, order: Order, amount: int | None, reason
     if len(reason) > 200:
         raise Invalid("reason must be at most 200 characters", ["reason"])
     sequence = await Refund.filter(order_id=order.id).count() + 1
-    source = await refund_source(order.id, amount)
+    earlier = await Refund.filter(order_id=order.id).exclude(status=RefundStatus.REJECTED).exclude(
+        requested_by=refund_states.SYSTEM)
+    wallet = await spending.refund_parts(order, amount, earlier)
+    source = await refund_source(order.id, amount - wallet.total) if amount > wallet.total else None
     refund = await Refund.create(order_id=order.id, payment_id=source.id if source else None,
                                  out_refund_no=refund_number(order.number, sequence), amount=amount,
+                                 wallet_principal=wallet.principal, wallet_bonus=wallet.bonus,
                                  reason=reason.strip(), requested_by=actor, status=status,
                                  decided_by=actor if status == RefundStatus.PROCESSING else "")
     await states.move(order, OrderStatus.REFUNDING, status_before_refund=order.status)

@@ -42,6 +42,7 @@ class JoinRequest:
     delivery: DeliveryChoice
     remark: str = ""
     idempotency_key: str | None = None
+    use_wallet: bool = False
 
 
 def ended() -> DomainError:
@@ -138,7 +139,7 @@ async def join(deps: OrderDeps, request: JoinRequest) -> Placed:
     placement = RelayPlacement(relay, items, wanted, at)
     checkout_request = CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=list(request.lines),
-        remark=request.remark, idempotency_key=request.idempotency_key, mode=placement,
+        remark=request.remark, idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
         looked_for_earlier=request.idempotency_key is not None and not replayed,
     )
     return await checkout(deps, checkout_request)

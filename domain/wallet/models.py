@@ -44,6 +44,7 @@ class Recharge(Model):
     principal = fields.IntField()
     bonus = fields.IntField()
     credited_at = fields.DatetimeField(null=True)
+    refunded_at = fields.DatetimeField(null=True, description="when staff refunded it (rechargeRefund), once")
     created_at = fields.DatetimeField()
 
     class Meta:

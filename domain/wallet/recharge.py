@@ -35,6 +35,7 @@ cannot open more than the limit and pay them all)."""
 class RechargePolicy(KindPolicy):
     kind = OrderKind.RECHARGE
     takes_order_promotions = False
+    takes_wallet = False
 
     async def take_payment(self, deps: OrderDeps, order: Order) -> bool:
         await credit(order, deps.clock())
