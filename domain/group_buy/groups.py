@@ -139,6 +139,8 @@ async def _placed(deps: OrderDeps, request: CheckoutRequest, placement: LeaderPl
             exc.field = ["skuId"]
         raise
     if placement.group is not None and placed.order.id == placement.order_id:
+        if placed.order.paid_at is not None:  # paid at once (by the wallet): the group has moved since it was read
+            await placement.group.refresh_from_db()
         return GroupPlaced(placed, placement.group)  # written by this call: its group is known
     if not await GroupBuySeat.exists(order_id=placed.order.id):  # a concurrent checkout took the key first
         raise _key_taken()

@@ -6,41 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 
 from domain.orders.models import Payment
 from domain.orders.payment import settle_payment
 from tests.fixtures.orders import ORDER_REQUEST_REFUND, ORDER_SHIP, order_row
+from tests.fixtures.wallet import CREATE, END, LIVE, RECHARGE, WALLET, create, package_input, recharge
 
 pytestmark = pytest.mark.usefixtures("audited")
-
-CREATE = """mutation($i: RechargePackageInput!) { rechargePackageCreate(input: $i) {
-  package { id name price { amount } bonus { amount } perCustomerLimit } errors { code field } } }"""
-END = """mutation($i: RechargePackageEndInput!) { rechargePackageEnd(input: $i) {
-  package { endedAt } errors { code } } }"""
-LIVE = "{ walletRechargePackages { id name } }"
-RECHARGE = """mutation($i: WalletRechargeInput!) { walletRecharge(input: $i) {
-  order { id kind status payable { amount } } payment { package paySign timeStamp nonceStr }
-  errors { code field } } }"""
-WALLET = """{ me { wallet { balance { amount } principal { amount } bonus { amount } bonusBalance { amount }
-  ledger(first: 10) { totalCount edges { node { bucket amount { amount } note } } } } } }"""
-
-
-def package_input(**fields: Any) -> dict[str, Any]:
-    start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-    return {"name": "充500送50", "price": 50000, "bonus": 5000, "startsAt": start, **fields}
-
-
-async def create(gql, token: str, **fields: Any) -> dict[str, Any]:
-    return (await gql.data(CREATE, {"i": package_input(**fields)}, token))["rechargePackageCreate"]
-
-
-async def recharge(gql, token: str, package: dict[str, Any], key: str | None = None) -> dict[str, Any]:
-    return (await gql.data(RECHARGE, {"i": {"packageId": package["id"], "idempotencyKey": key}}, token))[
-        "walletRecharge"]
-
 
 async def test_a_paid_recharge_credits_principal_and_bonus_once(gql, shop, app, operator_token, customer_token):
     package = (await create(gql, operator_token))["package"]

@@ -16,29 +16,13 @@ from domain.ledger.models import LedgerEntry
 from domain.orders import lifecycle
 from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus
 from domain.wallet import account
-from tests.api.test_wallet import create, recharge
 from tests.fixtures.orders import ORDER_CANCEL, ORDER_PAY, ORDER_REQUEST_REFUND, REFUND_APPROVE, customer, pk
+from tests.fixtures.wallet import create, funded, recharge, wallet
 
 pytestmark = pytest.mark.usefixtures("audited")
 
-WALLET = "{ me { wallet { balance { amount } principal { amount } bonus { amount } } } }"
 RECHARGE_REFUND = """mutation($i: RechargeRefundInput!) { rechargeRefund(input: $i) {
   refund { id status amount { amount } } order { id status } errors { code field } } }"""
-
-
-async def funded(gql, shop, operator_token: str, token: str, price: int, bonus: int) -> dict[str, Any]:
-    """The customer recharges a package of `price` + `bonus` and pays it: its RECHARGE order."""
-    package = (await create(gql, operator_token, price=price, bonus=bonus))["package"]
-    placed = await recharge(gql, token, package)
-    assert placed["errors"] == [], placed["errors"]
-    await shop.pay(placed["payment"])
-    return placed["order"]
-
-
-async def wallet(gql, token: str) -> tuple[int, int]:
-    found = (await gql.data(WALLET, token=token))["me"]["wallet"]
-    assert found["balance"]["amount"] == found["principal"]["amount"] + found["bonus"]["amount"]
-    return found["principal"]["amount"], found["bonus"]["amount"]
 
 
 async def parts(order: dict[str, Any]) -> dict[str, int]:
@@ -52,7 +36,7 @@ async def parts(order: dict[str, Any]) -> dict[str, int]:
 async def test_a_wallet_that_covers_the_order_pays_it_at_once_in_proportion(gql, shop, operator_token,
                                                                             customer_token):
     await funded(gql, shop, operator_token, customer_token, 50000, 5000)
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     placed = await shop.checkout(customer_token, (sku, 1), useWallet=True)
     assert placed["errors"] == [] and placed["payment"] is None
     order = placed["order"]
@@ -66,7 +50,7 @@ async def test_a_wallet_that_covers_the_order_pays_it_at_once_in_proportion(gql,
 async def test_the_wallet_pays_part_wechat_pay_the_rest_and_a_cancel_gives_it_back(gql, shop, operator_token,
                                                                                   customer_token):
     await funded(gql, shop, operator_token, customer_token, 1000, 100)
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
     assert (order["status"], order["walletPaid"], order["payable"]) == ("PENDING_PAYMENT", {"amount": 1100},
                                                                        {"amount": 2890})
@@ -87,7 +71,7 @@ async def test_the_wallet_pays_part_wechat_pay_the_rest_and_a_cancel_gives_it_ba
 async def test_an_expired_order_gives_its_wallet_part_back_and_a_late_payment_takes_it_again(
         app, gql, shop, operator_token, customer_token):
     await funded(gql, shop, operator_token, customer_token, 1000, 0)
-    sku = await shop.make_sku(price=3000, stock=5)
+    sku = await shop.sku(price=3000, stock=5)
     order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
     deps = app.state.runtime.services.orders
     row = await Order.get(id=pk(order["id"]))
@@ -106,13 +90,13 @@ async def test_an_expired_order_gives_its_wallet_part_back_and_a_late_payment_ta
 async def test_a_late_payment_whose_wallet_part_was_spent_meanwhile_is_refunded(
         app, gql, shop, operator_token, customer_token):
     await funded(gql, shop, operator_token, customer_token, 1000, 0)
-    sku = await shop.make_sku(price=3000, stock=5)
+    sku = await shop.sku(price=3000, stock=5)
     order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
     deps = app.state.runtime.services.orders
     row = await Order.get(id=pk(order["id"]))
     await Payment.filter(order_id=row.id).update(prepay_id=None)
     await lifecycle.expire_due(deps, row.expires_at + timedelta(seconds=1))
-    other = await shop.make_sku(price=1000, stock=5)
+    other = await shop.sku(price=1000, stock=5)
     spent = await shop.checkout(customer_token, (other, 1), useWallet=True)
     assert spent["order"]["status"] == "PAID"
     await Payment.filter(order_id=row.id).update(prepay_id="wx-kept")
@@ -125,7 +109,7 @@ async def test_a_late_payment_whose_wallet_part_was_spent_meanwhile_is_refunded(
 
 async def test_order_pay_with_the_wallet_closes_the_old_trade_and_pays_in_full(gql, shop, operator_token,
                                                                                customer_token):
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     order, first = await shop.place(customer_token, (sku, 1))
     assert first is not None
     await funded(gql, shop, operator_token, customer_token, 5000, 0)
@@ -140,7 +124,7 @@ async def test_order_pay_with_the_wallet_closes_the_old_trade_and_pays_in_full(g
 
 async def test_order_pay_with_a_small_wallet_prepays_the_rest(gql, shop, operator_token, customer_token):
     await funded(gql, shop, operator_token, customer_token, 990, 0)
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     order, _ = await shop.place(customer_token, (sku, 1))
     paid = (await gql.data(ORDER_PAY, {"i": {"orderId": order["id"], "useWallet": True}}, customer_token))["orderPay"]
     assert paid["errors"] == [] and paid["order"]["status"] == "PENDING_PAYMENT"
@@ -153,7 +137,7 @@ async def test_order_pay_with_a_small_wallet_prepays_the_rest(gql, shop, operato
 
 async def test_refunds_go_back_where_the_money_came_from(gql, shop, operator_token, finance_token, customer_token):
     await funded(gql, shop, operator_token, customer_token, 1000, 100)
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
     await shop.pay(payment)
 
@@ -180,7 +164,7 @@ async def test_refunds_go_back_where_the_money_came_from(gql, shop, operator_tok
 async def test_an_order_paid_by_the_wallet_alone_is_refunded_at_once(gql, shop, operator_token, finance_token,
                                                                      customer_token):
     await funded(gql, shop, operator_token, customer_token, 5000, 500)
-    sku = await shop.make_sku(price=3990, stock=5)
+    sku = await shop.sku(price=3990, stock=5)
     order = (await shop.checkout(customer_token, (sku, 1), useWallet=True))["order"]
     asked = (await gql.data(ORDER_REQUEST_REFUND, {"i": {"orderId": order["id"], "reason": "不要了"}},
                             customer_token))["orderRequestRefund"]
@@ -192,7 +176,7 @@ async def test_an_order_paid_by_the_wallet_alone_is_refunded_at_once(gql, shop, 
 
 async def test_concurrent_orders_never_take_more_than_the_wallet_holds(gql, shop, operator_token, customer_token):
     await funded(gql, shop, operator_token, customer_token, 10000, 1000)
-    sku = await shop.make_sku(price=3000, stock=50)
+    sku = await shop.sku(price=3000, stock=50)
     done = await asyncio.gather(*(shop.checkout(customer_token, (sku, 1), useWallet=True) for _ in range(12)))
     placed = [result["order"] for result in done if not result["errors"]]
     assert {error["code"] for result in done for error in result["errors"]} <= {"LIMIT_EXCEEDED", "RATE_LIMITED"}
@@ -208,7 +192,7 @@ async def test_a_recharge_refund_never_lets_bonus_leave_as_cash(gql, shop, opera
                                                                 customer_token):
     generous = await funded(gql, shop, operator_token, customer_token, 1000, 1000)
     await funded(gql, shop, operator_token, customer_token, 1000, 0)
-    sku = await shop.make_sku(price=1500, stock=5)
+    sku = await shop.sku(price=1500, stock=5)
     assert (await shop.checkout(customer_token, (sku, 1), useWallet=True))["order"]["status"] == "PAID"
     # spent 1500 of 2000 principal + 1000 bonus: bonus ⌊1500 × 1000 ÷ 3000⌋ = 500, principal 1000
     assert await wallet(gql, customer_token) == (1000, 500)
@@ -242,7 +226,7 @@ async def test_an_unspent_recharge_is_refunded_in_full(gql, shop, operator_token
 
 async def test_a_spent_wallet_has_nothing_to_refund(gql, shop, operator_token, finance_token, customer_token):
     order = await funded(gql, shop, operator_token, customer_token, 1000, 100)
-    sku = await shop.make_sku(price=1100, stock=5)
+    sku = await shop.sku(price=1100, stock=5)
     assert (await shop.checkout(customer_token, (sku, 1), useWallet=True))["order"]["status"] == "PAID"
     done = (await gql.data(RECHARGE_REFUND, {"i": {"orderId": order["id"]}}, finance_token))["rechargeRefund"]
     assert [error["code"] for error in done["errors"]] == ["INVALID_STATE"]

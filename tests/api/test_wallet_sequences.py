@@ -21,8 +21,9 @@ from domain.ledger.models import LedgerEntry
 from domain.orders.models import Order, Refund, RefundStatus
 from domain.wallet import account
 from domain.wallet.models import Recharge
-from tests.api.test_wallet_pay import RECHARGE_REFUND, funded, wallet
+from tests.api.test_wallet_pay import RECHARGE_REFUND
 from tests.fixtures.orders import ORDER_REQUEST_REFUND, REFUND_APPROVE, pk
+from tests.fixtures.wallet import funded, wallet
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ async def _play(sequence: list[Any], gql, shop, operator_token: str, finance_tok
 
 
 async def _spend(gql, shop, token: str, step: Spending, orders: list[dict[str, Any]]) -> None:
-    sku = await shop.make_sku(price=step.price, stock=10)
+    sku = await shop.sku(price=step.price, stock=10)
     placed = await shop.checkout(token, (sku, step.quantity), useWallet=True)
     assert placed["errors"] == [], placed["errors"]
     if placed["payment"] is not None:
