@@ -17,6 +17,7 @@ from domain.group_buy import campaigns as group_buy_campaigns
 from domain.group_buy import groups as group_buys
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
 from domain.identity.queries import mask_nickname
+from domain.ledger import service as ledger
 from domain.orders import pickup, pickup_codes
 from domain.orders import queries as order_queries
 from domain.orders.models import Order, OrderLine, PickupPoint, Refund
@@ -97,6 +98,10 @@ class Loaders:
     @cached_property
     def order(self) -> DataLoader[int, Order | None]:
         return _keyed(order_queries.orders_by_id)
+
+    @cached_property
+    def order_parts(self) -> DataLoader[int, list[ledger.Part]]:
+        return _keyed(ledger.parts_by_order, default=list)
 
     @cached_property
     def order_refunds(self) -> DataLoader[int, list[Refund]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.catalog.models import Sku
 from domain.errors import DomainError, DomainErrors, ErrorCode, NotFound
+from domain.ledger import service as ledger
 from domain.orders import checkout as placing
 from domain.orders import lifecycle, queries, refund_states, refunds
 from domain.orders.checkout import CheckoutRequest
@@ -151,6 +152,10 @@ async def order_pickup_code(ctx: Context, order: Order) -> str | None:
     if not ctx.is_staff and ctx.customer_id != order.customer_id:
         return None
     return await ctx.loaders.pickup_code.load(order.id)
+
+
+async def order_payment_parts(ctx: Context, order: Order) -> list[ledger.Part]:
+    return await ctx.loaders.order_parts.load(order.id)
 
 
 async def order_refund_owed(ctx: Context, order: Order) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import Info, relay
 from strawberry.permission import BasePermission, PermissionExtension
 
+from domain.ledger import service as ledger
 from domain.orders import models
 from domain.orders.payment import Placed
 from domain.orders.ports import PaymentParams
@@ -86,7 +88,12 @@ class Refund(relay.Node):
     created_at: datetime
     is_type_of = model_node(models.Refund)
 
-    amount: Money = money_field("amount")
+    amount: Money = money_field("amount", "Everything it gives back: through WeChat Pay and to the wallet")
+
+    @strawberry.field(description="Of the amount, what goes back to the wallet (principal and bonus, as they were "
+                      "spent); the rest goes back through WeChat Pay")
+    def wallet_amount(self, root: strawberry.Parent[models.Refund]) -> Money:
+        return Money(amount=root.wallet_principal + root.wallet_bonus)
 
     out_refund_no: str | None = staff_only("The number WeChat Pay knows it by (out_refund_no)")
     failure_code: str | None = staff_only("Why its last attempt failed, e.g. NOT_ENOUGH (the merchant's WeChat Pay "
@@ -99,6 +106,25 @@ class Refund(relay.Node):
     @strawberry.field(description="The order it gives money back for")
     async def order(self, root: strawberry.Parent[models.Refund], info: Info) -> Order:
         return await orders.refund_order(info.context, root)  # type: ignore[return-value]  # a model, resolved to its GraphQL type by strawberry
+
+
+@strawberry.enum(description="Where a part of an order's money came from")
+class PaymentSource(Enum):
+    WECHAT_PAY = "WECHAT_PAY"
+    WALLET_PRINCIPAL = "WALLET_PRINCIPAL"
+    WALLET_BONUS = "WALLET_BONUS"
+
+
+SOURCES = {ledger.WECHATPAY: PaymentSource.WECHAT_PAY, ledger.WALLET_PRINCIPAL: PaymentSource.WALLET_PRINCIPAL,
+           ledger.WALLET_BONUS: PaymentSource.WALLET_BONUS}
+
+
+@strawberry.type(description="One part of an order's money")
+class PaymentPart:
+    source: PaymentSource
+    paid: Money = strawberry.field(description="What the order holds of this source (a wallet part given back when "
+                                   "the order was cancelled is not held)")
+    refunded: Money = strawberry.field(description="What refunds gave back of it")
 
 
 @strawberry.type(description="A postal address, as given at checkout")
@@ -192,6 +218,13 @@ class Order(relay.Node):
     payable: Money = money_field("payable", "What is paid through WeChat Pay (the rest)")
 
     refunded_total: Money = money_field("refunded_total", "What has been refunded so far")
+
+    @strawberry.field(description="Where the order's money came from, part by part (WECHAT_PAY, WALLET_PRINCIPAL, "
+                      "WALLET_BONUS), what it holds of each and what refunds gave back of each")
+    async def payment_parts(self, root: strawberry.Parent[models.Order], info: Info) -> list[PaymentPart]:
+        return [PaymentPart(source=SOURCES[part.account], paid=Money(amount=part.paid),
+                            refunded=Money(amount=part.refunded))
+                for part in await orders.order_payment_parts(info.context, root)]
 
     @strawberry.field(description="Money the shop owes back on this order: refunds that FAILED (WeChat Pay refused "
                       "or could not pay them) and are being sent again")

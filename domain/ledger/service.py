@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from domain.columns import column
@@ -26,6 +27,33 @@ async def record(*, account: str, kind: str, amount: int, reference: str, order_
         return False
     await LedgerEntry.create(account=account, kind=kind, amount=amount, reference=reference, order_id=order_id)
     return True
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of an order's money: where it came from (an account of `ORDER_ACCOUNTS`), what the order holds of it
+    (paid, less a wallet part given back when the order was cancelled) and what refunds gave back of it."""
+
+    account: str
+    paid: int
+    refunded: int
+
+
+async def parts_by_order(order_ids: Sequence[int]) -> dict[int, list[Part]]:
+    """Each order's money as its parts, in `ORDER_ACCOUNTS` order (a part never moved is absent)."""
+    sums: dict[tuple[int, str], list[int]] = {}
+    rows = LedgerEntry.filter(order_id__in=list(order_ids), account__in=ORDER_ACCOUNTS)
+    for order_id, account, kind, amount in await rows.values_list("order_id", "account", "kind", "amount"):
+        paid_refunded = sums.setdefault((order_id, account), [0, 0])
+        if kind == REFUND:
+            paid_refunded[1] -= amount
+        else:
+            paid_refunded[0] += amount
+    found: dict[int, list[Part]] = {}
+    for order_id in order_ids:
+        found[order_id] = [Part(account, *sums[(order_id, account)]) for account in ORDER_ACCOUNTS
+                           if (order_id, account) in sums]
+    return found
 
 
 async def order_balance(order_id: int, accounts: Sequence[str] = ORDER_ACCOUNTS) -> int:
