@@ -37,3 +37,12 @@ async def one_at_a_time(key: int) -> None:
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         await connection.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
+
+
+async def one_snapshot() -> None:
+    """First thing inside a transaction that only reads: every statement of it sees the database as it was when the
+    first one ran (PostgreSQL's REPEATABLE READ), so writes landing meanwhile never show as a half-done change. A
+    SQLite read transaction sees one snapshot already."""
+    connection = connections.get("default")
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")

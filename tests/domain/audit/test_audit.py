@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -73,3 +74,26 @@ async def test_staff_audit_answers_finance_and_refuses_a_customer(gql, finance_t
     assert refused["data"] is None and refused["errors"]
     bad = await gql(STAFF_AUDIT, {"d": 0}, finance_token)
     assert bad["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+async def test_books_changing_while_the_audit_reads_them_show_no_discrepancy(shop: Shop) -> None:
+    """Each movement commits its entry and its balance together; the audit reads entries and balances in separate
+    statements, so without one snapshot a movement landing between them would show as a mismatch."""
+    owner = Owner("customer", 7)
+    moving = True
+
+    async def keep_moving() -> int:
+        n = 0
+        while moving:
+            n += 1
+            async with in_transaction():
+                await move(owner, "principal", 1, f"test:live:{n}")
+        return n
+
+    writer = asyncio.create_task(keep_moving())
+    try:
+        found = [await wrong(shop) for _ in range(15)]
+    finally:
+        moving = False
+        moved = await writer
+    assert moved > 15 and found == [{}] * 15
