@@ -16,6 +16,7 @@ from domain.ledger.models import LedgerEntry
 from domain.orders import lifecycle
 from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus
 from domain.wallet import account
+from tests.fixtures.catalog import gid
 from tests.fixtures.orders import ORDER_CANCEL, ORDER_PAY, ORDER_REQUEST_REFUND, REFUND_APPROVE, customer, pk
 from tests.fixtures.wallet import create, funded, recharge, wallet
 
@@ -241,3 +242,29 @@ async def test_a_recharge_cannot_be_paid_with_the_wallet(gql, shop, operator_tok
                            customer_token))["orderPay"]
     assert [error["code"] for error in paid["errors"]] == ["INVALID"]
     assert await wallet(gql, customer_token) == (1000, 0)
+
+
+async def test_another_customers_wallet_is_unreadable(gql, shop, operator_token, customer_token, other_customer_token,
+                                                      finance_token):
+    order = await funded(gql, shop, operator_token, customer_token, 1000, 100)
+    me = await customer("o-customer-a")
+    query = """query($id: ID!) { node(id: $id) { ... on Customer { wallet { balance { amount } } } } }"""
+    for token in (other_customer_token, finance_token, None):
+        found = await gql(query, {"id": gid("Customer", me.id)}, token)
+        assert (found.get("data") or {}).get("node") in (None, {"wallet": None}), found
+    spent = (await gql.data(ORDER_PAY, {"i": {"orderId": order["id"], "useWallet": True}}, other_customer_token))
+    assert [error["code"] for error in spent["orderPay"]["errors"]] == ["NOT_FOUND"]
+    assert await wallet(gql, customer_token) == (1000, 100)
+
+
+async def test_bad_recharge_refunds_change_nothing(gql, shop, operator_token, finance_token, customer_token):
+    order = await funded(gql, shop, operator_token, customer_token, 1000, 100)
+    cases = [({"orderId": "bm90LWFuLWlk"}, "NOT_FOUND"), ({"orderId": gid("Sku", 1)}, "NOT_FOUND"),
+             ({"orderId": order["id"], "reason": "长" * 201}, "INVALID")]
+    for data, code in cases:
+        done = (await gql.data(RECHARGE_REFUND, {"i": data}, finance_token))["rechargeRefund"]
+        assert [error["code"] for error in done["errors"]] == [code], data
+    unpaid = await recharge(gql, customer_token, (await create(gql, operator_token, price=300, bonus=0))["package"])
+    done = (await gql.data(RECHARGE_REFUND, {"i": {"orderId": unpaid["order"]["id"]}}, finance_token))
+    assert [error["code"] for error in done["rechargeRefund"]["errors"]] == ["INVALID_STATE"]
+    assert await wallet(gql, customer_token) == (1000, 100)
