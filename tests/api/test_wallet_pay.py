@@ -268,3 +268,17 @@ async def test_bad_recharge_refunds_change_nothing(gql, shop, operator_token, fi
     done = (await gql.data(RECHARGE_REFUND, {"i": {"orderId": unpaid["order"]["id"]}}, finance_token))
     assert [error["code"] for error in done["rechargeRefund"]["errors"]] == ["INVALID_STATE"]
     assert await wallet(gql, customer_token) == (1000, 100)
+
+
+async def test_a_flash_sale_order_is_paid_with_the_wallet_through_order_pay(gql, shop, flash, operator_token,
+                                                                            customer_token):
+    await funded(gql, shop, operator_token, customer_token, 2000, 200)
+    sku = await shop.sku(price=5990, stock=10)
+    sale = await flash.sale((sku, 990, 3))
+    bought = await flash.buy(customer_token, sale, sku, 2)
+    assert bought["errors"] == [] and bought["order"]["status"] == "PENDING_PAYMENT"
+    paid = (await gql.data(ORDER_PAY, {"i": {"orderId": bought["order"]["id"], "useWallet": True}},
+                           customer_token))["orderPay"]
+    assert (paid["errors"], paid["order"]["status"], paid["payment"]) == ([], "PAID", None)
+    assert await wallet(gql, customer_token) == (2000 - 1800, 200 - 180)  # bonus ⌊1980 × 200 ÷ 2200⌋ = 180
+    assert await shop.available(sku) == 10 - 3  # the pool set aside 3; the 2 sold stay sold
