@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from tortoise.expressions import F
 
 from domain.catalog import stock
-from domain.catalog.models import Sku
+from domain.catalog.models import Sku, StockMovement
 from domain.inventory.models import Reservation, ReservationState
+from domain.raw_sql import fetch
 
 
 class OutOfStock(Exception):
@@ -52,20 +53,28 @@ async def release(order_id: int) -> bool:
     return await _settle_held(order_id, ReservationState.RELEASED)
 
 
+_SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $2 AND "state" = $3 '
+           'RETURNING "sku_id", "quantity"')
+_SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
+         'RETURNING "stock"')
+
+
 async def _settle_held(order_id: int, target: ReservationState) -> bool:
-    """Move each HELD row to `target` once; only the call that moves a row changes its SKU."""
-    moved = False
-    for reservation in await Reservation.filter(order_id=order_id, state=ReservationState.HELD).order_by("sku_id"):
-        if not await Reservation.filter(id=reservation.id, state=ReservationState.HELD).update(state=target):
-            continue
-        moved = True
-        changes = {"reserved": F("reserved") - reservation.quantity}
+    """Move the order's HELD rows to `target` in one statement; only the call that moves a row changes its SKU (in SKU
+    order, one lock order for every buyer), and a sale writes its stock movements in one more."""
+    moved = await fetch(_SETTLE, target.value, order_id, ReservationState.HELD.value)
+    sold = []
+    for row in sorted(moved, key=lambda row: row["sku_id"]):
+        sku_id, quantity = int(row["sku_id"]), int(row["quantity"])
         if target == ReservationState.COMMITTED:
-            changes["stock"] = F("stock") - reservation.quantity
-        await Sku.filter(id=reservation.sku_id).update(**changes)
-        if target == ReservationState.COMMITTED:
-            await audit_sale(order_id, reservation)
-    return moved
+            [after] = await fetch(_SELL, quantity, quantity, sku_id)
+            sold.append(StockMovement(sku_id=sku_id, delta=-quantity, stock_after=int(after["stock"]), reason="sold",
+                                      actor=f"order:{order_id}"))
+        else:
+            await Sku.filter(id=sku_id).update(reserved=F("reserved") - quantity)
+    if sold:
+        await StockMovement.bulk_create(sold)
+    return bool(moved)
 
 
 async def retake(order_id: int) -> bool:

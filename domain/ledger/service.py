@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from domain.columns import column
 from domain.ledger.models import LedgerEntry
+from domain.raw_sql import db_value, fetch
 
 if TYPE_CHECKING:
     from domain.orders.models import Order
@@ -21,12 +23,15 @@ PAYMENT, REFUND, RELEASE = "payment", "refund", "release"
 """Kinds of entry: money in, money back by a refund, and a wallet part given back when its order is cancelled."""
 
 
+_RECORD = ('INSERT INTO "ledger_entry" ("account", "kind", "amount", "reference", "order_id", "created_at") '
+           'VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("reference") DO NOTHING RETURNING "id"')
+
+
 async def record(*, account: str, kind: str, amount: int, reference: str, order_id: int | None = None) -> bool:
-    """Record a movement unless its reference is already there; call inside the transaction that moves the money."""
-    if await LedgerEntry.filter(reference=reference).exists():
-        return False
-    await LedgerEntry.create(account=account, kind=kind, amount=amount, reference=reference, order_id=order_id)
-    return True
+    """Record a movement unless its reference is already there (one statement); call inside the transaction that
+    moves the money. True when recorded."""
+    at = db_value(LedgerEntry, "created_at", datetime.now(UTC))
+    return bool(await fetch(_RECORD, account, kind, amount, reference, order_id, at))
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ async def _wanted_lines(request: CheckoutRequest) -> dict[int, int]:
 async def _for_sale(sku_ids: list[int]) -> dict[int, Sku]:
     skus = await Sku.filter(
         id__in=sku_ids, deleted_at__isnull=True, product__published=True, product__deleted_at__isnull=True
-    ).prefetch_related("product")
+    ).select_related("product")
     found = {sku.id: sku for sku in skus}
     if len(found) != len(sku_ids):
         raise NotFound("item", ["lines"])
@@ -132,11 +132,10 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     wanted = await _wanted_lines(request)
     skus = await _for_sale(list(wanted))
     snapshot, pickup_point_id = await deliveries.resolve(request.delivery, request.customer_id)
-    customer = await Customer.get(id=request.customer_id)
     placed_at = deps.clock()
     sources = request.mode.sources() if request.mode is not None else {}
-    quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at, customer.id,
-                               sources)
+    quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at,
+                               request.customer_id, sources)
     try:
         quote = await _with_promotions(deps, request, quote, placed_at)
     except DomainError:
@@ -146,13 +145,14 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
         if twin:
             return await first_payment(deps, twin)
         raise
-    await limits.check_pending(customer.id, deps.max_pending_orders)  # before any unit is taken; again when writing
-    order, replayed = await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
-    if replayed:
+    # before any unit is taken; again when writing
+    await limits.check_pending(request.customer_id, deps.max_pending_orders)
+    order, openid = await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
+    if openid is None:  # a double tap's twin placed it
         return await first_payment(deps, order)
     titles = [priced.sku.product.title for priced in quote.lines]
     try:
-        return await first_payment(deps, order, NewOrder(customer.openid, titles))
+        return await first_payment(deps, order, NewOrder(openid, titles))
     except DomainError:
         await cancel_unpayable(deps, order)
         raise
@@ -177,16 +177,17 @@ async def _place(
     quote: engine.Quote,
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
-) -> tuple[Order, bool]:
+) -> tuple[Order, str | None]:
     """Take the units in the counter, then write the order in one transaction: no Redis round trip happens while
     the transaction is open. Whatever stops the order after the counter admitted gives the units back once the
-    transaction has ended. Returns (order, replayed), replayed when a double tap's twin placed the order."""
+    transaction has ended. Returns (order, the customer's openid), the openid None when a double tap's twin placed
+    the order."""
     for _ in range(NUMBER_ATTEMPTS):
         number = order_number(placed_at)
         holder = holder_for(request.customer_id, request.idempotency_key, number)
         admitted, twin = await _admit(deps, request, holder, wanted)
         if twin is not None:
-            return twin, True
+            return twin, None
         if not admitted:
             continue  # an order in flight holds stock under this number: leave its hold alone, draw another
         try:
@@ -196,7 +197,7 @@ async def _place(
             await deps.inventory.give_back(holder, list(wanted))
             raise
         try:
-            order, replayed = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
+            order, openid = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
         except _NumberTaken:
             await _give_back(deps, request, holder, wanted)
             continue
@@ -206,9 +207,9 @@ async def _place(
         except BaseException:
             await _give_back(deps, request, holder, wanted)
             raise
-        if replayed:  # the twin's order holds its own units: the ones this call took are not needed
+        if openid is None:  # the twin's order holds its own units: the ones this call took are not needed
             await _give_back(deps, request, holder, wanted)
-        return order, replayed
+        return order, openid
     raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
 
 
@@ -263,15 +264,16 @@ async def _write_order(
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
     deps: OrderDeps,
-) -> tuple[Order, bool]:
-    """Hold the stock and write the order and its lines in one transaction (the database only). Returns (order,
-    replayed): replayed is True when a concurrent double tap with the same idempotency key got there first."""
+) -> tuple[Order, str | None]:
+    """Hold the stock and write the order and its lines in one transaction (the database only). Returns (order, the
+    customer's openid): the openid is None when a concurrent double tap with the same idempotency key got there
+    first."""
     snapshot, pickup_point_id = delivery
     try:
         async with in_transaction():
-            _, existing = await earlier_tap(request.customer_id, request.idempotency_key)
+            customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
             if existing is not None:
-                return existing, True
+                return existing, None
             await limits.check_pending(request.customer_id, deps.max_pending_orders)
             await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
             order = await Order.create(
@@ -300,14 +302,14 @@ async def _write_order(
                 from domain.cart.service import clear_lines
 
                 await clear_lines(request.customer_id, list(wanted))
-            return order, False
+            return order, customer.openid
     except IntegrityError:
         if await Order.exists(number=number):
             raise _NumberTaken() from None  # an order written earlier owns this number: draw another one
         if request.idempotency_key:
             existing = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
             if existing is not None:
-                return existing, True
+                return existing, None
         raise
 
 

@@ -207,6 +207,8 @@ async def check_limits(customer_id: int, bought: Mapping[int, int]) -> None:
     """Checkout's call, inside its transaction, with the units it prices by each discount (`bought`, by discount id):
     a customer buys at most `per_customer_limit` units of a discount, counting what they ordered before (orders not
     cancelled). The customer row is locked so two checkouts of the same customer are counted one after the other."""
+    if not bought:
+        return  # no line at a discount price: nothing to count (and no query)
     limits = {
         discount_id: limit
         for discount_id, limit in await Discount.filter(id__in=list(bought), per_customer_limit__isnull=False)
