@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from domain.errors import DomainError, ErrorCode
 from domain.orders import lifecycle, payment
 from domain.orders.models import Order, Payment
 from tests.api.test_wallet import create, recharge
 from tests.api.test_wallet_pay import funded, parts, wallet
-from tests.fixtures.orders import ORDER_PAY, pk
+from tests.fixtures.orders import ORDER_CANCEL, ORDER_PAY, pk
 
 pytestmark = pytest.mark.usefixtures("audited")
 ROUNDS, PER_ROUND = 8, 5
@@ -88,3 +89,22 @@ async def test_recharges_credited_while_the_wallet_pays_for_orders_never_deadloc
     for placed in recharges:  # their payments arrive (the credits are there already: once)
         await shop.pay(placed["payment"])
     assert sum(await wallet(gql, customer_token)) == 110000 + ROUNDS * PER_ROUND * (1100 - 100)
+
+
+async def test_order_pay_with_the_wallet_never_answers_a_cancelled_order_as_paid(app, gql, shop, operator_token,
+                                                                                 customer_token):
+    """`orderPay(useWallet)` reads the order, then the wallet pays under its lock: an order cancelled in between (the
+    expiry sweep, or the customer's other tap) is an INVALID_STATE, not a success with no payment to make (what the
+    mini-program reads as paid by the wallet)."""
+    await funded(gql, shop, operator_token, customer_token, 5000, 0)
+    sku = await shop.make_sku(price=3990, stock=5)
+    order, _ = await shop.place(customer_token, (sku, 1))
+    read_first = await Order.get(id=pk(order["id"]))  # what the resolver read
+    cancelled = (await gql.data(ORDER_CANCEL, {"i": {"orderId": order["id"]}}, customer_token))["orderCancel"]
+    assert cancelled["order"]["status"] == "CANCELLED"
+    deps = app.state.runtime.services.orders
+    with pytest.raises(DomainError) as raised:
+        placed = await payment.pay(deps, read_first, use_wallet=True)
+        pytest.fail(f"answered {placed.order.status} with payment {placed.payment}")
+    assert raised.value.code == ErrorCode.INVALID_STATE
+    assert await wallet(gql, customer_token) == (5000, 0)
