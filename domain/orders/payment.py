@@ -202,8 +202,10 @@ async def pay(deps: OrderDeps, order: Order, *, use_wallet: bool = False) -> Pla
     if use_wallet:
         pending = order.status == OrderStatus.PENDING_PAYMENT
         order = await pay_with_wallet(deps, order)
-        if pending and order.status != OrderStatus.PENDING_PAYMENT:
+        if pending and order.status == OrderStatus.PAID:
             return Placed(order, None)  # a payment that arrived meanwhile settled it
+        if pending and order.status != OrderStatus.PENDING_PAYMENT:  # cancelled meanwhile (or its payment refused)
+            raise states.invalid_state(order, OrderStatus.PAID)
         if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
             return await first_payment(deps, order)
     return Placed(order, await prepay(deps, order))
