@@ -202,8 +202,10 @@ async def pay(deps: OrderDeps, order: Order, *, use_wallet: bool = False) -> Pla
     if use_wallet:
         pending = order.status == OrderStatus.PENDING_PAYMENT
         order = await pay_with_wallet(deps, order)
-        if pending and order.status != OrderStatus.PENDING_PAYMENT:
+        if pending and order.status == OrderStatus.PAID:
             return Placed(order, None)  # a payment that arrived meanwhile settled it
+        if pending and order.status != OrderStatus.PENDING_PAYMENT:  # cancelled meanwhile (or its payment refused)
+            raise states.invalid_state(order, OrderStatus.PAID)
         if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
             return await first_payment(deps, order)
     return Placed(order, await prepay(deps, order))
@@ -288,8 +290,10 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
 
 
 async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, payment: Payment, at: datetime) -> str:
-    if order.status == OrderStatus.PENDING_PAYMENT and payment.amount != order.payable:
-        return "refund"  # a trade for an amount the order no longer owes (closed before the wallet paid part of it)
+    if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED) and payment.amount != order.payable:
+        # a trade for an amount the order no longer owes (opened before the wallet paid part of it): it neither pays
+        # nor revives the order, which would then hold the wallet part on top of the whole price
+        return "refund"
     if order.status == OrderStatus.PENDING_PAYMENT:
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)

@@ -78,11 +78,13 @@ async def credit(order: Order, at: datetime) -> None:
     """Inside the payment's transaction: the recharge's principal and bonus, once."""
     recharge = await Recharge.get(order_id=order.id)
     account = owner(recharge.customer_id)
-    credited = await balances.move(account, PRINCIPAL, recharge.principal, f"wallet:recharge:{order.id}:principal",
-                                   note=f"recharge {order.number}")
+    # the bonus row before the principal's: the wallet's lock order (`spending.BUCKETS`), or a spend that locked the
+    # bonus first waits for this credit in a circle
     if recharge.bonus:
         await balances.move(account, BONUS, recharge.bonus, f"wallet:recharge:{order.id}:bonus",
                             note=f"recharge {order.number} bonus")
+    credited = await balances.move(account, PRINCIPAL, recharge.principal, f"wallet:recharge:{order.id}:principal",
+                                   note=f"recharge {order.number}")
     if credited:
         await Recharge.filter(id=recharge.id).update(credited_at=at)
 
