@@ -114,10 +114,10 @@ def wechat_simulators(workdir: Path) -> Iterator[WeChat]:
 
 
 def pond_server(workdir: Path, args: argparse.Namespace, wechat: WeChat | None) -> Server:
-    url = DATABASE_URL if args.pool_max is None else f"{DATABASE_URL}?maxsize={args.pool_max}"
     port = free_port()
     env = {
-        "POND_DATABASE_URL": url,
+        "POND_DATABASE_URL": DATABASE_URL,
+        **({} if args.pool_max is None else {"POND_DB_POOL_SIZE": str(args.pool_max)}),
         "POND_REDIS_URL": REDIS_URL,
         "POND_REDIS_PREFIX": REDIS_PREFIX,
         "POND_SEED_DEMO": "true",
