@@ -1,0 +1,95 @@
+"""The server half of bench/gc_pauses.py: `pond serve` (through bench/_checkout_server.py's `_serve`, so with its
+timers) watched from inside: how late its event loop wakes up, and every garbage collection, timed by
+`gc.callbacks`.
+
+`BENCH_GC_TUNING=0` turns `server/gc_tuning.py` off for the run (CPython's own thresholds, nothing frozen): the
+baseline the tuning is measured against. `GET /__bench/gc` answers what was seen since the previous call and starts
+afresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import resource
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+GC_PATH = "/__bench/gc"
+TUNING_VARIABLE = "BENCH_GC_TUNING"
+TICK = 0.002
+"""The watcher sleeps this long and records how much later than asked it woke: the loop was busy meanwhile."""
+
+
+@dataclass
+class Watch:
+    stalls: list[float] = field(default_factory=list)
+    collections: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})
+    collected: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
+    started: float = field(default_factory=time.perf_counter)
+    _gc_start: float = 0.0
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+            return
+        generation = int(info["generation"])
+        self.collections[generation].append(time.perf_counter() - self._gc_start)
+        self.collected[generation] += int(info["collected"])
+
+    async def tick(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(TICK)
+            self.stalls.append(max(0.0, time.perf_counter() - asked - TICK))
+
+    def taken(self) -> dict[str, Any]:
+        """What was seen since the previous call, then start afresh."""
+        seen = {
+            "seconds": time.perf_counter() - self.started,
+            "stalls": self.stalls,
+            "collections": {str(g): d for g, d in self.collections.items()},
+            "collected": {str(g): n for g, n in self.collected.items()},
+            "threshold": gc.get_threshold(),
+            "frozen": gc.get_freeze_count(),
+            "tracked": len(gc.get_objects()),
+            "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        }
+        fresh = Watch()
+        self.stalls, self.collections, self.collected, self.started = (
+            fresh.stalls, fresh.collections, fresh.collected, fresh.started)
+        return seen
+
+
+def _serve() -> None:
+    from starlette.responses import JSONResponse
+    from starlette.types import Receive, Scope, Send
+
+    import app as pond_app
+    from bench import _checkout_server
+
+    if os.environ.get(TUNING_VARIABLE) == "0":
+        pond_app.tune_after_start_up = lambda: None  # the lifespan reads the module global when it runs
+    watch = Watch()
+    gc.callbacks.append(watch.on_gc)
+    tasks: set[asyncio.Task[None]] = set()
+    create_asgi_app = pond_app.create_asgi_app  # _checkout_server's _serve wraps this one in its timers
+
+    def watched_asgi_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        inner = create_asgi_app()
+
+        async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "lifespan" and not tasks:
+                tasks.add(asyncio.create_task(watch.tick(), name="bench-loop-watch"))
+            if scope["type"] == "http" and scope["path"] == GC_PATH:
+                await JSONResponse(watch.taken())(scope, receive, send)
+                return
+            await inner(scope, receive, send)
+
+        return outer
+
+    pond_app.create_asgi_app = watched_asgi_app  # type: ignore[assignment]  # uvicorn calls the factory bare
+    _checkout_server._serve()
