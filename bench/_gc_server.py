@@ -3,8 +3,10 @@ timers) watched from inside: how late its event loop wakes up, and every garbage
 `gc.callbacks`.
 
 `BENCH_GC_TUNING=0` turns `server/gc_tuning.py` off for the run (CPython's own thresholds, nothing frozen): the
-baseline the tuning is measured against. `GET /__bench/gc` answers what was seen since the previous call and starts
-afresh.
+baseline the tuning is measured against. `BENCH_GC_THRESHOLDS=5000,20,20` keeps the freeze but sets other
+thresholds after it, to try them. `GET /__bench/gc` answers what was seen since the previous call and starts
+afresh; `GET /__bench/gc?full=1` times one full collection (`gc.collect()`), run there and then, left out of what
+is seen: what a generation-2 collection costs this process now, whether or not the load ran into one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 GC_PATH = "/__bench/gc"
 TUNING_VARIABLE = "BENCH_GC_TUNING"
+THRESHOLDS_VARIABLE = "BENCH_GC_THRESHOLDS"
 TICK = 0.002
 """The watcher sleeps this long and records how much later than asked it woke: the loop was busy meanwhile."""
 
@@ -31,8 +34,11 @@ class Watch:
     collected: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
     started: float = field(default_factory=time.perf_counter)
     _gc_start: float = 0.0
+    _aside: bool = False
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if self._aside:
+            return
         if phase == "start":
             self._gc_start = time.perf_counter()
             return
@@ -45,6 +51,15 @@ class Watch:
             asked = time.perf_counter()
             await asyncio.sleep(TICK)
             self.stalls.append(max(0.0, time.perf_counter() - asked - TICK))
+
+    def full_collection(self) -> float:
+        self._aside = True
+        try:
+            start = time.perf_counter()
+            gc.collect()
+            return time.perf_counter() - start
+        finally:
+            self._aside = False
 
     def taken(self) -> dict[str, Any]:
         """What was seen since the previous call, then start afresh."""
@@ -71,8 +86,17 @@ def _serve() -> None:
     import app as pond_app
     from bench import _checkout_server
 
-    if os.environ.get(TUNING_VARIABLE) == "0":
-        pond_app.tune_after_start_up = lambda: None  # the lifespan reads the module global when it runs
+    tune = pond_app.tune_after_start_up
+    thresholds = [int(t) for t in os.environ.get(THRESHOLDS_VARIABLE, "").split(",") if t]
+
+    def tune_as_asked() -> None:
+        if os.environ.get(TUNING_VARIABLE) == "0":
+            return
+        tune()
+        if thresholds:
+            gc.set_threshold(*thresholds)
+
+    pond_app.tune_after_start_up = tune_as_asked  # the lifespan reads the module global when it runs
     watch = Watch()
     gc.callbacks.append(watch.on_gc)
     tasks: set[asyncio.Task[None]] = set()
@@ -85,7 +109,9 @@ def _serve() -> None:
             if scope["type"] == "lifespan" and not tasks:
                 tasks.add(asyncio.create_task(watch.tick(), name="bench-loop-watch"))
             if scope["type"] == "http" and scope["path"] == GC_PATH:
-                await JSONResponse(watch.taken())(scope, receive, send)
+                full = scope["query_string"] == b"full=1"
+                answer = {"full_collection": watch.full_collection()} if full else watch.taken()
+                await JSONResponse(answer)(scope, receive, send)
                 return
             await inner(scope, receive, send)
 

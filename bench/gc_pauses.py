@@ -1,20 +1,23 @@
 """GC pause benchmark: how long the server's event loop stalls under a checkout load, with CPython's collector as it
 comes and with server/gc_tuning.py (the start-up heap frozen, generation 0 collected every 20,000 allocations).
 
-    python bench/gc_pauses.py [--customers 600] [--concurrency 32] [--warmup 32] [--rounds 1]
+    python bench/gc_pauses.py [--customers 600] [--concurrency 32] [--warmup 32] [--rounds 1] [--thresholds G0,G1,G2]
 
 The server, database and load of bench/checkout.py: `pond_bench_checkout` recreated with the demo catalog, one
 `pond serve` worker on PostgreSQL and Redis, WeChat's two hosts as processes of their own, customers logging in,
 checking out one unit and paying through the simulator, 32 at a time, every notification waited for. The server is
 started once per variant, the untuned one first (`BENCH_GC_TUNING=0`: `tune_after_start_up` does nothing, so the
 thresholds stay 700/10/10 and nothing is frozen), then the tuned one, each with its own customers on the same SKU
-(never sold out). `--rounds N` repeats the pair.
+(never sold out). `--rounds N` repeats the pair; `--thresholds 5000,20,20` tries other thresholds in the tuned
+server (its start-up heap still frozen).
 
 Inside the server (bench/_gc_server.py) a task sleeps 2 ms at a time and records how much later than asked it woke
 (a loop stall: some callback held the loop that long), and `gc.callbacks` time every collection by generation. Only
 the measured checkouts count (after a warm-up of --warmup customers on another SKU). Prints per variant: checkouts/s
 and checkout p99, the loop's max and p99 stall and how many stalls passed 10 and 50 ms, the collections of each
-generation (count, longest, total) and the longest generation-2 collection; then tuned/untuned ratios. Exits 1 if a
+generation (count, longest, total) and the longest generation-2 collection, and what one full collection costs the
+server once the load is over (timed there and then: the tuned server runs into one only every 400 young
+collections, about 8 million allocations, so a run this short rarely sees one); then tuned/untuned ratios. Exits 1 if a
 customer could not check out and pay or a notification was not delivered.
 """
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import tempfile
 import time
@@ -36,7 +40,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and Pond's module
 from bench._checkout_load import log_in, shop, simulator_base_url, wait_for_notifications
 from bench._checkout_report import percentile
 from bench._checkout_server import DATABASE, REDIS_PREFIX, REDIS_URL, WeChat, pond_server, wechat_simulators
-from bench._gc_server import GC_PATH, TUNING_VARIABLE
+from bench._gc_server import GC_PATH, THRESHOLDS_VARIABLE, TUNING_VARIABLE
 from bench._harness import (
     HOST,
     BenchError,
@@ -99,6 +103,7 @@ async def measure(server: Server, wechat: WeChat, target: Target, args: argparse
         expected += tally.paid
         delivery = await wait_for_notifications(sim, expected, args.notify_timeout)
         seen = (await client.get(GC_PATH)).json()
+        seen |= (await client.get(GC_PATH, params={"full": "1"})).json()
     if tally.failures or tally.paid != len(customers):
         raise BenchError(f"{label}: {tally.paid} paid of {len(customers)}: {dict(tally.failures)}")
     if delivery.pending or delivery.delivered < expected:
@@ -139,7 +144,8 @@ def print_report(runs: list[Measured]) -> None:
     for run in runs:
         gc_seconds = sum(sum(run.gc_ms(g)) for g in (0, 1, 2)) / 1000
         print(f"  {run.variant}: {run.seconds:.1f}s measured, {gc_seconds / run.seconds:.1%} of it collecting; "
-              f"{run.seen['tracked']:,} objects tracked at the end, max RSS {run.seen['max_rss_kb'] / 1024:.0f} MB")
+              f"{run.seen['tracked']:,} objects tracked at the end, a full collection then took "
+              f"{run.seen['full_collection'] * 1000:.1f} ms; max RSS {run.seen['max_rss_kb'] / 1024:.0f} MB")
 
     untuned = [r for r in runs if r.variant.startswith("untuned")]
     tuned = [r for r in runs if r.variant.startswith("tuned")]
@@ -148,6 +154,7 @@ def print_report(runs: list[Measured]) -> None:
         "p99 loop stall": lambda r: percentile(r.stalls_ms, 99),
         "longest gen-2 collection": lambda r: _longest(r.gc_ms(2)),
         "longest collection, any generation": lambda r: max(_longest(r.gc_ms(g)) for g in (0, 1, 2)),
+        "a full collection after the run": lambda r: r.seen["full_collection"] * 1000,
         "time collecting per checkout": lambda r: sum(sum(r.gc_ms(g)) for g in (0, 1, 2)) / r.customers,
         "checkout p99": lambda r: percentile(r.checkout_ms, 99),
     }
@@ -176,8 +183,8 @@ def run(args: argparse.Namespace) -> int:
                 for round_number in range(args.rounds):
                     for variant, tuning in VARIANTS:
                         label = variant if args.rounds == 1 else f"{variant}{round_number + 1}"
-                        server = pond_server(workdir, server_args, wechat, entry="bench._gc_server",
-                                             env={TUNING_VARIABLE: tuning})
+                        env = {TUNING_VARIABLE: tuning, THRESHOLDS_VARIABLE: args.thresholds or ""}
+                        server = pond_server(workdir, server_args, wechat, entry="bench._gc_server", env=env)
                         with running(server):
                             print(f"  {label}: {args.customers} customers, {args.concurrency} at a time", flush=True)
                             try:
@@ -199,8 +206,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="customers at a time (default 32)")
     parser.add_argument("--warmup", type=int, default=32, help="customers buying another SKU first (default 32)")
     parser.add_argument("--rounds", type=int, default=1, help="untuned-then-tuned pairs (default 1)")
+    parser.add_argument("--thresholds", default=None, metavar="G0,G1,G2",
+                        help="the tuned server's thresholds instead of server/gc_tuning.py's (the freeze is kept)")
     parser.add_argument("--notify-timeout", type=float, default=30.0, help="wait for notifications (default 30)")
     args = parser.parse_args(argv)
+    if args.thresholds is not None and not re.fullmatch(r"\d+,\d+,\d+", args.thresholds):
+        parser.error("--thresholds G0,G1,G2, three integers")
     if args.customers < 1 or args.concurrency < 1 or args.warmup < 0 or args.rounds < 1:
         parser.error("--customers >= 1, --concurrency >= 1, --warmup >= 0, --rounds >= 1")
     return args
