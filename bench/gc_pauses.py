@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -159,10 +160,10 @@ def print_report(runs: list[Measured]) -> None:
         "checkout p99": lambda r: percentile(r.checkout_ms, 99),
     }
     print()
-    print("tuned / untuned (worst of each variant's rounds; below 1 is better)")
+    print("tuned / untuned (the median of each variant's rounds; below 1 is better)")
     for name, figure in figures.items():
-        before = max(figure(r) for r in untuned)
-        after = max(figure(r) for r in tuned)
+        before = statistics.median(figure(r) for r in untuned)
+        after = statistics.median(figure(r) for r in tuned)
         ratio = "n/a" if before == 0 else f"{after / before:.2f}"
         print(f"  {name:<36} {_ms(before):>8} -> {_ms(after):>8} ms   {ratio}")
 
