@@ -1,6 +1,7 @@
 """The server half of bench/gc_pauses.py: `pond serve` (through bench/_checkout_server.py's `_serve`, so with its
 timers) watched from inside: how late its event loop wakes up, and every garbage collection, timed by
-`gc.callbacks`.
+`gc.callbacks`, in wall time (the stall it caused) and in the thread's CPU time (what it cost, however long another
+process on the machine preempted it).
 
 `BENCH_GC_TUNING=0` turns `server/gc_tuning.py` off for the run (CPython's own thresholds, nothing frozen): the
 baseline the tuning is measured against. `BENCH_GC_THRESHOLDS=5000,20,20` keeps the freeze but sets other
@@ -31,19 +32,23 @@ TICK = 0.002
 class Watch:
     stalls: list[float] = field(default_factory=list)
     collections: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})
+    cpu: dict[int, list[float]] = field(default_factory=lambda: {0: [], 1: [], 2: []})
+    """The same collections in this thread's CPU time: what they cost, however long another process preempted them."""
     collected: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
     started: float = field(default_factory=time.perf_counter)
     _gc_start: float = 0.0
+    _gc_cpu_start: float = 0.0
     _aside: bool = False
 
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if self._aside:
             return
         if phase == "start":
-            self._gc_start = time.perf_counter()
+            self._gc_start, self._gc_cpu_start = time.perf_counter(), time.thread_time()
             return
         generation = int(info["generation"])
         self.collections[generation].append(time.perf_counter() - self._gc_start)
+        self.cpu[generation].append(time.thread_time() - self._gc_cpu_start)
         self.collected[generation] += int(info["collected"])
 
     async def tick(self) -> None:
@@ -52,12 +57,13 @@ class Watch:
             await asyncio.sleep(TICK)
             self.stalls.append(max(0.0, time.perf_counter() - asked - TICK))
 
-    def full_collection(self) -> float:
+    def full_collection(self) -> dict[str, float]:
         self._aside = True
         try:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.thread_time()
             gc.collect()
-            return time.perf_counter() - start
+            wall, cpu = time.perf_counter() - start, time.thread_time() - cpu_start
+            return {"full_collection": wall, "full_collection_cpu": cpu}
         finally:
             self._aside = False
 
@@ -67,6 +73,7 @@ class Watch:
             "seconds": time.perf_counter() - self.started,
             "stalls": self.stalls,
             "collections": {str(g): d for g, d in self.collections.items()},
+            "cpu": {str(g): d for g, d in self.cpu.items()},
             "collected": {str(g): n for g, n in self.collected.items()},
             "threshold": gc.get_threshold(),
             "frozen": gc.get_freeze_count(),
@@ -74,8 +81,8 @@ class Watch:
             "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         }
         fresh = Watch()
-        self.stalls, self.collections, self.collected, self.started = (
-            fresh.stalls, fresh.collections, fresh.collected, fresh.started)
+        self.stalls, self.collections, self.cpu, self.collected, self.started = (
+            fresh.stalls, fresh.collections, fresh.cpu, fresh.collected, fresh.started)
         return seen
 
 
@@ -110,7 +117,7 @@ def _serve() -> None:
                 tasks.add(asyncio.create_task(watch.tick(), name="bench-loop-watch"))
             if scope["type"] == "http" and scope["path"] == GC_PATH:
                 full = scope["query_string"] == b"full=1"
-                answer = {"full_collection": watch.full_collection()} if full else watch.taken()
+                answer = watch.full_collection() if full else watch.taken()
                 await JSONResponse(answer)(scope, receive, send)
                 return
             await inner(scope, receive, send)
