@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bench._checkout_server import NOTIFY_TIMER
 from bench._harness import BUSY_THRESHOLD, command_cpu_seconds, machine_busy_seconds, process_cpu_seconds
+from domain.db import DEFAULT_POOL_SIZE
 
 if TYPE_CHECKING:
     from bench.checkout import Run
@@ -81,7 +82,7 @@ def report(run: Run) -> bool:
     print()
     embedded = args.embedded_simulator
     print(f"checkout + pay, {args.customers} customers x 1 unit, {args.concurrency} concurrent, stock {args.stock}, "
-          f"Tortoise pool max {args.pool_max or '5 (default)'}, server pid {run.server_pid}")
+          f"PostgreSQL pool max {args.pool_max or f'{DEFAULT_POOL_SIZE} (default)'}, server pid {run.server_pid}")
     print("  WeChat: " + ("the simulators embedded in the server process (--embedded-simulator)" if embedded else
                           ", ".join(f"{name} pid {pid}" for name, pid in run.simulator_pids.items())
                           + ", processes of their own"))

@@ -16,7 +16,7 @@ import argparse
 import secrets
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +113,13 @@ def wechat_simulators(workdir: Path) -> Iterator[WeChat]:
         yield WeChat(keys_dir, login, pay)
 
 
-def pond_server(workdir: Path, args: argparse.Namespace, wechat: WeChat | None) -> Server:
-    url = DATABASE_URL if args.pool_max is None else f"{DATABASE_URL}?maxsize={args.pool_max}"
+def pond_server(workdir: Path, args: argparse.Namespace, wechat: WeChat | None, *,
+                entry: str = "bench._checkout_server", env: Mapping[str, str] | None = None) -> Server:
+    """`pond serve` as `entry`'s `_serve` starts it (unless `args.plain`), with `env` added to its settings."""
     port = free_port()
-    env = {
-        "POND_DATABASE_URL": url,
+    settings = {
+        "POND_DATABASE_URL": DATABASE_URL,
+        **({} if args.pool_max is None else {"POND_DB_POOL_SIZE": str(args.pool_max)}),
         "POND_REDIS_URL": REDIS_URL,
         "POND_REDIS_PREFIX": REDIS_PREFIX,
         "POND_SEED_DEMO": "true",
@@ -129,10 +131,10 @@ def pond_server(workdir: Path, args: argparse.Namespace, wechat: WeChat | None) 
     }
     if wechat is not None:
         # the notify URL Pond hands the simulator in every prepay: this server, over HTTP
-        env |= {**wechat_env(wechat.keys_dir, wechat.login, wechat.pay), "POND_PUBLIC_URL": f"http://{HOST}:{port}"}
+        settings |= {**wechat_env(wechat.keys_dir, wechat.login, wechat.pay), "POND_PUBLIC_URL": f"http://{HOST}:{port}"}
     if args.plain:
         code = "from app import main; main()"
     else:
-        code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from bench._checkout_server import _serve; _serve()"
+        code = f"import sys; sys.path.insert(0, {str(REPO)!r}); from {entry} import _serve; _serve()"
     argv = [sys.executable, "-c", code, "serve", "--host", "{host}", "--port", "{port}"]
-    return Server("pond", argv, env, ready_path="/readyz", port=port, cwd=workdir)
+    return Server("pond", argv, settings | dict(env or {}), ready_path="/readyz", port=port, cwd=workdir)

@@ -76,9 +76,9 @@ def wechat_env(keys_dir: Path, login: Server, pay: Server) -> dict[str, str]:
 
 def pond_server(workdir: Path, keys_dir: Path, login: Server, pay: Server, pool_max: int | None) -> Server:
     """`pond serve` (one uvicorn worker) on PostgreSQL + Redis, WeChat's hosts being the two simulators."""
-    url = DATABASE_URL if pool_max is None else f"{DATABASE_URL}?maxsize={pool_max}"
     env = {
-        "POND_DATABASE_URL": url,
+        "POND_DATABASE_URL": DATABASE_URL,
+        **({} if pool_max is None else {"POND_DB_POOL_SIZE": str(pool_max)}),
         "POND_REDIS_URL": REDIS_URL,
         "POND_REDIS_PREFIX": REDIS_PREFIX,
         "POND_SEED_DEMO": "false",

@@ -377,7 +377,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--product-seconds", type=float, default=5.0, help="wrk on product(id) (default 5)")
     parser.add_argument("--notify-timeout", type=float, default=30.0, help="wait for notifications (default 30)")
     parser.add_argument("--pool-max", type=int, default=None,
-                        help="the server's PostgreSQL pool size (?maxsize=); default: Tortoise's (5)")
+                        help="the server's PostgreSQL pool size (POND_DB_POOL_SIZE); default: Pond's")
     parser.add_argument("--plain", action="store_true", help="run `pond serve` without the bench's timers")
     parser.add_argument("--embedded-simulator", action="store_true",
                         help="the old way, for comparison: Pond's embedded WeChat simulators, inside the server "

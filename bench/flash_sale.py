@@ -440,7 +440,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-benchmark", type=int, default=100_000, metavar="CALLS",
                         help="calls per redis-benchmark run, 0 to skip (default 100000)")
     parser.add_argument("--pool-max", type=int, default=None,
-                        help="the server's PostgreSQL pool size (?maxsize=); default: Tortoise's")
+                        help="the server's PostgreSQL pool size (POND_DB_POOL_SIZE); default: Pond's")
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="record the server with py-spy during the measured success and sold-out runs "
                         "(collapsed stacks in DIR/success.txt and DIR/sold-out.txt)")

@@ -30,7 +30,7 @@ def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
     async def run() -> Any:
         if not settings.production:
             await migrate_database(settings.database_url)
-        await open_database(settings.database_url)
+        await open_database(settings.database_url, settings.db_pool_size)
         try:
             return await work()
         finally:

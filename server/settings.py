@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.db import DEFAULT_POOL_SIZE
 from server.addresses import Network, is_loopback, parse_networks
 
 DEFAULT_SQLITE_URL = "sqlite://pond.sqlite3"
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     database_url: str = DEFAULT_SQLITE_URL
+    db_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=1000,
+                              description="PostgreSQL connections per process, at most (SQLite has one)")
     redis_url: str | None = None
     queue_redis_url: str | None = None
     redis_prefix: str = Field(default="pond", pattern=r"^[A-Za-z0-9_-]{1,32}$")

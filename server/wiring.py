@@ -190,7 +190,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
     async with AsyncExitStack() as stack:
         if not settings.production:
             await migrate_database(settings.database_url)
-        await open_database(settings.database_url)
+        await open_database(settings.database_url, settings.db_pool_size)
         stack.push_async_callback(close_database)
 
         redis = None

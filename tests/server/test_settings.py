@@ -22,6 +22,7 @@ def test_defaults_are_the_embedded_store():
     assert settings.redis_url is None and settings.simulated_wechat and settings.simulated_wechatpay
     assert settings.base_url == "http://127.0.0.1:8000"
     assert settings.order_payment_minutes == 15 and settings.catalog_cache_seconds == 2
+    assert settings.db_pool_size == 10
 
 
 PRODUCTION = {
@@ -36,6 +37,7 @@ PRODUCTION = {
     ("variables", "expected"),
     [
         ({"POND_PORT": "eighty"}, "POND_PORT: Input should be a valid integer"),
+        ({"POND_DB_POOL_SIZE": "0"}, "POND_DB_POOL_SIZE: Input should be greater than or equal to 1"),
         ({"POND_DATABASE_URL": "mysql://db/pond"}, "POND_DATABASE_URL: unsupported scheme 'mysql'"),
         ({"POND_REDIS_URL": "http://cache"}, "POND_REDIS_URL: must start with redis://"),
         ({"POND_ENV": "staging"}, "POND_ENV: Input should be 'development' or 'production'"),
