@@ -72,13 +72,15 @@ async def price_range(ctx: Context, product: Product) -> tuple[int, int] | None:
     """Over what the SKUs cost now (the engine's price, discounts applied)."""
     skus = await ctx.loaders.skus_by_product.load(product.id)
     offers = await _offers(ctx, skus)
-    prices = [engine.unit_price(sku, offers) for sku in skus]
+    member = await ctx.loaders.member_discount_of_caller()
+    prices = [engine.unit_price(sku, offers, member) for sku in skus]
     return (min(prices), max(prices)) if prices else None
 
 
 async def sku_sale_price(ctx: Context, sku: Sku) -> int:
     offer = await ctx.loaders.offer.load(sku.id)
-    return engine.discounted(sku.price, offer)
+    member = await ctx.loaders.member_discount_of_caller()
+    return engine.unit_price(sku, {sku.id: offer} if offer is not None else {}, member)
 
 
 @dataclass(frozen=True)
