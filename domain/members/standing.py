@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from tortoise.functions import Sum
 
-from domain.columns import column
 from domain.ledger.models import LedgerEntry
 from domain.members.models import MemberLevel
 from domain.orders.models import OrderKind
@@ -56,8 +55,8 @@ async def paid_total(customer_id: int) -> int:
     """What the customer has paid that counts toward levels (one query)."""
     query = LedgerEntry.filter(order__customer_id=customer_id, order__paid_at__isnull=False,
                                order__kind__not=OrderKind.RECHARGE, account__in=COUNTED_ACCOUNTS)
-    totals = await column(query.annotate(total=Sum("amount")), "total", int)
-    return max(int(totals[0] or 0) if totals else 0, 0)
+    by_account = await query.group_by("account").annotate(total=Sum("amount")).values_list("account", "total")
+    return max(sum(int(total or 0) for _, total in by_account), 0)
 
 
 async def all_levels() -> list[MemberLevel]:
