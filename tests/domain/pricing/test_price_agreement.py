@@ -1,6 +1,6 @@
 """One price everywhere: for random list prices, limited-time discounts, member discounts, spend-and-save tiers and
-coupons, what `product` shows, what the `cart` totals and what the placed order charges agree to the fen, and match a plain
-reference computation. Lines never go below 0 and the lines' discounts add up to the order's.
+coupons, what `product` shows, what the `cart` totals and what the placed order charges agree to the fen, and match
+a plain reference computation. Lines never go below 0 and the lines' discounts add up to the order's.
 
 Each example starts from an empty store (the tables are truncated), sets the promotions up through the domain and
 reads everything through the API as the mini-program would.
