@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.members.models import MemberLevel
 from tests.support.graphql import count_queries
 
 PAGE = """query($first: Int!) { products(first: $first) { totalCount edges { node {
@@ -60,8 +61,6 @@ MEMBER_STATEMENTS = EXPECTED_STATEMENTS + 3
 
 
 async def test_a_members_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_product, customer_token):
-    from domain.members.models import MemberLevel
-
     await MemberLevel.create(name="银卡", threshold=0, discount_bp=500)
     for i in range(50):
         await make_product(f"商品{i}")

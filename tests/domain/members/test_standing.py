@@ -3,8 +3,7 @@ bonus not counted) decides it, and a refund can take it back."""
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,22 +15,12 @@ from domain.members.standing import MemberDiscount
 from domain.orders.models import Order, OrderKind
 from domain.orders.refunds import refund_directly
 from domain.pricing import engine
+from tests.fixtures.members import order_with_money
 from tests.fixtures.orders_paid import PayFlow, reload
 
-NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-_numbers = itertools.count(1)
 
-
-async def _order(customer: Customer, kind: OrderKind = OrderKind.NORMAL, paid: bool = True,
-                 **money: int) -> Order:
-    """An order with its money on the ledger by account, as payments and the wallet record it."""
-    number = f"T{next(_numbers):012d}"
-    order = await Order.create(number=number, customer_id=customer.id, kind=kind, subtotal=0, payable=0,
-                               delivery={}, expires_at=NOW + timedelta(minutes=15), paid_at=NOW if paid else None)
-    for account, amount in money.items():
-        await LedgerEntry.create(account=account, kind="payment", amount=amount, order_id=order.id,
-                                 reference=f"{account}:{number}")
-    return order
+async def _order(customer: Customer, kind: OrderKind = OrderKind.NORMAL, paid: bool = True, **money: int) -> Order:
+    return await order_with_money(customer.id, kind, paid, **money)
 
 
 def test_the_level_is_the_highest_threshold_reached():
