@@ -15,7 +15,8 @@ CREATE = f"""mutation($i: MemberLevelCreateInput!) {{ memberLevelCreate(input: $
   memberLevel {{ {LEVEL_FIELDS} }} errors {{ code field }} }} }}"""
 UPDATE = f"""mutation($i: MemberLevelUpdateInput!) {{ memberLevelUpdate(input: $i) {{
   memberLevel {{ {LEVEL_FIELDS} }} errors {{ code field }} }} }}"""
-DELETE = """mutation($i: MemberLevelDeleteInput!) { memberLevelDelete(input: $i) { deletedId errors { code field } } }"""
+DELETE = """mutation($i: MemberLevelDeleteInput!) { memberLevelDelete(input: $i) {
+  deletedId errors { code field } } }"""
 STAFF_LIST = f"{{ staffMemberLevels {{ {LEVEL_FIELDS} }} }}"
 PUBLIC_LIST = "{ memberLevels { name threshold { amount } discountBasisPoints } }"
 ME = """{ me { memberLevel { level { name discountBasisPoints } paid { amount } nextLevel { name threshold { amount } }
