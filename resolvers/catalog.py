@@ -129,7 +129,8 @@ def _node_loaders(ctx: Context) -> dict[str, Any]:
             "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
             "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save,
             "GroupBuyCampaign": ctx.loaders.group_buy_campaign, "GroupBuy": ctx.loaders.group_buy,
-            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry}
+            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry,
+            "MemberLevel": ctx.loaders.member_level}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

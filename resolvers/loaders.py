@@ -17,6 +17,8 @@ from domain.group_buy import campaigns as group_buy_campaigns
 from domain.group_buy import groups as group_buys
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
 from domain.identity.queries import mask_nickname
+from domain.members.levels import levels_by_id
+from domain.members.models import MemberLevel
 from domain.members.standing import MemberDiscount, discounts_by_customer
 from domain.orders import pickup, pickup_codes
 from domain.orders import queries as order_queries
@@ -96,6 +98,10 @@ class Loaders:
     def member_discount(self) -> DataLoader[int, MemberDiscount | None]:
         """The member discount of a customer (the request's own), as the pricing engine applies it."""
         return _keyed(discounts_by_customer)
+
+    @cached_property
+    def member_level(self) -> DataLoader[int, MemberLevel | None]:
+        return _keyed(levels_by_id)
 
     def price_for(self, member: MemberDiscount | None) -> None:
         """Price this request for that member discount, whoever calls (the catalog cache decided its audience)."""

@@ -3,13 +3,19 @@ level and how far the next is, and my prices carry my member discount."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from domain.members.models import MemberLevel
-from domain.orders.models import OrderKind
+from domain.orders.models import OrderKind, OrderLine
+from domain.pricing import discounts
+from domain.pricing.discounts import DiscountDraft, ItemDraft
+from domain.pricing.models import DiscountKind
 from tests.fixtures.catalog import gid
 from tests.fixtures.members import order_with_money
 
+HOUR = timedelta(hours=1)
 LEVEL_FIELDS = "id name threshold { amount } discountBasisPoints"
 CREATE = f"""mutation($i: MemberLevelCreateInput!) {{ memberLevelCreate(input: $i) {{
   memberLevel {{ {LEVEL_FIELDS} }} errors {{ code field }} }} }}"""
@@ -125,3 +131,28 @@ async def test_my_prices_carry_my_member_discount_and_staff_see_the_plain_ones(
     for token in (None, operator_token):
         plain = (await gql.data(SKU_PRICE, variables, token))["product"]
         assert [sku["salePrice"]["amount"] for sku in plain["skus"]] == [3990, 6990]
+
+
+async def test_a_level_reads_by_its_node_id(gql, operator_token):
+    made = (await create(gql, operator_token, "银卡", 10_000, 500))["memberLevel"]
+    query = "query($id: ID!) { node(id: $id) { ... on MemberLevel { name discountBasisPoints } } }"
+    assert (await gql.data(query, {"id": made["id"]}))["node"] == {"name": "银卡", "discountBasisPoints": 500}
+    assert (await gql.data(query, {"id": gid("MemberLevel", 999_999)}))["node"] is None
+
+
+async def test_a_members_order_records_what_priced_it_and_a_discount_limit_still_counts(shop, customer_token, app):
+    level = await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)  # 9折
+    plain, limited = await shop.sku(price=2000, stock=10), await shop.sku(price=3000, stock=10)
+    now = datetime.now(UTC)
+    item = ItemDraft(limited.id, DiscountKind.FIXED_PRICE, 2500)
+    discount = await discounts.create_discount(DiscountDraft("限时", now - HOUR, now + HOUR, 1, [item]), now)
+
+    placed = await shop.checkout(customer_token, (plain, 2), (limited, 1))
+    assert placed["errors"] == []
+    assert [(line["unitPrice"]["amount"], line["lineTotal"]["amount"]) for line in placed["order"]["lines"]] == [
+        (1800, 3600), (2250, 2250)]  # 2000 × 0.9, and the discount price 2500 × 0.9
+    rows = await OrderLine.filter(order__number=placed["order"]["number"]).order_by("id")
+    assert [(row.price_source, row.price_source_id) for row in rows] == [("MEMBER", level.id),
+                                                                         ("DISCOUNT", discount.id)]
+    again = await shop.checkout(customer_token, (limited, 1))
+    assert [e["code"] for e in again["errors"]] == ["LIMIT_EXCEEDED"]  # one unit per customer at the discount
