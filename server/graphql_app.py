@@ -154,8 +154,9 @@ class CachedCatalog:
         return self.ttl if left is None else min(self.ttl, left)
 
     def _eligible(self, scope: Scope) -> bool:
-        """A catalog read answers the same for everyone but staff (who see unpublished goods and stock): served
-        from the cache with no token, a customer's token, or a token that names nobody (read as anonymous)."""
+        """A catalog read answers the same for everyone but staff (who see unpublished goods and stock), up to the
+        prices' audience (the key says which): served from the cache with no token, a customer's token, or a token
+        that names nobody (read as anonymous)."""
         if self.ttl <= 0 or scope["type"] != "http" or scope["method"] != "POST":
             return False
         headers = dict(scope["headers"])
