@@ -156,3 +156,13 @@ async def test_a_members_order_records_what_priced_it_and_a_discount_limit_still
                                                                          ("DISCOUNT", discount.id)]
     again = await shop.checkout(customer_token, (limited, 1))
     assert [e["code"] for e in again["errors"]] == ["LIMIT_EXCEEDED"]  # one unit per customer at the discount
+
+
+async def test_a_relay_price_takes_no_member_discount_but_a_dearer_one_loses_to_the_members_price(relays, shop):
+    await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)  # 9折
+    cheap, dear = await shop.sku(price=3000, stock=10), await shop.sku(price=3000, stock=10)
+    relay = await relays.relay((cheap, 2000), (dear, 2900))
+    joined = await relays.joined(await relays.member("小王"), relay, (cheap, 1), (dear, 1))
+    assert [line["unitPrice"]["amount"] for line in joined["order"]["lines"]] == [2000, 2700]
+    rows = await OrderLine.filter(order__number=joined["order"]["number"]).order_by("id")
+    assert [row.price_source for row in rows] == ["RELAY", "MEMBER"]
