@@ -29,6 +29,7 @@ MODEL_MODULES = [
     "domain.points.models",
     "domain.wallet.models",
     "domain.addresses.models",
+    "domain.members.models",
 ]
 MIGRATIONS_MODULE = "domain.migrations"
 DEFAULT_POOL_SIZE = 10

@@ -72,13 +72,15 @@ async def price_range(ctx: Context, product: Product) -> tuple[int, int] | None:
     """Over what the SKUs cost now (the engine's price, discounts applied)."""
     skus = await ctx.loaders.skus_by_product.load(product.id)
     offers = await _offers(ctx, skus)
-    prices = [engine.unit_price(sku, offers) for sku in skus]
+    member = await ctx.loaders.member_discount_of_caller()
+    prices = [engine.unit_price(sku, offers, member) for sku in skus]
     return (min(prices), max(prices)) if prices else None
 
 
 async def sku_sale_price(ctx: Context, sku: Sku) -> int:
     offer = await ctx.loaders.offer.load(sku.id)
-    return engine.discounted(sku.price, offer)
+    member = await ctx.loaders.member_discount_of_caller()
+    return engine.unit_price(sku, {sku.id: offer} if offer is not None else {}, member)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ def _node_loaders(ctx: Context) -> dict[str, Any]:
             "FlashSale": ctx.loaders.flash_sale, "Coupon": ctx.loaders.coupon,
             "CustomerCoupon": ctx.loaders.customer_coupon, "SpendAndSave": ctx.loaders.spend_and_save,
             "GroupBuyCampaign": ctx.loaders.group_buy_campaign, "GroupBuy": ctx.loaders.group_buy,
-            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry}
+            "Relay": ctx.loaders.relay, "RelayEntry": ctx.loaders.relay_entry,
+            "MemberLevel": ctx.loaders.member_level}
 
 
 async def nodes(ctx: Context, type_name: str, ids: list[int]) -> list[Any]:

@@ -113,7 +113,9 @@ async def item_buy_price(ctx: Context, item: FlashSaleItem) -> int:
     if sku is None:
         return item.price
     offer = await ctx.loaders.offer.load(sku.id)
-    return engine.line_price(sku, 1, [*engine.discount_source(sku, offer), flash_sale.price_source(item)]).unit_price
+    member = await ctx.loaders.member_discount_of_caller()
+    candidates = [*engine.discount_source(sku, offer), flash_sale.price_source(item)]
+    return engine.line_price(sku, 1, candidates, member).unit_price
 
 
 async def item_sku(ctx: Context, item: FlashSaleItem) -> Sku | None:

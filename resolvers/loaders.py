@@ -18,6 +18,9 @@ from domain.group_buy import groups as group_buys
 from domain.group_buy.models import GroupBuyCampaign, GroupBuyGroup, GroupBuyItem, GroupBuySeat
 from domain.identity.queries import mask_nickname
 from domain.ledger import service as ledger
+from domain.members.levels import levels_by_id
+from domain.members.models import MemberLevel
+from domain.members.standing import MemberDiscount, discounts_by_customer
 from domain.orders import pickup, pickup_codes
 from domain.orders import queries as order_queries
 from domain.orders.models import Order, OrderLine, PickupPoint, Refund
@@ -61,6 +64,7 @@ class Loaders:
     def __init__(self, *, shop_only: bool, customer_id: int | None = None) -> None:
         self.shop_only = shop_only
         self.customer_id = customer_id
+        self._priced_for: tuple[MemberDiscount | None] | None = None
 
     @cached_property
     def product(self) -> DataLoader[int, Product | None]:
@@ -90,6 +94,27 @@ class Loaders:
     def offer(self) -> DataLoader[int, DiscountItem | None]:
         """The live limited-time discount item of each SKU id, with its discount."""
         return _keyed(lambda ids: active_discounts(ids, datetime.now(UTC)))
+
+    @cached_property
+    def member_discount(self) -> DataLoader[int, MemberDiscount | None]:
+        """The member discount of a customer (the request's own), as the pricing engine applies it."""
+        return _keyed(discounts_by_customer)
+
+    @cached_property
+    def member_level(self) -> DataLoader[int, MemberLevel | None]:
+        return _keyed(levels_by_id)
+
+    def price_for(self, member: MemberDiscount | None) -> None:
+        """Price this request for that member discount, whoever calls (the catalog cache decided its audience)."""
+        self._priced_for = (member,)
+
+    async def member_discount_of_caller(self) -> MemberDiscount | None:
+        """The member discount the request's prices get: none for anonymous callers and staff."""
+        if self._priced_for is not None:
+            return self._priced_for[0]
+        if self.customer_id is None or not self.shop_only:
+            return None
+        return await self.member_discount.load(self.customer_id)
 
     @cached_property
     def discount_items(self) -> DataLoader[int, list[DiscountItem]]:

@@ -35,6 +35,7 @@ from schema.distribution import DistributionMutation, DistributionQuery
 from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
 from schema.group_buy import GroupBuyMutation, GroupBuyQuery
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.members import MembersMutation, MembersQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
 from schema.pickup import PickupMutation, PickupQuery
@@ -66,6 +67,7 @@ Query = merge_types(
         OrderStaffQuery,
         PickupQuery,
         PointsQuery,
+        MembersQuery,
         WalletQuery,
         CouponQuery,
         CouponStaffQuery,
@@ -89,6 +91,7 @@ Mutation = merge_types(
         OrderStaffMutation,
         PickupMutation,
         PointsMutation,
+        MembersMutation,
         WalletMutation,
         AddressMutation,
         CouponMutation,

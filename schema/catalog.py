@@ -64,8 +64,8 @@ class Sku(relay.Node):
         original = sku.original_price
         return None if original is None else Money(amount=original)
 
-    @strawberry.field(description="What a customer pays for one unit now: the list price `price`, or less while a "
-                      "limited-time discount covers the SKU")
+    @strawberry.field(description="What the caller pays for one unit now: the list price `price`, or less while a "
+                      "limited-time discount covers the SKU, with a signed-in customer's member discount taken off")
     async def sale_price(self, root: strawberry.Parent[models.Sku], info: Info) -> Money:
         return Money(amount=await catalog.sku_sale_price(info.context, root))
 

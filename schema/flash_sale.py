@@ -32,8 +32,9 @@ class FlashSaleItem:
     def remaining(self, root: strawberry.Parent[models.FlashSaleItem]) -> int:
         return max(root.quantity - root.taken, 0)
 
-    @strawberry.field(description="What one unit costs when bought through the sale now: the lower of the sale "
-                      "price and the SKU's limited-time discount price")
+    @strawberry.field(description="What one unit costs the caller when bought through the sale now: the lowest of "
+                      "the sale price and the SKU's list or limited-time discount price with the caller's member "
+                      "discount (none off the sale price)")
     async def buy_price(self, root: strawberry.Parent[models.FlashSaleItem], info: Info) -> Money:
         return Money(amount=await flash_sale.item_buy_price(info.context, root))
 

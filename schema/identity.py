@@ -21,6 +21,7 @@ from schema.group_buy import GroupBuyConnection, GroupBuyStatus
 if TYPE_CHECKING:
     from schema.addresses import SavedAddress
     from schema.distribution import MyDistributor, ShareLinkConnection
+    from schema.members import MemberStanding
     from schema.points import PointsEntryConnection, SignIn
     from schema.wallet import Wallet
 
@@ -102,6 +103,14 @@ class Customer(relay.Node):
         self, root: strawberry.Parent[models.Customer], info: Info
     ) -> list[Annotated[SavedAddress, strawberry.lazy("schema.addresses")]] | None:
         return await resolve_addresses.addresses_of(info.context, root.id)  # type: ignore[return-value]  # models, resolved by strawberry
+
+    @strawberry.field(description="My member level and the progress to the next; null for anyone but myself")
+    async def member_level(
+        self, root: strawberry.Parent[models.Customer], info: Info
+    ) -> Annotated[MemberStanding, strawberry.lazy("schema.members")] | None:
+        from schema.members import standing_view
+
+        return await standing_view(info, root.id)
 
     @strawberry.field(description="My stored value; null for anyone but myself")
     async def wallet(

@@ -42,6 +42,11 @@ class CacheStore(Protocol):
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None: ...
     async def invalidate(self) -> None: ...
 
+    def known_generation(self) -> int | None:
+        """The generation this process knows is current right now, without asking anyone (None: it cannot vouch for
+        one), so what was worked out under it may be reused until the next staff change."""
+        ...
+
 
 class InMemoryCacheStore:
     """For the embedded single-process server."""
@@ -70,6 +75,9 @@ class InMemoryCacheStore:
     async def invalidate(self) -> None:
         self._generation += 1
         self._entries.clear()
+
+    def known_generation(self) -> int | None:
+        return self._generation
 
 
 _GET = """
@@ -116,6 +124,9 @@ class RedisCacheStore:
 
     async def invalidate(self) -> None:
         await self._invalidate(keys=self._keys)
+
+    def known_generation(self) -> int | None:
+        return None  # only Redis knows: every read asks it
 
     async def generation(self) -> int:
         return int(await self._redis.get(self._keys[0]) or 0)
@@ -188,6 +199,10 @@ class LeasedCacheStore:
         await self._shared.invalidate()
         self._local = InMemoryCacheStore(clock=self._clock)
         await asyncio.sleep(self.FENCE)
+
+    def known_generation(self) -> int | None:
+        """The generation read last, while the lease holds (a staff change waits FENCE, so none is missed)."""
+        return self._generation if self._leased() else None
 
 
 class PriceBoundary:

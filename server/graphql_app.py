@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from domain.identity.tokens import Principal, TokenService
+from domain.members.standing import MemberDiscount, discount_for, member_prices_exist
 from domain.selling import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
@@ -48,8 +50,12 @@ class PondGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = request.app.state.services
         principal = await principal_of(request, services)
-        return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
-                       response=response)
+        context = Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
+                          response=response)
+        audience: PriceAudience | None = request.scope.get(AUDIENCE_SCOPE_KEY)
+        if audience is not None:  # priced exactly for the audience whose cache entry it may be stored under
+            context.loaders.price_for(audience.member)
+        return context
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Pond's GraphiQL page, loading its scripts from Pond rather than strawberry's CDN (works offline)."""
@@ -74,13 +80,69 @@ def sent_by_staff(tokens: TokenService, token: str) -> bool:
     return principal is not None and principal.kind == "staff"
 
 
+AUDIENCE_SCOPE_KEY = "pond.price_audience"
+
+
+@dataclass(frozen=True)
+class PriceAudience:
+    """Whom a catalog response is priced for: a customer's member discount, or none (anonymous, or a customer whose
+    level takes nothing off). Responses are cached per audience, never per customer."""
+
+    member: MemberDiscount | None
+
+    def key(self, digest: str) -> str:
+        """The cache key: everyone without a member discount shares the anonymous entry, and every customer whose
+        level takes the same basis points off shares that audience's entry."""
+        return digest if self.member is None else f"{digest}:member-bp:{self.member.basis_points}"
+
+
+ANONYMOUS = PriceAudience(None)
+
+
+class MemberPrices:
+    """Whether any member level takes something off, worked out once per catalog generation (a staff change to the
+    levels drops the cached catalog, which starts a new one), so while none does a customer's cached catalog read
+    costs no query at all."""
+
+    def __init__(self) -> None:
+        self._known: tuple[int, bool] | None = None
+
+    async def exist(self, store: CacheStore) -> bool:
+        generation = store.known_generation()
+        known = self._known
+        if generation is not None and known is not None and known[0] == generation:
+            return known[1]
+        exist = await member_prices_exist()
+        if generation is not None:
+            self._known = (generation, exist)
+        return exist
+
+
+async def price_audience(scope: Scope, member_prices: MemberPrices) -> PriceAudience:
+    """The caller's audience, by the same rules as the resolvers: the token must name a customer the access gate
+    still admits, and `discount_for` decides the member discount. No token costs nothing; nor does a customer's
+    while no level takes anything off (`MemberPrices`); else their standing is read (two small queries)."""
+    connection = HTTPConnection(scope)
+    store: CacheStore = scope["app"].state.runtime.cache
+    if bearer_token(connection.headers) is None or not await member_prices.exist(store):
+        return ANONYMOUS
+    principal = await principal_of(connection, scope["app"].state.services)
+    if principal is None or principal.kind != "customer":
+        return ANONYMOUS
+    return PriceAudience(await discount_for(principal.id))
+
+
 class CachedCatalog:
-    """ASGI wrapper: catalog queries not sent by staff are answered from the store when a fresh answer is there."""
+    """ASGI wrapper: catalog queries not sent by staff are answered from the store when a fresh answer is there,
+    keyed by the normalized request and the caller's price audience (`PriceAudience`). The audience is handed to
+    the resolvers (`AUDIENCE_SCOPE_KEY`), so a response stored under an audience's key is priced for that audience
+    even if the customer's level changes meanwhile."""
 
     def __init__(self, app: Any, ttl: float, boundary: PriceBoundary | None = None) -> None:
         self.app = app
         self.ttl = ttl
         self.boundary = boundary or PriceBoundary(next_price_change)
+        self._member_prices = MemberPrices()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._eligible(scope):
@@ -91,6 +153,9 @@ class CachedCatalog:
         if digest is None:
             await self.app(scope, replay(body), send)
             return
+        audience = await price_audience(scope, self._member_prices)
+        scope = {**scope, AUDIENCE_SCOPE_KEY: audience}
+        digest = audience.key(digest)
         store: CacheStore = scope["app"].state.runtime.cache
         lookup = await store.get(digest)
         if lookup.body is not None:
@@ -110,8 +175,9 @@ class CachedCatalog:
         return self.ttl if left is None else min(self.ttl, left)
 
     def _eligible(self, scope: Scope) -> bool:
-        """A catalog read answers the same for everyone but staff (who see unpublished goods and stock): served
-        from the cache with no token, a customer's token, or a token that names nobody (read as anonymous)."""
+        """A catalog read answers the same for everyone but staff (who see unpublished goods and stock), up to the
+        prices' audience (the key says which): served from the cache with no token, a customer's token, or a token
+        that names nobody (read as anonymous)."""
         if self.ttl <= 0 or scope["type"] != "http" or scope["method"] != "POST":
             return False
         headers = dict(scope["headers"])

@@ -206,8 +206,9 @@ async def pay(deps: OrderDeps, order: Order, *, use_wallet: bool = False) -> Pla
             return Placed(order, None)  # a payment that arrived meanwhile settled it
         if pending and order.status != OrderStatus.PENDING_PAYMENT:  # cancelled meanwhile (or its payment refused)
             raise states.invalid_state(order, OrderStatus.PAID)
-        if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
-            return await first_payment(deps, order)
+    if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
+        # nothing left to pay (the wallet paid it all, and the process stopped before settling it): settle it now
+        return await first_payment(deps, order)
     return Placed(order, await prepay(deps, order))
 
 

@@ -5,6 +5,23 @@ rule). A line bought through a selling mode (a flash sale, a group-buy, a relay)
 candidate (`PriceSource`), and costs the lowest candidate (`line_price`): a line gets exactly one price source.
 Order-level promotions (spend-and-save, one coupon) apply after the lines are priced, so the price a customer
 sees is the same number everywhere.
+
+The stacking order, per unit and then per order:
+
+1. The candidates: the list price, a live limited-time discount's price, the selling mode's price (flash sale,
+   group-buy, relay).
+2. The member discount (`MemberDiscount`, the customer's level, `domain.members.standing`) takes its basis points
+   off the list price and the limited-time discount price, floored to the fen per unit, never off a selling
+   mode's price (that price is already the promotion). The list price with the member discount is a candidate of
+   its own (`MEMBER`, the level's id), listed first, so a promotion becomes a line's source only when it is
+   cheaper; a limited-time discount with the member discount stays a `DISCOUNT` line (its per-customer limit
+   counts it).
+3. The lowest candidate prices the unit (the earlier on a tie); the line is that unit price times the quantity.
+4. Spend-and-save, on what the lines come to.
+5. One coupon, on what its lines come to after spend-and-save.
+
+The catalog (`salePrice`, `priceRange`, a flash sale's `buyPrice`), the cart and checkout all price through
+`line_price` with the same member discount, so product, cart and order agree to the fen.
 """
 
 from __future__ import annotations
@@ -15,6 +32,7 @@ from datetime import datetime
 
 from domain.catalog.models import Sku
 from domain.errors import DomainError, ErrorCode
+from domain.members.standing import MemberDiscount, discount_for
 from domain.pricing.discounts import DISCOUNT_SOURCE, active_discounts
 from domain.pricing.models import CouponKind, DiscountItem, DiscountKind
 
@@ -28,6 +46,10 @@ class Discount:
 
 DISCOUNT = DISCOUNT_SOURCE
 """The price source kind of a limited-time discount (its id: the discount's)."""
+MEMBER = "MEMBER"
+"""The price source kind of the list price with the member discount (its id: the member level's)."""
+MEMBER_STACKS_ON = frozenset({DISCOUNT})
+"""The candidates the member discount also applies to, besides the list price."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +121,10 @@ def discounted(list_price: int, offer: DiscountItem | None) -> int:
     return max(min(price, list_price), 0)
 
 
-def unit_price(sku: Sku, offers: Mapping[int, DiscountItem]) -> int:
-    """What one unit of the SKU costs, before order-level promotions, given the live offers (`active_discounts`)."""
-    return discounted(sku.price, offers.get(sku.id))
+def unit_price(sku: Sku, offers: Mapping[int, DiscountItem], member: MemberDiscount | None = None) -> int:
+    """What one unit of the SKU costs, before order-level promotions, given the live offers (`active_discounts`)
+    and the customer's member discount."""
+    return line_price(sku, 1, discount_source(sku, offers.get(sku.id)), member).unit_price
 
 
 def discount_source(sku: Sku, offer: DiscountItem | None) -> list[PriceSource]:
@@ -111,14 +134,25 @@ def discount_source(sku: Sku, offer: DiscountItem | None) -> list[PriceSource]:
     return [PriceSource(DISCOUNT, offer.discount_id, discounted(sku.price, offer))]
 
 
-def line_price(sku: Sku, quantity: int, candidates: Sequence[PriceSource] = ()) -> PricedLine:
-    """One line at the lowest of its list price and the candidates (never below 0). Only a candidate below the list
-    price is kept as the line's source; on a tie the earlier candidate wins."""
-    best: PriceSource | None = None
+def line_price(sku: Sku, quantity: int, candidates: Sequence[PriceSource] = (),
+               member: MemberDiscount | None = None) -> PricedLine:
+    """One line at the lowest of its list price and the candidates (never below 0), with the member discount on the
+    list price and the candidates it stacks on (the module's stacking order). Only a candidate below the list price
+    is kept as the line's source; on a tie the earlier candidate wins."""
+    offered: list[PriceSource] = []
+    if member is not None:
+        offered.append(PriceSource(MEMBER, member.level_id, member.apply(sku.price)))
     for candidate in candidates:
         price = max(candidate.price, 0)
-        if price < sku.price and (best is None or price < best.price):
-            best = replace(candidate, price=price)
+        if price >= sku.price:
+            continue  # no cheaper than the list price: not a source (the member discount alone does better)
+        if member is not None and candidate.kind in MEMBER_STACKS_ON:
+            price = member.apply(price)
+        offered.append(replace(candidate, price=price))
+    best: PriceSource | None = None
+    for option in offered:
+        if option.price < sku.price and (best is None or option.price < best.price):
+            best = option
     if best is None:
         return PricedLine(sku=sku, quantity=quantity, unit_price=max(sku.price, 0))
     return PricedLine(sku=sku, quantity=quantity, unit_price=best.price, source=best)
@@ -130,12 +164,14 @@ async def quote(
     customer_id: int | None = None,
     sources: Mapping[int, Sequence[PriceSource]] | None = None,
 ) -> Quote:
-    """Price the lines as of `at` (one query for the live discounts, however many lines). `sources` maps SKU ids to
-    the price candidates of the selling mode the order is placed through (a flash sale, a group-buy, a relay)."""
+    """Price the lines as of `at` for the customer (one query for the live discounts, however many lines, and their
+    member discount: `members.standing.discount_for`). `sources` maps SKU ids to the price candidates of the selling
+    mode the order is placed through (a flash sale, a group-buy, a relay)."""
     offers = await active_discounts([sku.id for sku, _ in lines], at)
+    member = await discount_for(customer_id) if lines else None
     sources = sources or {}
     return Quote(lines=[
-        line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())])
+        line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())], member)
         for sku, quantity in lines
     ])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.members.models import MemberLevel
 from tests.support.graphql import count_queries
 
 PAGE = """query($first: Int!) { products(first: $first) { totalCount edges { node {
@@ -34,8 +35,9 @@ async def test_a_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_prod
 
 FLASH_PAGE = """query($first: Int!) { products(first: $first) { edges { node {
   title flashSale { name status items { price { amount } buyPrice { amount } remaining sku { id } } } } } } }"""
-# products page + their flash sales + the sales' items + the items' SKUs + the SKUs' live discounts
-FLASH_STATEMENTS = 5
+# products page + their flash sales + the sales' items + the items' SKUs + the SKUs' live discounts, and (a
+# customer's read) whether any member level takes something off
+FLASH_STATEMENTS = 6
 
 
 async def test_flash_sales_on_a_page_of_20_cost_the_same_queries_as_on_a_page_of_2(flash, shop, gql,
@@ -51,3 +53,22 @@ async def test_flash_sales_on_a_page_of_20_cost_the_same_queries_as_on_a_page_of
         data = await gql.data(FLASH_PAGE, {"first": 20}, token=customer_token)
     assert len(data["products"]["edges"]) == 20
     assert len(small) == len(large) <= FLASH_STATEMENTS, large
+
+
+# the page as staff read it (EXPECTED_STATEMENTS), and for a member: whether a level takes something off, then (in
+# `discount_for`) the levels and what the customer has paid, once per request
+MEMBER_STATEMENTS = EXPECTED_STATEMENTS + 3
+
+
+async def test_a_members_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_product, customer_token):
+    await MemberLevel.create(name="银卡", threshold=0, discount_bp=500)
+    for i in range(50):
+        await make_product(f"商品{i}")
+    await seen_once(gql, customer_token)
+    with count_queries() as small:
+        data = await gql.data(PAGE, {"first": 5}, token=customer_token)
+    assert data["products"]["edges"][0]["node"]["skus"][0]["salePrice"]["amount"] == 3990 * 95 // 100
+    with count_queries() as large:
+        data = await gql.data(PAGE, {"first": 50}, token=customer_token)
+    assert len(data["products"]["edges"]) == 50
+    assert len(small) == len(large) <= MEMBER_STATEMENTS, large

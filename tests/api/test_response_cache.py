@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from domain.catalog.models import Sku
+from domain.identity.models import Customer
+from domain.members.models import MemberLevel
 from tests.fixtures.catalog import gid
+from tests.fixtures.members import order_with_money
 
 PRODUCT = "query($id: ID!) { product(id: $id) { title skus { price { amount } available } } }"
 
@@ -87,3 +90,52 @@ async def test_mutations_and_other_queries_are_never_cached(gql):
     for _ in range(2):
         response = await gql.raw("mutation { login(input: {code: \"zed#1\"}) { token } }")
         assert "x-pond-cache" not in response.headers
+
+
+MEMBER_PRICE = "query($id: ID!) { product(id: $id) { skus { salePrice { amount } } } }"
+
+
+async def _read(gql, variables, token=None) -> tuple[str, int]:
+    response = await gql.raw(MEMBER_PRICE, variables, token=token)
+    return response.headers["x-pond-cache"], response.json()["data"]["product"]["skus"][0]["salePrice"]["amount"]
+
+
+async def test_member_prices_are_cached_per_audience_never_per_customer_nor_for_anyone_else(
+    gql, make_product, issue_customer_token, app, operator_token
+):
+    product = await make_product("脐橙")  # 3990
+    variables = {"id": gid("Product", product.id)}
+    silver = await MemberLevel.create(name="银卡", threshold=10_000, discount_bp=500)
+    tokens = app.state.services.tokens
+    member, other_member, newcomer = [await issue_customer_token(f"o-{name}") for name in ("a", "c", "b")]
+    await order_with_money(tokens.decode(member).id, wechatpay=10_000)
+    await order_with_money(tokens.decode(other_member).id, wechatpay=7_000, wallet_principal=13_000)
+
+    assert await _read(gql, variables) == ("miss", 3990)
+    assert await _read(gql, variables, member) == ("miss", 3790)  # not the anonymous entry
+    assert await _read(gql, variables, member) == ("hit", 3790)
+    assert await _read(gql, variables) == ("hit", 3990)  # not the member's entry
+    assert await _read(gql, variables, newcomer) == ("hit", 3990)  # no level yet: priced as anyone
+    assert await _read(gql, variables, other_member) == ("hit", 3790)  # the same level: the same audience
+
+    await order_with_money(tokens.decode(newcomer).id, wechatpay=10_000)  # reached at once, not after a TTL
+    assert await _read(gql, variables, newcomer) == ("hit", 3790)
+    await order_with_money(tokens.decode(member).id, wechatpay=-1)  # a refund takes the level back
+    assert await _read(gql, variables, member) == ("hit", 3990)
+
+    mutation = "mutation($i: MemberLevelUpdateInput!) { memberLevelUpdate(input: $i) { errors { code } } }"
+    await gql.data(mutation, {"i": {"id": gid("MemberLevel", silver.id), "discountBasisPoints": 800}},
+                   operator_token)
+    assert await _read(gql, variables, other_member) == ("miss", 3670)  # 3990 × 0.92 = 3670.8
+    assert await _read(gql, variables) == ("miss", 3990)  # a change to the levels drops the cached catalog
+
+
+async def test_a_blocked_members_catalog_is_the_anonymous_one(gql, make_product, customer_token, app):
+    product = await make_product("脐橙")
+    variables = {"id": gid("Product", product.id)}
+    await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)
+    assert await _read(gql, variables, customer_token) == ("miss", 3591)
+    customer_id = app.state.services.tokens.decode(customer_token).id
+    await Customer.filter(id=customer_id).update(blocked=True)
+    await app.state.runtime.services.access.changed("customer", customer_id)
+    assert await _read(gql, variables, customer_token) == ("miss", 3990)

@@ -1,7 +1,8 @@
 """One price for a flash sale too: for random list prices, flash sale prices and limited-time discounts (and a
 spend-and-save running beside them, which flash sale orders do not take), the price `product.flashSale` shows for a
 unit bought through the sale is what the flash sale order charges, to the fen: the lower of the flash sale price and
-the discounted price, never both.
+the discounted price, never both. With a member discount (a level every customer holds): the lowest of the flash
+sale price (no member discount on it) and the list or discounted price with the member discount.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from domain.catalog.models import Sku
 from domain.flash_sale.policy import pool_of
 from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
 from domain.identity.models import Customer
+from domain.members.models import MemberLevel
 from domain.pricing import discounts, spend_and_save
 from domain.pricing.discounts import DiscountDraft
 from domain.pricing.discounts import ItemDraft as DiscountItemDraft
@@ -45,9 +47,10 @@ def flash_lines(draw: st.DrawFn) -> tuple[Priced, int]:
     return Priced(price, draw(st.integers(1, 3)), draw(offers)), draw(st.integers(0, price - 1))
 
 
-@given(case=flash_lines(), spend_and_save_running=st.booleans())
+@given(case=flash_lines(), spend_and_save_running=st.booleans(), member_bp=st.just(0) | st.integers(1, 9999))
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-async def test_the_flash_price_shown_is_the_price_charged(app, db, gql, make_product, case, spend_and_save_running):
+async def test_the_flash_price_shown_is_the_price_charged(app, db, gql, make_product, case, spend_and_save_running,
+                                                          member_bp):
     line, flash_price = case
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
@@ -64,13 +67,18 @@ async def test_the_flash_price_shown_is_the_price_charged(app, db, gql, make_pro
     draft = FlashSaleDraft("秒杀", now - HOUR, now + HOUR, 5, [ItemDraft(sku.id, flash_price, 10)])
     sale = await create_flash_sale(draft, now)
     await pool_of(app.state.runtime.services.orders).drop(sale.id)
+    if member_bp:
+        await MemberLevel.create(name="会员", threshold=0, discount_bp=member_bp)
     token = app.state.services.tokens.issue_customer((await Customer.create(openid="o-flash-agreement")).id)
 
-    shown = (await gql.data(PRODUCT, {"id": gid("Product", product.id)}))["product"]
-    expected = min(flash_price, sale_price(line))
-    event("discount is lower" if sale_price(line) < flash_price else "flash price is lower")
+    anonymous = (await gql.data(PRODUCT, {"id": gid("Product", product.id)}))["product"]
+    assert anonymous["flashSale"]["items"][0]["buyPrice"]["amount"] == min(flash_price, sale_price(line))
+    shown = (await gql.data(PRODUCT, {"id": gid("Product", product.id)}, token))["product"]
+    mine = sale_price(line, member_bp)
+    expected = min(flash_price, mine)
+    event("discount is lower" if mine < flash_price else "flash price is lower")
     assert shown["flashSale"]["items"] == [{"price": {"amount": flash_price}, "buyPrice": {"amount": expected}}]
-    assert shown["skus"][0]["salePrice"]["amount"] == sale_price(line)  # a normal checkout still pays this
+    assert shown["skus"][0]["salePrice"]["amount"] == mine  # a normal checkout still pays this
 
     bought = (await gql.data(BUY, {"i": {"flashSaleId": shown["flashSale"]["id"], "skuId": gid("Sku", sku.id),
                                          "quantity": line.quantity, "delivery": {"address": ADDRESS}}}, token))

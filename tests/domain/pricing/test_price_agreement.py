@@ -1,6 +1,6 @@
-"""One price everywhere: for random list prices, limited-time discounts, spend-and-save tiers and coupons, what
-`product` shows, what the `cart` totals and what the placed order charges agree to the fen, and match a plain
-reference computation. Lines never go below 0 and the lines' discounts add up to the order's.
+"""One price everywhere: for random list prices, limited-time discounts, member discounts, spend-and-save tiers and
+coupons, what `product` shows, what the `cart` totals and what the placed order charges agree to the fen, and match
+a plain reference computation. Lines never go below 0 and the lines' discounts add up to the order's.
 
 Each example starts from an empty store (the tables are truncated), sets the promotions up through the domain and
 reads everything through the API as the mini-program would.
@@ -19,6 +19,7 @@ from domain.catalog import categories
 from domain.catalog.models import Sku
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
+from domain.members.models import MemberLevel
 from domain.orders.models import Order
 from domain.pricing import coupon_setup, coupons, discounts, spend_and_save
 from domain.pricing.discounts import DiscountDraft, ItemDraft
@@ -74,24 +75,27 @@ def coupon_strategy(draw: st.DrawFn, line_count: int) -> CouponSpec | None:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> tuple[list[Line], list[tuple[int, int]], CouponSpec | None]:
+def scenarios(draw: st.DrawFn) -> tuple[list[Line], list[tuple[int, int]], CouponSpec | None, int]:
     lines = draw(lines_strategy)
-    return lines, draw(tiers_strategy), draw(coupon_strategy(len(lines)))
+    member_bp = draw(st.just(0) | st.integers(1, 9999))
+    return lines, draw(tiers_strategy), draw(coupon_strategy(len(lines))), member_bp
 
 
-def sale_price(line: Line) -> int:
-    if line.offer is None:
-        return line.price
-    kind, value = line.offer
-    offered = line.price * (100 - value) // 100 if kind is DiscountKind.PERCENT else value
-    return max(min(offered, line.price), 0)
+def sale_price(line: Line, member_bp: int = 0) -> int:
+    """The list or limited-time discount price, then the member's basis points off, floored to the fen."""
+    offered = line.price
+    if line.offer is not None:
+        kind, value = line.offer
+        offered = line.price * (100 - value) // 100 if kind is DiscountKind.PERCENT else value
+        offered = max(min(offered, line.price), 0)
+    return offered * (10_000 - member_bp) // 10_000
 
 
 def expected_discounts(lines: list[Line], tiers: list[tuple[int, int]], coupon: CouponSpec | None,
-                       totals: list[int]) -> tuple[int, int | None]:
+                       totals: list[int], member_bp: int) -> tuple[int, int | None]:
     """(spend-and-save amount, coupon saving or None if the coupon cannot apply), by the rules in plain words. The
     coupon's base is what its lines come to after spend-and-save (`totals`, the cart's line totals)."""
-    subtotal = sum(sale_price(line) * line.quantity for line in lines)
+    subtotal = sum(sale_price(line, member_bp) * line.quantity for line in lines)
     saved = max((amount for threshold, amount in tiers if threshold <= subtotal), default=0)
     if coupon is None:
         return saved, None
@@ -106,7 +110,7 @@ def expected_discounts(lines: list[Line], tiers: list[tuple[int, int]], coupon: 
     return saved, (saving or None)
 
 
-async def _set_up(app, make_product, lines, tiers, coupon):
+async def _set_up(app, make_product, lines, tiers, coupon, member_bp):
     await truncate_all_models()
     await app.state.runtime.cache.invalidate()
     now = datetime.now(UTC)
@@ -123,6 +127,8 @@ async def _set_up(app, make_product, lines, tiers, coupon):
     if tiers:
         draft = SpendAndSaveDraft("满减", now - HOUR, now + HOUR, [TierDraft(t, a) for t, a in tiers])
         await spend_and_save.create_spend_and_save(draft, now)
+    if member_bp:
+        await MemberLevel.create(name="会员", threshold=0, discount_bp=member_bp)  # held without paying anything
     customer = await Customer.create(openid="o-agreement")
     code = None
     if coupon is not None:
@@ -138,19 +144,23 @@ async def _set_up(app, make_product, lines, tiers, coupon):
 @given(scenario=scenarios())
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 async def test_product_cart_and_order_agree_to_the_fen(app, db, shop, gql, make_product, scenario):
-    lines, tiers, coupon = scenario
-    skus, token, code = await _set_up(app, make_product, lines, tiers, coupon)
+    lines, tiers, coupon, member_bp = scenario
+    skus, token, code = await _set_up(app, make_product, lines, tiers, coupon, member_bp)
 
     for sku, line in zip(skus, lines, strict=True):
-        product = (await gql.data(PRODUCT, {"id": gid("Product", sku.product_id)}))["product"]
-        assert product["skus"][0]["salePrice"]["amount"] == sale_price(line)
+        variables = {"id": gid("Product", sku.product_id)}
+        anonymous = (await gql.data(PRODUCT, variables))["product"]
+        assert anonymous["skus"][0]["salePrice"]["amount"] == sale_price(line)
+        mine = (await gql.data(PRODUCT, variables, token))["product"]
+        assert mine["skus"][0]["salePrice"]["amount"] == sale_price(line, member_bp)
         await gql.data(ADD, {"i": {"skuId": gid("Sku", sku.id), "quantity": line.quantity}}, token)
     cart = (await gql.data(CART, token=token))["cart"]
-    assert [line["unitPrice"]["amount"] for line in cart["lines"]] == [sale_price(line) for line in lines]
+    assert [line["unitPrice"]["amount"] for line in cart["lines"]] == [sale_price(line, member_bp) for line in lines]
 
     offered = {c["customerCoupon"]["code"]: c["saving"]["amount"] for c in cart["coupons"]}
     result = await shop.checkout(token, fromCart=True, couponCode=code)
     event("spend-and-save applied" if cart["discounts"] else "no spend-and-save")
+    event("member discount" if member_bp else "no member discount")
     event("no coupon" if code is None else "coupon offered" if code in offered else "coupon refused")
     if code is not None and code not in offered:
         assert [e["code"] for e in result["errors"]] == ["COUPON_INVALID"]  # the cart did not offer it either
@@ -159,8 +169,9 @@ async def test_product_cart_and_order_agree_to_the_fen(app, db, shop, gql, make_
     assert result["errors"] == []
     order = result["order"]
 
-    saved, saving = expected_discounts(lines, tiers, coupon, [line["lineTotal"]["amount"] for line in cart["lines"]])
-    assert [line["unitPrice"]["amount"] for line in order["lines"]] == [sale_price(line) for line in lines]
+    totals = [line["lineTotal"]["amount"] for line in cart["lines"]]
+    saved, saving = expected_discounts(lines, tiers, coupon, totals, member_bp)
+    assert [line["unitPrice"]["amount"] for line in order["lines"]] == [sale_price(line, member_bp) for line in lines]
     assert order["subtotal"]["amount"] == cart["subtotal"]["amount"]
     assert cart["subtotal"]["amount"] - cart["total"]["amount"] == saved
     used = offered.get(code) if code else None
