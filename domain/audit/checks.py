@@ -6,7 +6,8 @@
   the settled ones, clawed back = what refunds took back from them);
 - order money: every SUCCEEDED payment has its `pay:` ledger entry of its amount and every such entry a SUCCEEDED
   payment; every SUCCEEDED refund its `refund:` entry of minus its WeChat Pay part and its wallet entries of minus
-  its wallet parts; every wallet movement of an order is the mirror of the customer's wallet entry of the same
+  its wallet parts; no order holds more than it costs (payments no order could use, on their way back, aside);
+  every wallet movement of an order is the mirror of the customer's wallet entry of the same
   reference; each order's wallet part is what was taken from the wallet, its refunded total the sum of its succeeded
   refunds, and its net money on the ledger its payments (WeChat Pay and the wallet parts it holds) minus its refunds;
 - WeChat Pay: every payment Pond holds as SUCCEEDED (paid since `since`) is a paid trade at WeChat Pay with the same
@@ -34,6 +35,7 @@ from domain.ledger.models import LedgerEntry
 from domain.ledger.service import REFUND, WALLET_BONUS, WALLET_PRINCIPAL
 from domain.orders.models import Order, Payment, PaymentStatus, Refund, RefundStatus
 from domain.orders.ports import PaymentGateway, PaymentGatewayError, TradeStatus
+from domain.orders.refund_states import SYSTEM, UNSETTLED
 from domain.raw_sql import one_snapshot
 from domain.selling import units_set_aside
 from domain.wallet import spending
@@ -147,8 +149,12 @@ async def order_money() -> Check:
     for row in entries:
         if row["account"] in WALLET_ACCOUNTS and ":take:" in row["reference"]:
             taken[row["order_id"]] += int(row["amount"])
-    for order_id, number, refunded_total, wallet_paid in await Order.all().values_list(
-            "id", "number", "refunded_total", "wallet_paid"):
+    giving_back: dict[int, int] = defaultdict(int)  # payments no order could use, on their way back
+    for order_id, amount in await Refund.filter(requested_by=SYSTEM, status__in=UNSETTLED).values_list(
+            "order_id", "amount"):
+        giving_back[order_id] += amount
+    for order_id, number, refunded_total, wallet_paid, payable in await Order.all().values_list(
+            "id", "number", "refunded_total", "wallet_paid", "payable"):
         check.checked += 1
         if refunded_total != refunded[order_id]:
             check.wrong(f"order {number}: refunded total {refunded_total}, succeeded refunds {refunded[order_id]}")
@@ -157,6 +163,9 @@ async def order_money() -> Check:
                         f"{paid[order_id] - refunded[order_id]}")
         if wallet_paid != taken[order_id]:
             check.wrong(f"order {number}: wallet paid {wallet_paid}, taken from the wallet {taken[order_id]}")
+        if on_ledger[order_id] - giving_back[order_id] > payable + wallet_paid:
+            check.wrong(f"order {number}: holds {on_ledger[order_id] - giving_back[order_id]}, more than it costs "
+                        f"({payable + wallet_paid})")
     return check
 
 

@@ -97,3 +97,17 @@ async def test_books_changing_while_the_audit_reads_them_show_no_discrepancy(sho
         moving = False
         moved = await writer
     assert moved > 15 and found == [{}] * 15
+
+
+async def test_an_order_holding_more_than_it_costs_is_named(shop: Shop, customer_token: str) -> None:
+    """Payments, refunds and the ledger may agree with each other while an order holds more than it costs (a second
+    trade paid and never given back): the audit says so."""
+    sku = await shop.sku(price=1990, stock=5)
+    order = await Order.get(id=pk((await shop.paid_order(customer_token, (sku, 1)))["id"]))
+    await Payment.create(order_id=order.id, out_trade_no=f"{order.number}_9", amount=500, status="SUCCEEDED",
+                         transaction_id="4200000000000000000000000000")
+    await LedgerEntry.create(account="wechatpay", kind="payment", amount=500, reference=f"pay:{order.number}_9",
+                             order_id=order.id)
+    checks = await audit(None, datetime.now(UTC))
+    found = [message for check in checks for message in check.discrepancies]
+    assert found == [f"order {order.number}: holds 2490, more than it costs (1990)"]
