@@ -111,7 +111,9 @@ PRODUCT = """query Product($id: ID!) {
     category { id name }
     skus { id specs { name value } price { amount currency } originalPrice { amount currency } available }
   }
+  me { id }
 }"""
+"""The floor a request pays: `me` makes it the customer's own answer, which the catalog cache never serves."""
 
 
 def global_id(type_name: str, pk: int) -> str:
@@ -310,7 +312,8 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
         timings = await server_timings(client)
         ledger = await read_back(target.sku_id)
 
-        print(f"  product(id): {args.product_seconds:g}s with wrk at {args.concurrency} connections, authenticated",
+        print(f"  product(id): {args.product_seconds:g}s with wrk at {args.concurrency} connections, authenticated, "
+              "with `me` (never cached)",
               flush=True)
         body = json.dumps({"query": PRODUCT, "variables": {"id": product_id}, "operationName": "Product"},
                           separators=(",", ":")).encode()
