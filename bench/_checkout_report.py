@@ -142,8 +142,8 @@ def report(run: Run) -> bool:
     product = run.product
     errors = ", ".join(f"{k}={v}" for k, v in product.errors.items()) or "none"
     idle = "" if product.background_cpu is None else f", machine {100 * (1 - product.background_cpu):.0f}% idle before"
-    print(f"product(id) floor (wrk, {args.concurrency} connections, with a customer token so the response cache is "
-          "bypassed)")
+    print(f"product(id) floor (wrk, {args.concurrency} connections, a customer's token and `me`, which the response "
+          "cache never serves)")
     print(f"  {product.rps:.1f} req/s   p50 {product.p50_ms:.2f} ms   p99 {product.p99_ms:.2f} ms   errors {errors}"
           f"{idle}")
     rate = attempts / run.seconds
