@@ -250,6 +250,17 @@ async def customer_units(sale_id: int, customer_id: int) -> int:
     return sum(units)
 
 
+async def units_by_customer(sale_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """`customer_units` of many customers in many sales in one query: (sale id, customer id) → units."""
+    rows = await Reservation.filter(flash_item__sale_id__in=list(sale_ids), order__customer_id__in=list(customer_ids),
+                                    state__in=OPEN_STATES).values_list("flash_item__sale_id", "order__customer_id",
+                                                                       "quantity")
+    units: dict[tuple[int, int], int] = {}
+    for sale_id, customer_id, quantity in rows:
+        units[(int(sale_id), int(customer_id))] = units.get((int(sale_id), int(customer_id)), 0) + int(quantity)
+    return units
+
+
 async def take_from_pool(item_id: int, quantity: int) -> bool:
     """The database's oversell guard for the pool."""
     return bool(await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - quantity)
