@@ -210,7 +210,10 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             access.share_through(redis, f"{settings.redis_prefix}:access-changes")
             listener = asyncio.create_task(access.listen(), name="pond-access-changes")
             stack.push_async_callback(_cancelled, listener)
-            flash_pool: FlashPool = RedisFlashPool(redis, prefix=settings.redis_prefix)
+            redis_flash_pool = RedisFlashPool(redis, prefix=settings.redis_prefix)
+            returns = asyncio.create_task(redis_flash_pool.listen(), name="pond-flash-returns")
+            stack.push_async_callback(_cancelled, returns)
+            flash_pool: FlashPool = redis_flash_pool
             seats: SeatStore = RedisSeatStore(redis, prefix=settings.redis_prefix)
         else:
             rate_limiter, cache, counter = InMemoryRateLimiter(), InMemoryCacheStore(), MemoryStockCounter()

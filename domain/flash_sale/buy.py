@@ -81,6 +81,9 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     """The created order, PENDING_PAYMENT, with no payment: the customer pays it with `orderPay` (a free order is
     settled at once)."""
     _check(request)
+    if pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
+                                    sales.epoch_ms(deps.clock())):
+        raise _refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
     # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
     # that other buyers are meanwhile told are sold out.
     item = await _item(request)

@@ -66,6 +66,10 @@ class FlashPool(Protocol):
         and the units are there (checked in that order: over the limit is LIMIT_EXCEEDED even when sold out).
         Nothing changes unless the answer is OK."""
 
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+        """True when this process knows, without a round trip, that `take` would answer SOLD_OUT (or, for a pool in
+        Redis, that it did a moment ago: `domain.flash_sale.sold_out`). False: ask `take`."""
+
     async def give_back(self, sale_id: int, holder: str) -> bool:
         """Return the holder's units to the pool and the customer's allowance. True only for the call that did."""
 
@@ -124,6 +128,15 @@ class MemoryFlashPool:
         pool.bought[customer_id] = pool.bought.get(customer_id, 0) + quantity
         pool.holders[holder] = Held(customer_id, sku_id, quantity)
         return Take.OK
+
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+        """Exactly what `take` would answer for a customer holding nothing in the sale."""
+        pool = self._pools.get(sale_id)
+        if pool is None or not pool.state.starts_ms <= now_ms < pool.state.ends_ms:
+            return False
+        left = pool.left.get(sku_id)
+        return (left is not None and left < quantity <= pool.state.limit
+                and pool.bought.get(customer_id, 0) == 0)
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         pool = self._pools.get(sale_id)
