@@ -11,9 +11,9 @@ the buys before it in the batch:
   quantity, and a limited discount's per-customer units if the quote priced by one.
 
 The buys that pass are written with one INSERT of the orders (`raw_sql.insert_returning`), one of their lines, one
-of their flash reservations, one UPDATE of `taken` per item, and `placed` told for each order inside the
-transaction. A buy that fails its guard is answered with its error and its units go back to the pool; the others
-commit.
+of their flash reservations, one UPDATE of `taken` per item, and the orders told as placed (`placed_all`) inside
+the transaction. A buy that fails its guard is answered with its error and its units go back to the pool; the
+others commit.
 
 A batch that fails as a whole (an exception inside it): when it is a unique-key collision (a random order number
 drawn twice, or a racing order with the same key) each buy is written again alone, so one unlucky buy sinks no
@@ -172,8 +172,8 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
                 continue
             accepted.append((index, admitted, _order(admitted)))
         await _insert(accepted, tally, items)
+        await deps.events.placed_all([order for _, _, order in accepted])
         for index, _, order in accepted:
-            await deps.events.placed(order)
             answers[index] = Written(order, False)
     return [answer for answer in answers if answer is not None]
 

@@ -88,8 +88,10 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     # that other buyers are meanwhile told are sold out.
     item = await _item(request)
     delivery = await _delivery(request)
-    if not await _replay_of_an_earlier_tap(request):
-        await limits.check_pending(request.customer_id, deps.max_pending_orders)
+    held, replay = await limits.pending_and_keyed(request.customer_id, request.idempotency_key)
+    over = None if replay else limits.over_pending(held, deps.max_pending_orders)
+    if over is not None:
+        raise over
     for _ in range(ATTEMPTS):
         now = deps.clock()
         number = order_number(now, prefix="F")
@@ -206,11 +208,6 @@ async def _item(request: FlashBuyRequest) -> FlashSaleItem:
     if item is None or item.sku.deleted_at is not None or not _on_sale(item):
         raise NotFound("item", ["skuId"])
     return item
-
-
-async def _replay_of_an_earlier_tap(request: FlashBuyRequest) -> bool:
-    key = request.idempotency_key
-    return key is not None and await Order.exists(customer_id=request.customer_id, idempotency_key=key)
 
 
 def _on_sale(item: FlashSaleItem) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from domain.errors import DomainError, ErrorCode
@@ -17,6 +18,16 @@ async def pending_orders(customer_id: int) -> int:
     return await Order.filter(
         customer_id=customer_id, status=OrderStatus.PENDING_PAYMENT, kind__in=HOLDING_KINDS
     ).count()
+
+
+async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tuple[int, bool]:
+    """In one query: `pending_orders`, and whether the customer has an order with this idempotency key."""
+    holding = Q(status=OrderStatus.PENDING_PAYMENT, kind__in=HOLDING_KINDS)
+    wanted = holding | Q(idempotency_key=idempotency_key) if idempotency_key else holding
+    rows = await Order.filter(wanted, customer_id=customer_id).values_list("status", "kind", "idempotency_key")
+    held = sum(1 for status, kind, _ in rows if status == OrderStatus.PENDING_PAYMENT and kind in HOLDING_KINDS)
+    keyed = bool(idempotency_key) and any(key == idempotency_key for _, _, key in rows)
+    return held, keyed
 
 
 async def pending_by_customer(customer_ids: Sequence[int]) -> dict[int, int]:
