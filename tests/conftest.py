@@ -101,6 +101,7 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     app.state.runtime.services.access.clear()  # account ids start again after the truncate
     app.state.runtime.simulators.wechatpay.state.simulator.forget()  # order numbers may repeat after the truncate
     deps = app.state.runtime.services.orders
+    flash_policy(deps).items.forget()  # sale and SKU ids start again after the truncate
     if backend.real:
         pool = flash_policy(deps).pool
         assert isinstance(pool, RedisFlashPool)

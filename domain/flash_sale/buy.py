@@ -86,7 +86,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
         raise _refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
     # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
     # that other buyers are meanwhile told are sold out.
-    item = await _item(request)
+    item = await _item(deps, request)
     delivery = await _delivery(request)
     held, replay = await limits.pending_and_keyed(request.customer_id, request.idempotency_key)
     over = None if replay else limits.over_pending(held, deps.max_pending_orders)
@@ -203,8 +203,8 @@ async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | 
     return await deliveries.default_address(request.customer_id)
 
 
-async def _item(request: FlashBuyRequest) -> FlashSaleItem:
-    item = await sales.sale_items(request.sale_id, request.sku_id)
+async def _item(deps: OrderDeps, request: FlashBuyRequest) -> FlashSaleItem:
+    item = await flash_policy(deps).items.get(request.sale_id, request.sku_id, sales.sale_items)
     if item is None or item.sku.deleted_at is not None or not _on_sale(item):
         raise NotFound("item", ["skuId"])
     return item

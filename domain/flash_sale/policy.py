@@ -16,6 +16,7 @@ from tortoise.expressions import F
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.flash_sale.group_commit import GroupCommit
+from domain.flash_sale.item_cache import ItemCache
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.pool import FlashPool
 from domain.inventory import holds
@@ -35,6 +36,7 @@ class FlashSalePolicy(KindPolicy):
         self.payment_minutes = payment_minutes
         self.writer = writer
         """The group commit that writes admitted buys (`domain.flash_sale.batch_write`); None: each alone."""
+        self.items = ItemCache()
 
     def payment_window(self, deps: OrderDeps) -> timedelta:
         return timedelta(minutes=self.payment_minutes)

@@ -24,7 +24,7 @@ from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
 from domain.flash_sale.models import FlashSale, FlashSaleItem
-from domain.flash_sale.policy import pool_of
+from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
@@ -318,4 +318,5 @@ async def after_change(deps: OrderDeps, sale: FlashSale, sku_ids: Sequence[int])
     """After staff created, changed or ended a sale: the pool reloads on the next attempt, and the normal counter
     of the SKUs follows the units set aside or given back."""
     await pool_of(deps).drop(sale.id)
+    flash_policy(deps).items.forget(sale.id)
     await deps.inventory.resync(sorted(set(sku_ids)))
