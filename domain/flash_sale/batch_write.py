@@ -2,7 +2,8 @@
 
 `write_batch` is the group commit's batch function (`domain.flash_sale.group_commit`). In one transaction it locks
 the buyers' rows, then the sales' and items' rows (in id order, the order every other writer of them takes), reads
-what the guards need for the whole batch at once, and checks each buy in turn as `buy` once did alone, counting
+what the guards need for the whole batch at once, prices every buy from the rows as they are now (the SKUs, the
+items, the live discounts: one query each for the batch), and checks each buy in turn as `buy` once did alone, counting
 the buys before it in the batch:
 
 - the sale is still open and not settled (the pool said open, the database says no: the database wins);
@@ -35,6 +36,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from domain import raw_sql
+from domain.catalog.models import Sku
 from domain.errors import DomainError, ErrorCode, NotFound
 from domain.flash_sale import sales
 from domain.flash_sale.models import FlashSale, FlashSaleItem
@@ -52,7 +54,7 @@ log = structlog.get_logger("pond.flash_sale.batch_write")
 
 @dataclass(frozen=True)
 class Admitted:
-    """A buy the pool admitted: everything its order needs, read and priced before it joined a batch."""
+    """A buy the pool admitted: what its order needs that the batch does not read again itself."""
 
     deps: OrderDeps
     customer_id: int
@@ -64,7 +66,6 @@ class Admitted:
     delivery: dict[str, object]
     pickup_point_id: int | None
     remark: str
-    quote: engine.Quote
     admitted_at: datetime
 
 
@@ -158,22 +159,24 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
                        await sales.units_by_customer(sale_ids, customer_ids),
                        {item_id: item.taken for item_id, item in items.items()}, {})
         now = deps.clock()
-        accepted: list[tuple[int, Admitted, Order]] = []
-        for index, admitted in enumerate(batch):
+        quotes = await _quotes(batch, items, now)
+        accepted: list[tuple[int, Admitted, Order, engine.Quote]] = []
+        for index, (admitted, quote) in enumerate(zip(batch, quotes, strict=True)):
             if admitted.customer_id not in customers:
                 answers[index] = NotFound("customer")
                 continue
             if admitted.idempotency_key and (admitted.customer_id, admitted.idempotency_key) in earlier:
                 answers[index] = Written(earlier[(admitted.customer_id, admitted.idempotency_key)], True)
                 continue
-            refused = await _refused(admitted, found[admitted.item.sale_id], items[admitted.item.id], tally, now)
+            refused = await _refused(admitted, quote, found[admitted.item.sale_id], items[admitted.item.id], tally,
+                                     now)
             if refused is not None:
                 answers[index] = refused
                 continue
-            accepted.append((index, admitted, _order(admitted)))
+            accepted.append((index, admitted, _order(admitted, quote), quote))
         await _insert(accepted, tally, items)
-        await deps.events.placed_all([order for _, _, order in accepted])
-        for index, _, order in accepted:
+        await deps.events.placed_all([order for _, _, order, _ in accepted])
+        for index, _, order, _ in accepted:
             answers[index] = Written(order, False)
     return [answer for answer in answers if answer is not None]
 
@@ -187,7 +190,16 @@ async def _earlier_orders(batch: Sequence[Admitted]) -> dict[tuple[int, str], Or
     return {(order.customer_id, str(order.idempotency_key)): order for order in orders}
 
 
-async def _refused(admitted: Admitted, sale: FlashSale, item: FlashSaleItem, tally: _Tally,
+async def _quotes(batch: Sequence[Admitted], items: dict[int, FlashSaleItem], now: datetime) -> list[engine.Quote]:
+    """Each buy priced as of now from the rows as they are (the SKUs with their products, the items under lock, the
+    live discounts): line prices only, a flash sale order takes no order-level promotions."""
+    skus = {sku.id: sku for sku in await Sku.filter(id__in=sorted({a.item.sku_id for a in batch}))
+            .select_related("product")}
+    return await engine.quotes([([(skus[a.item.sku_id], a.quantity)],
+                                 {a.item.sku_id: [sales.price_source(items[a.item.id])]}) for a in batch], now)
+
+
+async def _refused(admitted: Admitted, quote: engine.Quote, sale: FlashSale, item: FlashSaleItem, tally: _Tally,
                    now: datetime) -> DomainError | None:
     """The buy's refusal by the database, or None (then the tally counts it)."""
     state = sales.status(sale, now)
@@ -204,7 +216,7 @@ async def _refused(admitted: Admitted, sale: FlashSale, item: FlashSaleItem, tal
         return _refusal(ErrorCode.LIMIT_EXCEEDED, "over the per-customer limit of this flash sale", "quantity")
     if tally.taken[item.id] + quantity > item.quantity:
         return _refusal(ErrorCode.SOLD_OUT, "sold out", "skuId")
-    discounted = admitted.quote.units_by_source(engine.DISCOUNT)
+    discounted = quote.units_by_source(engine.DISCOUNT)
     if discounted:
         # The batch's earlier buys by this customer are not written yet: counted here.
         with_batch = {d: n + tally.discounted.get((customer_id, d), 0) for d, n in discounted.items()}
@@ -220,8 +232,7 @@ async def _refused(admitted: Admitted, sale: FlashSale, item: FlashSaleItem, tal
     return None
 
 
-def _order(admitted: Admitted) -> Order:
-    quote = admitted.quote
+def _order(admitted: Admitted, quote: engine.Quote) -> Order:
     window = flash_policy(admitted.deps).payment_window(admitted.deps)
     return Order(
         number=admitted.number, customer_id=admitted.customer_id, kind=OrderKind.FLASH_SALE,
@@ -231,16 +242,16 @@ def _order(admitted: Admitted) -> Order:
     )
 
 
-async def _insert(accepted: Sequence[tuple[int, Admitted, Order]], tally: _Tally,
+async def _insert(accepted: Sequence[tuple[int, Admitted, Order, engine.Quote]], tally: _Tally,
                   items: dict[int, FlashSaleItem]) -> None:
     if not accepted:
         return
-    await raw_sql.insert_returning([order for _, _, order in accepted], key="number")
-    await OrderLine.bulk_create([order_line(order, priced) for _, admitted, order in accepted
-                                 for priced in admitted.quote.lines])
+    await raw_sql.insert_returning([order for _, _, order, _ in accepted], key="number")
+    await OrderLine.bulk_create([order_line(order, priced) for _, _, order, quote in accepted
+                                 for priced in quote.lines])
     await Reservation.bulk_create([Reservation(order_id=order.id, sku_id=admitted.item.sku_id,
                                                quantity=admitted.quantity, flash_item_id=admitted.item.id)
-                                   for _, admitted, order in accepted])
+                                   for _, admitted, order, _ in accepted])
     for item_id, taken in sorted(tally.taken.items()):
         more = taken - items[item_id].taken
         if more and not await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - more) \

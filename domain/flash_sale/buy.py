@@ -25,7 +25,6 @@ from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, write_
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Take
-from domain.flash_sale.sales import price_source
 from domain.orders import delivery as deliveries
 from domain.orders import limits
 from domain.orders.checkout import earlier_tap
@@ -35,7 +34,6 @@ from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderStatus
 from domain.orders.numbers import order_number
 from domain.orders.payment import Placed, settle_free
-from domain.pricing import engine
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
@@ -125,19 +123,12 @@ async def _answer(deps: OrderDeps, order: Order) -> Placed:
 async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
                  delivery: tuple[dict[str, object], int | None], number: str, holder: str,
                  now: datetime) -> Written:
-    """The admitted buy's order, written by the group commit with the other buyers' (see `batch_write`), which
-    gives the units back whenever it answers without a new order."""
-    try:
-        # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
-        quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
-                                   {item.sku_id: [price_source(item)]})
-    except BaseException:
-        await pool_of(deps).give_back(request.sale_id, holder)
-        raise
+    """The admitted buy's order, priced and written by the group commit with the other buyers' (see `batch_write`),
+    which gives the units back whenever it answers without a new order."""
     snapshot, pickup_point_id = delivery
     admitted = Admitted(deps=deps, customer_id=request.customer_id, item=item, quantity=request.quantity,
                         idempotency_key=request.idempotency_key, number=number, holder=holder, delivery=snapshot,
-                        pickup_point_id=pickup_point_id, remark=request.remark, quote=quote, admitted_at=now)
+                        pickup_point_id=pickup_point_id, remark=request.remark, admitted_at=now)
     writer = flash_policy(deps).writer
     if writer is None:
         answer = (await write_batch([admitted]))[0]

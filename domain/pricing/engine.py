@@ -132,12 +132,20 @@ async def quote(
 ) -> Quote:
     """Price the lines as of `at` (one query for the live discounts, however many lines). `sources` maps SKU ids to
     the price candidates of the selling mode the order is placed through (a flash sale, a group-buy, a relay)."""
-    offers = await active_discounts([sku.id for sku, _ in lines], at)
-    sources = sources or {}
-    return Quote(lines=[
-        line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())])
-        for sku, quantity in lines
-    ])
+    return (await quotes([(lines, sources or {})], at))[0]
+
+
+async def quotes(orders: Sequence[tuple[Sequence[tuple[Sku, int]], Mapping[int, Sequence[PriceSource]]]],
+                 at: datetime) -> list[Quote]:
+    """`quote` of several orders at once, each with its lines and its sources (one query for them all)."""
+    offers = await active_discounts(sorted({sku.id for lines, _ in orders for sku, _ in lines}), at)
+    return [
+        Quote(lines=[
+            line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())])
+            for sku, quantity in lines
+        ])
+        for lines, sources in orders
+    ]
 
 
 # Order-level promotions. Spend-and-save first: its threshold is tested on what the lines come to at their line
