@@ -8,6 +8,10 @@ The pool is not the truth: the database is (`FlashSaleItem.taken` and the flash 
 `domain.flash_sale.sales`). A pool that is missing (Redis flushed or restarted, or dropped after a staff change)
 answers MISSING and is loaded again from the database. A pool may briefly admit more than the database accepts
 (harmless: the database refuses, and the attempt gives its units back).
+
+`known_sold_out` answers without a round trip what the process already knows: exactly, in memory; for Redis, from
+the process's sold-out marks (`domain.flash_sale.sold_out`), which may answer SOLD_OUT where the pool would say
+LIMIT_EXCEEDED or ENDED for a moment (see there).
 """
 
 from __future__ import annotations
