@@ -38,14 +38,16 @@ class Held:
     customer_id: int
     sku_id: int
     quantity: int
+    at_ms: int = 0
+    """When the pool admitted it (0: loaded from the database, where its order is)."""
 
     def encode(self) -> str:
-        return f"{self.customer_id}:{self.sku_id}:{self.quantity}"
+        return f"{self.customer_id}:{self.sku_id}:{self.quantity}:{self.at_ms}"
 
     @classmethod
     def decode(cls, text: str) -> Held:
-        customer_id, sku_id, quantity = (int(part) for part in text.split(":"))
-        return cls(customer_id, sku_id, quantity)
+        parts = [int(part) for part in text.split(":")]
+        return cls(*parts[:4])  # three parts: a pool loaded before admit times were kept
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class FlashPool(Protocol):
 
     async def drop(self, sale_id: int) -> None:
         """Forget the sale's pool (after a staff change or when it is settled): the next attempt reloads it."""
+
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        """Who holds units of the sale, and since when; None where the pool is not loaded."""
 
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         """Units left per SKU; None where the pool is not loaded."""
@@ -130,7 +135,7 @@ class MemoryFlashPool:
             return Take.SOLD_OUT
         pool.left[sku_id] = left - quantity
         pool.bought[customer_id] = pool.bought.get(customer_id, 0) + quantity
-        pool.holders[holder] = Held(customer_id, sku_id, quantity)
+        pool.holders[holder] = Held(customer_id, sku_id, quantity, now_ms)
         return Take.OK
 
     def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
@@ -162,6 +167,10 @@ class MemoryFlashPool:
 
     async def drop(self, sale_id: int) -> None:
         self._pools.pop(sale_id, None)
+
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        pool = self._pools.get(sale_id)
+        return None if pool is None else dict(pool.holders)
 
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         pool = self._pools.get(sale_id)

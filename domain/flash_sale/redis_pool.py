@@ -6,7 +6,7 @@ per-customer limit spans the sale's SKUs, so one sale's keys share one slot; dif
     {<prefix>:flash:<sale>}:meta     HASH starts, ends (epoch ms), limit
     {<prefix>:flash:<sale>}:left     HASH sku_id -> units left
     {<prefix>:flash:<sale>}:bought   HASH customer_id -> units held or bought
-    {<prefix>:flash:<sale>}:holders  HASH holder -> "customer:sku:quantity"
+    {<prefix>:flash:<sale>}:holders  HASH holder -> "customer:sku:quantity:admitted_ms"
 
 `left` marks a loaded pool: without it every script answers MISSING and the pool is loaded again from the database.
 The keys expire a day after the sale ends.
@@ -52,7 +52,7 @@ if bought + quantity > tonumber(meta[3]) then return 7 end
 if tonumber(left) < quantity then return 6 end
 redis.call('HINCRBY', KEYS[2], ARGV[2], -quantity)
 redis.call('HINCRBY', KEYS[3], ARGV[3], quantity)
-redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4] .. ':' .. ARGV[1])
 return 0
 """
 
@@ -60,7 +60,7 @@ return 0
 _GIVE_BACK = """
 local held = redis.call('HGET', KEYS[4], ARGV[1])
 if not held then return 0 end
-local customer, sku, quantity = string.match(held, '^(%d+):(%d+):(%d+)$')
+local customer, sku, quantity = string.match(held, '^(%d+):(%d+):(%d+)')
 if redis.call('HEXISTS', KEYS[2], sku) == 1 then
     redis.call('HINCRBY', KEYS[2], sku, quantity)
 end
@@ -170,11 +170,22 @@ class RedisFlashPool:
                 self.marks.clear()
                 await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        _, left, _, holders = self.keys(sale_id)
+        found = await self._redis.hgetall(holders)
+        if not found and not await self._redis.exists(left):
+            return None
+        return {_text(holder): Held.decode(_text(held)) for holder, held in found.items()}
+
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         if not sku_ids:
             return {}
         values = await self._redis.hmget(self.keys(sale_id)[1], [str(sku_id) for sku_id in sku_ids])
         return {sku_id: None if value is None else int(value) for sku_id, value in zip(sku_ids, values, strict=True)}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = ["Held", "RedisFlashPool"]

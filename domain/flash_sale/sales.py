@@ -314,6 +314,30 @@ async def settle_ended(deps: OrderDeps, now: datetime) -> int:
     return settled
 
 
+STRAY_AFTER_SECONDS = 60
+"""How long an admitted buy may go without its order before its units are taken for a crashed process's: a batch
+is written in milliseconds, and a stopping writer gives up after seconds."""
+
+
+async def heal_pools(deps: OrderDeps, now: datetime) -> int:
+    """The sweep: units a running sale's pool holds for a buy that has no order and was admitted over
+    `STRAY_AFTER_SECONDS` ago (its process died between the admit and the commit) go back to the pool. Returns how
+    many holders were freed."""
+    freed = 0
+    pool = pool_of(deps)
+    before = epoch_ms(now) - STRAY_AFTER_SECONDS * 1000
+    running = FlashSale.filter(settled_at__isnull=True, ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    for sale in await running.order_by("id"):
+        held = await pool.holders(sale.id)
+        if not held:
+            continue
+        ordered = (await pool_state(sale)).holders
+        for holder, one in held.items():
+            if holder not in ordered and 0 < one.at_ms < before and await pool.give_back(sale.id, holder):
+                freed += 1
+    return freed
+
+
 async def after_change(deps: OrderDeps, sale: FlashSale, sku_ids: Sequence[int]) -> None:
     """After staff created, changed or ended a sale: the pool reloads on the next attempt, and the normal counter
     of the SKUs follows the units set aside or given back."""
