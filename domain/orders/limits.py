@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tortoise.expressions import Q
 from tortoise.functions import Count
 
+from domain import raw_sql
 from domain.errors import DomainError, ErrorCode
 from domain.orders.models import Order, OrderKind, OrderStatus
 
@@ -20,13 +20,19 @@ async def pending_orders(customer_id: int) -> int:
     ).count()
 
 
+_HOLDING_SQL = ", ".join(f"'{kind.value}'" for kind in HOLDING_KINDS)
+_PENDING_OR_KEYED = (
+    f"SELECT status, kind, idempotency_key FROM {Order._meta.db_table} WHERE customer_id = $1 AND "
+    f"((status = '{OrderStatus.PENDING_PAYMENT.value}' AND kind IN ({_HOLDING_SQL})) OR idempotency_key = $2)"
+)
+
+
 async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tuple[int, bool]:
-    """In one query: `pending_orders`, and whether the customer has an order with this idempotency key."""
-    holding = Q(status=OrderStatus.PENDING_PAYMENT, kind__in=HOLDING_KINDS)
-    wanted = holding | Q(idempotency_key=idempotency_key) if idempotency_key else holding
-    rows = await Order.filter(wanted, customer_id=customer_id).values_list("status", "kind", "idempotency_key")
-    held = sum(1 for status, kind, _ in rows if status == OrderStatus.PENDING_PAYMENT and kind in HOLDING_KINDS)
-    keyed = bool(idempotency_key) and any(key == idempotency_key for _, _, key in rows)
+    """In one query (on a flash sale buy's hot path, so raw SQL): `pending_orders`, and whether the customer has an
+    order with this idempotency key."""
+    rows = await raw_sql.fetch(_PENDING_OR_KEYED, customer_id, idempotency_key or "")
+    held = sum(1 for row in rows if row["status"] == OrderStatus.PENDING_PAYMENT and row["kind"] in HOLDING_KINDS)
+    keyed = bool(idempotency_key) and any(row["idempotency_key"] == idempotency_key for row in rows)
     return held, keyed
 
 
