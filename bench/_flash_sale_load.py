@@ -241,8 +241,11 @@ async def burst(client: Any, tokens: dict[str, str], customers: Sequence[str], t
         variables = json.loads(buy_body(sale_gid, sku_gid, f"burst-{user}-{tap}"))["variables"]
         try:
             data, elapsed = await graphql(client, "FlashSaleBuy", BUY, variables, tokens[user])
-        except BenchError as exc:
+        except (BenchError, OSError) as exc:
             tally.failures[str(exc)[:160]] += 1
+            return
+        except Exception as exc:  # httpx's transport errors: the server dropped the connection
+            tally.failures[f"{type(exc).__name__}: {exc}"[:160]] += 1
             return
         tally.latencies_ms.append(elapsed)
         payload = data["flashSaleBuy"]
@@ -268,7 +271,11 @@ async def pay_through_order_pay(client: Any, tokens: dict[str, str], orders: Seq
 
     async def one(order: tuple[str, str]) -> None:
         user, order_id = order
-        data, _ = await graphql(client, "OrderPay", ORDER_PAY, {"input": {"orderId": order_id}}, tokens[user])
+        try:
+            data, _ = await graphql(client, "OrderPay", ORDER_PAY, {"input": {"orderId": order_id}}, tokens[user])
+        except Exception as exc:  # a BenchError, or httpx's transport errors: counted, not fatal
+            seen[f"{type(exc).__name__}: {exc}"[:160]] += 1
+            return
         payload = data["orderPay"]
         seen[payload["errors"][0]["code"] if payload["errors"] else
              "OK" if payload["payment"] is not None else "no payment"] += 1

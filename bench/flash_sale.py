@@ -255,7 +255,10 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
     import redis
 
     checks: list[tuple[str, object, object]] = []
-    limits = httpx.Limits(max_connections=args.burst_concurrency, max_keepalive_connections=args.burst_concurrency)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout closes them: reusing one at that very
+    # moment is a ReadError that says nothing about Pond.
+    limits = httpx.Limits(max_connections=args.burst_concurrency, max_keepalive_connections=args.burst_concurrency,
+                          keepalive_expiry=2.0)
     client = httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0)
     info = redis.Redis.from_url(REDIS_URL)
     meter = Meter(server, sims, info)
