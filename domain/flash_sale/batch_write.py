@@ -178,7 +178,7 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
         await deps.events.placed_all([order for _, _, order, _ in accepted])
         for index, _, order, _ in accepted:
             answers[index] = Written(order, False)
-    return [answer for answer in answers if answer is not None]
+    return [_failed() if answer is None else answer for answer in answers]  # every buy is answered above
 
 
 async def _earlier_orders(batch: Sequence[Admitted]) -> dict[tuple[int, str], Order]:
