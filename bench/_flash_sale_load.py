@@ -40,6 +40,13 @@ BUY = """mutation FlashSaleBuy($input: FlashSaleBuyInput!) {
     errors { code message }
   }
 }"""
+ORDER_PAY = """mutation OrderPay($input: OrderPayInput!) {
+  orderPay(input: $input) {
+    order { id status }
+    payment { timeStamp nonceStr package signType paySign }
+    errors { code message }
+  }
+}"""
 TOKEN_REFRESH = "mutation TokenRefresh { tokenRefresh { token errors { code } } }"
 KEY_SLOT = "@KEY@"  # where a wrk request puts its idempotency key
 OPERATIONS_METRIC = re.compile(r'^pond_graphql_operations_total\{([^}]*)\} (\S+)$', re.MULTILINE)
@@ -215,6 +222,7 @@ class Burst:
     by_customer: Counter[str] = field(default_factory=Counter)  # units each customer was sold
     failures: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    orders: list[tuple[str, str]] = field(default_factory=list)  # (customer, order id) of each succeeding buy
 
     @property
     def attempts(self) -> int:
@@ -233,23 +241,47 @@ async def burst(client: Any, tokens: dict[str, str], customers: Sequence[str], t
         variables = json.loads(buy_body(sale_gid, sku_gid, f"burst-{user}-{tap}"))["variables"]
         try:
             data, elapsed = await graphql(client, "FlashSaleBuy", BUY, variables, tokens[user])
-        except BenchError as exc:
+        except (BenchError, OSError) as exc:
             tally.failures[str(exc)[:160]] += 1
+            return
+        except Exception as exc:  # httpx's transport errors: the server dropped the connection
+            tally.failures[f"{type(exc).__name__}: {exc}"[:160]] += 1
             return
         tally.latencies_ms.append(elapsed)
         payload = data["flashSaleBuy"]
         if payload["errors"]:
             tally.outcomes[payload["errors"][0]["code"]] += 1
-        elif payload["order"] is None or payload["payment"] is None:
-            tally.failures[f"no order or no payment: {payload}"[:160]] += 1
+        elif payload["order"] is None or payload["payment"] is not None:
+            tally.failures[f"no order, or a payment at the admit: {payload}"[:160]] += 1
         else:
             tally.outcomes["OK"] += 1
             tally.by_customer[user] += 1
+            tally.orders.append((user, payload["order"]["id"]))
 
     start = time.perf_counter()
     await in_parallel(attempts, concurrency, one)
     tally.seconds = time.perf_counter() - start
     return tally
+
+
+async def pay_through_order_pay(client: Any, tokens: dict[str, str], orders: Sequence[tuple[str, str]],
+                                concurrency: int) -> Counter[str]:
+    """Each buyer taps 去支付 on the order a buy answered: `orderPay` (a WeChat Pay prepay). OK or the error code."""
+    seen: Counter[str] = Counter()
+
+    async def one(order: tuple[str, str]) -> None:
+        user, order_id = order
+        try:
+            data, _ = await graphql(client, "OrderPay", ORDER_PAY, {"input": {"orderId": order_id}}, tokens[user])
+        except Exception as exc:  # a BenchError, or httpx's transport errors: counted, not fatal
+            seen[f"{type(exc).__name__}: {exc}"[:160]] += 1
+            return
+        payload = data["orderPay"]
+        seen[payload["errors"][0]["code"] if payload["errors"] else
+             "OK" if payload["payment"] is not None else "no payment"] += 1
+
+    await in_parallel(orders, concurrency, one)
+    return seen
 
 
 def burst_result(tally: Burst) -> WrkResult:

@@ -112,7 +112,8 @@ class PerAttempt:
 
 LEASE_COMMAND = "get"  # the idle server's only Redis command: the catalog cache lease, every ~20 ms
 # what the lease and the take script run; anything else in a window came from another client
-OWN_COMMANDS = {LEASE_COMMAND, "evalsha", "eval", "exists", "hmget", "hexists", "hget", "hincrby", "hset"}
+OWN_COMMANDS = {LEASE_COMMAND, "evalsha", "eval", "exists", "hmget", "hexists", "hget", "hincrby", "hset", "hdel",
+                "publish", "subscribe"}
 
 
 def per_attempt(window: Window) -> PerAttempt | None:
@@ -159,8 +160,9 @@ def print_redis(run: Run) -> None:
               "client was using Redis and the figures of this row are unreliable")
     print("  round trips = Redis's read events, commands = every command Redis ran (those inside the script too), "
           "both less the window's GETs")
-    print("  (target: exactly 1 EVALSHA and 1 round trip per flashSaleBuy attempt; tokenRefresh shows what is left "
-          "when a request uses no Redis)")
+    print("  (target: at most 1 EVALSHA and 1 round trip per flashSaleBuy attempt while units are left, none once the "
+          "SKU is sold out (the process's sold-out mark); tokenRefresh shows what is left when a request uses no "
+          "Redis)")
 
 
 def print_cpu(run: Run) -> None:

@@ -9,6 +9,7 @@ that need the database's own form (datetimes) go through their model field's `to
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,3 +47,28 @@ async def one_snapshot() -> None:
     connection = connections.get("default")
     if connection.capabilities.dialect == "postgres":
         await connection.execute_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+
+async def insert_returning(instances: Sequence[Model], key: str) -> None:
+    """Insert new rows of one model in one multi-row statement and set each instance's primary key, matched by `key`
+    (a unique column the caller set: SQLite answers RETURNING in no promised order). Values go through the fields'
+    `to_db_value`, as `save` would send them (auto_now_add and auto_now set here)."""
+    if not instances:
+        return
+    model = type(instances[0])
+    meta = model._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    params: list[object] = []
+    rows = []
+    for instance in instances:
+        start = len(params)
+        params += [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
+        rows.append("(" + ", ".join(f"${start + i + 1}" for i in range(len(names))) + ")")
+    key_column = meta.fields_db_projection[key]
+    sql = (f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} '
+           f'RETURNING "{meta.db_pk_column}" AS pk, "{key_column}" AS key')
+    ids = {row["key"]: row["pk"] for row in await fetch(sql, *params)}
+    for instance in instances:
+        instance.pk = ids[getattr(instance, key)]
+        instance._saved_in_db = True

@@ -9,10 +9,13 @@ with the gateways the modes need (`server/wiring.py`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domain.attribution.snapshot import Attribution
 from domain.commissions.earning import Commissions
 from domain.distribution import targets
+from domain.flash_sale.batch_write import abandon, write_batch
+from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.policy import FlashSalePolicy
 from domain.flash_sale.pool import FlashPool
 from domain.flash_sale.sales import next_flash_change
@@ -45,12 +48,18 @@ async def _relay_exists(relay_id: int) -> bool:
     return bool(await relays_by_id([relay_id]))
 
 
+def flash_writer() -> GroupCommit[Any, Any]:
+    """The group commit that writes flash sale buys (not running: the server starts and stops it with the app)."""
+    return GroupCommit(write_batch, abandon=abandon, name="pond-flash-writer")
+
+
 def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_payment_minutes: int = 5,
-                   group_buy_payment_minutes: int = 5) -> dict[OrderKind, KindPolicy]:
+                   group_buy_payment_minutes: int = 5,
+                   flash_writer: GroupCommit[Any, Any] | None = None) -> dict[OrderKind, KindPolicy]:
     """What each order kind means, with the fast gates its mode uses and its payment window."""
     return {
         OrderKind.NORMAL: NORMAL,
-        OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes),
+        OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes, flash_writer),
         OrderKind.GROUP_BUY: GroupBuyPolicy(group_buy_seats, group_buy_payment_minutes),
         OrderKind.RELAY: RelayPolicy(),
         OrderKind.RECHARGE: RechargePolicy(),

@@ -122,8 +122,10 @@ class FlashSalePayload:
 
 @strawberry.type
 class FlashSaleBuyPayload:
-    order: Order | None
-    payment: PaymentRequest | None = strawberry.field(description="Null when nothing is owed")
+    order: Order | None = strawberry.field(description="The created order, PENDING_PAYMENT, written in a group "
+                                           "commit with other buyers' orders")
+    payment: PaymentRequest | None = strawberry.field(description="Always null: the race calls no WeChat Pay; pay "
+                                                      "the order with orderPay")
     errors: list[UserError]
 
 

@@ -31,7 +31,7 @@ from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
-from domain.selling import order_events, order_policies, register_share_targets
+from domain.selling import flash_writer, order_events, order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
 from domain.withdrawals import service as withdrawals
 from payments.gateway import WeChatPayPort
@@ -210,7 +210,10 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             access.share_through(redis, f"{settings.redis_prefix}:access-changes")
             listener = asyncio.create_task(access.listen(), name="pond-access-changes")
             stack.push_async_callback(_cancelled, listener)
-            flash_pool: FlashPool = RedisFlashPool(redis, prefix=settings.redis_prefix)
+            redis_flash_pool = RedisFlashPool(redis, prefix=settings.redis_prefix)
+            returns = asyncio.create_task(redis_flash_pool.listen(), name="pond-flash-returns")
+            stack.push_async_callback(_cancelled, returns)
+            flash_pool: FlashPool = redis_flash_pool
             seats: SeatStore = RedisSeatStore(redis, prefix=settings.redis_prefix)
         else:
             rate_limiter, cache, counter = InMemoryRateLimiter(), InMemoryCacheStore(), MemoryStockCounter()
@@ -220,6 +223,9 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         client = _wechat_client(settings, sims.wechat, stack)
         gateway = await _wechatpay(settings, sims, stack)
         register_share_targets()
+        writer = flash_writer()
+        writer.start()
+        stack.push_async_callback(writer.stop)  # before the database and Redis close: it writes what is queued
         transfers = WeChatPayTransfers(gateway)
         orders = OrderDeps(
             inventory=Inventory(counter),
@@ -232,7 +238,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             max_pending_orders=settings.max_pending_orders,
             events=order_events(),
             policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes,
-                                    group_buy_seats=seats,
+                                    group_buy_seats=seats, flash_writer=writer,
                                     group_buy_payment_minutes=settings.group_buy_payment_minutes),
         )
         tokens = TokenService(

@@ -19,6 +19,7 @@ from tortoise.contrib.test import truncate_all_models
 from app import create_app
 from domain.flash_sale.policy import flash_policy
 from domain.flash_sale.pool import MemoryFlashPool
+from domain.flash_sale.redis_pool import RedisFlashPool
 from domain.group_buy.policy import group_buy_policy
 from domain.group_buy.seats import MemorySeatStore
 from domain.inventory.memory_counter import MemoryStockCounter
@@ -100,7 +101,11 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
     app.state.runtime.services.access.clear()  # account ids start again after the truncate
     app.state.runtime.simulators.wechatpay.state.simulator.forget()  # order numbers may repeat after the truncate
     deps = app.state.runtime.services.orders
+    flash_policy(deps).items.forget()  # sale and SKU ids start again after the truncate
     if backend.real:
+        pool = flash_policy(deps).pool
+        assert isinstance(pool, RedisFlashPool)
+        pool.marks.clear()  # sale and customer ids start again after the truncate: no sold-out mark may outlive it
         await backends.delete_redis_keys(backend.redis_prefix + ":rl")
         await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
         await backends.delete_redis_keys(backend.redis_prefix + ":gb:")

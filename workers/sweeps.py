@@ -55,6 +55,10 @@ async def settle_flash_sales(deps: OrderDeps, now: datetime) -> int:
     return await flash_settlement.settle_ended(deps, now)
 
 
+async def heal_flash_pools(deps: OrderDeps, now: datetime) -> int:
+    return await flash_settlement.heal_pools(deps, now)
+
+
 async def fail_expired_groups(deps: OrderDeps, now: datetime) -> int:
     return await group_buy_sweep.fail_expired_groups(deps, now)
 
@@ -80,6 +84,7 @@ SWEEPS: tuple[Sweep, ...] = (
     Sweep("auto_confirm_orders", "*/10 * * * *", auto_confirm_orders),
     Sweep("resync_stock", "*/5 * * * *", resync_stock_counts),
     Sweep("settle_flash_sales", "* * * * *", settle_flash_sales),
+    Sweep("heal_flash_pools", "* * * * *", heal_flash_pools),
     Sweep("retry_refunds", "* * * * *", retry_refunds),
     Sweep("fail_expired_groups", "* * * * * */30", fail_expired_groups),
     Sweep("release_commissions", "*/5 * * * *", release_commissions),

@@ -16,6 +16,7 @@ direct distributor's level, the parent rate by the parent's level), everyone els
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,9 +54,11 @@ def _level_rates(rules: settings.Rules, level: int) -> settings.DistributorLevel
     return next((found for found in rules.distributor_levels if found.level == level), None)
 
 
-async def snapshot(order: Order, at: datetime) -> OrderAttribution | None:
-    """Write the order's attribution, once; None when the order earns nobody anything."""
-    in_force = await settings.current()
+async def snapshot(order: Order, at: datetime,
+                   in_force: settings.SettingsInForce | None = None) -> OrderAttribution | None:
+    """Write the order's attribution, once; None when the order earns nobody anything. `in_force`: the settings, if
+    the caller read them already."""
+    in_force = in_force or await settings.current()
     rules = in_force.rules
     if not rules.enabled or order.kind.value not in rules.earning_kinds:
         return None
@@ -85,7 +88,16 @@ class Attribution(OrderEvents):
     """Binds through the order's share code and snapshots the order's attribution when it is placed."""
 
     async def placed(self, order: Order) -> None:
+        await self._placed(order, None)
+
+    async def placed_all(self, orders: Sequence[Order]) -> None:
+        """The settings read once for all of them (they were written in one transaction)."""
+        in_force = await settings.current()
+        for order in orders:
+            await self._placed(order, in_force)
+
+    async def _placed(self, order: Order, in_force: settings.SettingsInForce | None) -> None:
         at = order.created_at
         if order.share_code:
             await binding.bind(order.customer_id, order.share_code, at)
-        await snapshot(order, at)
+        await snapshot(order, at, in_force)

@@ -1,11 +1,14 @@
-"""Buying in a flash sale: checks that take nothing, then the pool (one round trip), then the order and its payment.
+"""Buying in a flash sale: checks that take nothing, then the pool (one round trip), then the order, answered at the
+admit.
 
 What can refuse an attempt without the pool (the item, the delivery, the customer's unpaid-order cap) is read
 first, so a refused attempt never holds units that other buyers are meanwhile told are sold out. An attempt the
 pool turns down (not started, ended, over the limit, sold out) writes nothing.
-An attempt the pool admits writes a FLASH_SALE order in one transaction, guarded again by the
-database (the pool's `taken` count and the customer's units in the sale), and then asks WeChat Pay for a prepay
-outside the transaction. Whatever goes wrong after the pool admitted gives the units back to the pool.
+An attempt the pool admits is priced and handed to the group commit (`group_commit`, `batch_write`), which writes
+its FLASH_SALE order with the other buyers' of the last few milliseconds in one transaction, guarded again by the
+database (the pool's `taken` count and the customer's units in the sale). The answer is the order, PENDING_PAYMENT,
+with no payment: the race calls no WeChat Pay, the customer pays with `orderPay`. Whatever goes wrong after the
+pool admitted gives the units back to the pool.
 """
 
 from __future__ import annotations
@@ -14,26 +17,23 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
 from domain.flash_sale import sales as sales
+from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, write_batch
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Take
-from domain.flash_sale.sales import price_source
-from domain.inventory.models import Reservation
 from domain.orders import delivery as deliveries
 from domain.orders import limits
-from domain.orders.checkout import earlier_tap, order_line
+from domain.orders.checkout import earlier_tap
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_for
-from domain.orders.models import Order, OrderKind, OrderLine
+from domain.orders.models import Order, OrderStatus
 from domain.orders.numbers import order_number
-from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment
-from domain.pricing import discounts, engine
+from domain.orders.payment import Placed, settle_free
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
@@ -76,13 +76,20 @@ def _refused(outcome: Take) -> DomainError:
 
 
 async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
+    """The created order, PENDING_PAYMENT, with no payment: the customer pays it with `orderPay` (a free order is
+    settled at once)."""
     _check(request)
+    if pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
+                                    sales.epoch_ms(deps.clock())):
+        raise _refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
     # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
     # that other buyers are meanwhile told are sold out.
-    item = await _item(request)
+    item = await _item(deps, request)
     delivery = await _delivery(request)
-    if not await _replay_of_an_earlier_tap(request):
-        await limits.check_pending(request.customer_id, deps.max_pending_orders)
+    held, replay = await limits.pending_and_keyed(request.customer_id, request.idempotency_key)
+    over = None if replay else limits.over_pending(held, deps.max_pending_orders)
+    if over is not None:
+        raise over
     for _ in range(ATTEMPTS):
         now = deps.clock()
         number = order_number(now, prefix="F")
@@ -93,29 +100,43 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
                 continue  # a random order number drawn twice: draw another
             outcome, earlier = await _twin(deps, request, holder)
             if earlier is not None:
-                return await first_payment(deps, earlier)
+                return await _answer(deps, earlier)
             if outcome is Take.HELD:
                 await pool_of(deps).give_back(request.sale_id, holder)  # a holder whose attempt died: free it
                 continue
         if outcome is not Take.OK:
             raise _refused(outcome)
         try:
-            order, replayed, new = await _write(deps, request, item, delivery, number, now)
-        except _NumberTaken:
-            await pool_of(deps).give_back(request.sale_id, holder)
-            continue
-        except BaseException:
-            await pool_of(deps).give_back(request.sale_id, holder)
-            raise
-        if replayed:
-            await pool_of(deps).give_back(request.sale_id, holder)
-            return await first_payment(deps, order)
-        try:
-            return await first_payment(deps, order, new)
-        except DomainError:
-            await cancel_unpayable(deps, order)
-            raise
+            written = await _write(deps, request, item, delivery, number, holder, now)
+        except NumberTaken:
+            continue  # the writer gave its units back
+        return await _answer(deps, written.order)
     raise RuntimeError(f"no flash sale attempt went through in {ATTEMPTS} tries")
+
+
+async def _answer(deps: OrderDeps, order: Order) -> Placed:
+    if order.status == OrderStatus.PENDING_PAYMENT and order.payable == 0:
+        await settle_free(deps, order)
+    return Placed(order, None)
+
+
+async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
+                 delivery: tuple[dict[str, object], int | None], number: str, holder: str,
+                 now: datetime) -> Written:
+    """The admitted buy's order, priced and written by the group commit with the other buyers' (see `batch_write`),
+    which gives the units back whenever it answers without a new order."""
+    snapshot, pickup_point_id = delivery
+    admitted = Admitted(deps=deps, customer_id=request.customer_id, item=item, quantity=request.quantity,
+                        idempotency_key=request.idempotency_key, number=number, holder=holder, delivery=snapshot,
+                        pickup_point_id=pickup_point_id, remark=request.remark, admitted_at=now)
+    writer = flash_policy(deps).writer
+    if writer is None:
+        answer = (await write_batch([admitted]))[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+    written: Written = await writer.submit(admitted)
+    return written
 
 
 _loading: dict[int, asyncio.Lock] = {}
@@ -165,10 +186,6 @@ async def _earlier(request: FlashBuyRequest) -> Order | None:
         return (await earlier_tap(request.customer_id, request.idempotency_key))[1]
 
 
-class _NumberTaken(Exception):
-    pass
-
-
 async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | None]:
     """The buy's delivery, or without one the customer's default address (INVALID without one), asked before any
     unit is taken."""
@@ -177,68 +194,13 @@ async def _delivery(request: FlashBuyRequest) -> tuple[dict[str, object], int | 
     return await deliveries.default_address(request.customer_id)
 
 
-async def _item(request: FlashBuyRequest) -> FlashSaleItem:
-    item = await sales.sale_items(request.sale_id, request.sku_id)
+async def _item(deps: OrderDeps, request: FlashBuyRequest) -> FlashSaleItem:
+    item = await flash_policy(deps).items.get(request.sale_id, request.sku_id, sales.sale_items)
     if item is None or item.sku.deleted_at is not None or not _on_sale(item):
         raise NotFound("item", ["skuId"])
     return item
 
 
-async def _replay_of_an_earlier_tap(request: FlashBuyRequest) -> bool:
-    key = request.idempotency_key
-    return key is not None and await Order.exists(customer_id=request.customer_id, idempotency_key=key)
-
-
-async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
-                 delivery: tuple[dict[str, object], int | None], number: str,
-                 now: datetime) -> tuple[Order, bool, NewOrder | None]:
-    state = sales.status(item.sale, now)
-    if state is not sales.FlashSaleStatus.ACTIVE:  # the pool said open, the database says no: the database wins
-        raise _refused(Take.NOT_STARTED if state is sales.FlashSaleStatus.SCHEDULED else Take.ENDED)
-    snapshot, pickup_point_id = delivery
-    # Line prices only: a flash sale order takes no order-level promotions (spend-and-save, coupons).
-    quote = await engine.quote([(item.sku, request.quantity)], now, request.customer_id,
-                               {item.sku_id: [price_source(item)]})
-    try:
-        async with in_transaction():
-            customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
-            if existing is not None:
-                return existing, True, None
-            await limits.check_pending(request.customer_id, deps.max_pending_orders)
-            await _guard(item, request)
-            await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
-            order = await Order.create(
-                number=number, customer_id=request.customer_id, kind=OrderKind.FLASH_SALE,
-                subtotal=quote.subtotal, discount_total=quote.discount_total, payable=quote.total,
-                delivery=snapshot, pickup_point_id=pickup_point_id, remark=request.remark.strip(),
-                idempotency_key=request.idempotency_key, expires_at=now + flash_policy(deps).payment_window(deps),
-            )
-            await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
-            await Reservation.create(order_id=order.id, sku_id=item.sku_id, quantity=request.quantity,
-                                     flash_item_id=item.id)
-            await deps.events.placed(order)
-            return order, False, NewOrder(customer.openid, [item.sku.product.title])
-    except IntegrityError:
-        if await Order.exists(number=number):
-            raise _NumberTaken() from None
-        if request.idempotency_key:
-            existing = await Order.get_or_none(customer_id=request.customer_id,
-                                               idempotency_key=request.idempotency_key)
-            if existing is not None:
-                return existing, True, None
-        raise
-
-
 def _on_sale(item: FlashSaleItem) -> bool:
     product = item.sku.product
     return bool(product.published and product.deleted_at is None)
-
-
-async def _guard(item: FlashSaleItem, request: FlashBuyRequest) -> None:
-    """The database's word, whatever the pool said: the customer's limit, then the pool's units."""
-    sale = item.sale
-    if await sales.customer_units(sale.id, request.customer_id) + request.quantity > sale.per_customer_limit:
-        raise _refused(Take.LIMIT_EXCEEDED)
-    if not await sales.take_from_pool(item.id, request.quantity):
-        raise _refused(Take.SOLD_OUT)
-

@@ -9,11 +9,14 @@ order-level promotions (spend-and-save, coupons) and expires sooner, so unpaid u
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tortoise.expressions import F
 
 from domain.catalog.models import Sku
 from domain.columns import column
+from domain.flash_sale.group_commit import GroupCommit
+from domain.flash_sale.item_cache import ItemCache
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.pool import FlashPool
 from domain.inventory import holds
@@ -28,9 +31,12 @@ class FlashSalePolicy(KindPolicy):
     kind = OrderKind.FLASH_SALE
     takes_order_promotions = False
 
-    def __init__(self, pool: FlashPool, payment_minutes: int = 5) -> None:
+    def __init__(self, pool: FlashPool, payment_minutes: int = 5, writer: GroupCommit[Any, Any] | None = None) -> None:
         self.pool = pool
         self.payment_minutes = payment_minutes
+        self.writer = writer
+        """The group commit that writes admitted buys (`domain.flash_sale.batch_write`); None: each alone."""
+        self.items = ItemCache()
 
     def payment_window(self, deps: OrderDeps) -> timedelta:
         return timedelta(minutes=self.payment_minutes)

@@ -8,6 +8,10 @@ The pool is not the truth: the database is (`FlashSaleItem.taken` and the flash 
 `domain.flash_sale.sales`). A pool that is missing (Redis flushed or restarted, or dropped after a staff change)
 answers MISSING and is loaded again from the database. A pool may briefly admit more than the database accepts
 (harmless: the database refuses, and the attempt gives its units back).
+
+`known_sold_out` answers without a round trip what the process already knows: exactly, in memory; for Redis, from
+the process's sold-out marks (`domain.flash_sale.sold_out`), which may answer SOLD_OUT where the pool would say
+LIMIT_EXCEEDED or ENDED for a moment (see there).
 """
 
 from __future__ import annotations
@@ -34,14 +38,16 @@ class Held:
     customer_id: int
     sku_id: int
     quantity: int
+    at_ms: int = 0
+    """When the pool admitted it (0: loaded from the database, where its order is)."""
 
     def encode(self) -> str:
-        return f"{self.customer_id}:{self.sku_id}:{self.quantity}"
+        return f"{self.customer_id}:{self.sku_id}:{self.quantity}:{self.at_ms}"
 
     @classmethod
     def decode(cls, text: str) -> Held:
-        customer_id, sku_id, quantity = (int(part) for part in text.split(":"))
-        return cls(customer_id, sku_id, quantity)
+        parts = [int(part) for part in text.split(":")]
+        return cls(*parts[:4])  # three parts: a pool loaded before admit times were kept
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,10 @@ class FlashPool(Protocol):
         and the units are there (checked in that order: over the limit is LIMIT_EXCEEDED even when sold out).
         Nothing changes unless the answer is OK."""
 
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+        """True when this process knows, without a round trip, that `take` would answer SOLD_OUT (or, for a pool in
+        Redis, that it did a moment ago: `domain.flash_sale.sold_out`). False: ask `take`."""
+
     async def give_back(self, sale_id: int, holder: str) -> bool:
         """Return the holder's units to the pool and the customer's allowance. True only for the call that did."""
 
@@ -74,6 +84,9 @@ class FlashPool(Protocol):
 
     async def drop(self, sale_id: int) -> None:
         """Forget the sale's pool (after a staff change or when it is settled): the next attempt reloads it."""
+
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        """Who holds units of the sale, and since when; None where the pool is not loaded."""
 
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         """Units left per SKU; None where the pool is not loaded."""
@@ -122,8 +135,17 @@ class MemoryFlashPool:
             return Take.SOLD_OUT
         pool.left[sku_id] = left - quantity
         pool.bought[customer_id] = pool.bought.get(customer_id, 0) + quantity
-        pool.holders[holder] = Held(customer_id, sku_id, quantity)
+        pool.holders[holder] = Held(customer_id, sku_id, quantity, now_ms)
         return Take.OK
+
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+        """Exactly what `take` would answer for a customer holding nothing in the sale."""
+        pool = self._pools.get(sale_id)
+        if pool is None or not pool.state.starts_ms <= now_ms < pool.state.ends_ms:
+            return False
+        left = pool.left.get(sku_id)
+        return (left is not None and left < quantity <= pool.state.limit
+                and pool.bought.get(customer_id, 0) == 0)
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         pool = self._pools.get(sale_id)
@@ -145,6 +167,10 @@ class MemoryFlashPool:
 
     async def drop(self, sale_id: int) -> None:
         self._pools.pop(sale_id, None)
+
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        pool = self._pools.get(sale_id)
+        return None if pool is None else dict(pool.holders)
 
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         pool = self._pools.get(sale_id)

@@ -6,19 +6,31 @@ per-customer limit spans the sale's SKUs, so one sale's keys share one slot; dif
     {<prefix>:flash:<sale>}:meta     HASH starts, ends (epoch ms), limit
     {<prefix>:flash:<sale>}:left     HASH sku_id -> units left
     {<prefix>:flash:<sale>}:bought   HASH customer_id -> units held or bought
-    {<prefix>:flash:<sale>}:holders  HASH holder -> "customer:sku:quantity"
+    {<prefix>:flash:<sale>}:holders  HASH holder -> "customer:sku:quantity:admitted_ms"
 
 `left` marks a loaded pool: without it every script answers MISSING and the pool is loaded again from the database.
 The keys expire a day after the sale ends.
+
+Units coming back (a give-back, a reload, a dropped pool) are published on `<prefix>:flash-returns` ("sale:sku" or
+"sale"), from inside the script that gave them back; every process listens (`listen`) and drops its sold-out marks
+(`domain.flash_sale.sold_out`), so a sold-out SKU is answered without Redis only while it is sold out.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import redis.asyncio as aioredis
+import structlog
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
 from domain.flash_sale.pool import Held, PoolState, Take, checked_take
+from domain.flash_sale.sold_out import SoldOutMarks
+
+log = structlog.get_logger("pond.flash_sale.redis_pool")
+RESUBSCRIBE_SECONDS = 0.5
 
 _CODES = [Take.OK, Take.HELD, Take.MISSING, Take.NOT_STARTED, Take.ENDED, Take.NOT_IN_SALE, Take.SOLD_OUT,
           Take.LIMIT_EXCEEDED]
@@ -40,15 +52,15 @@ if bought + quantity > tonumber(meta[3]) then return 7 end
 if tonumber(left) < quantity then return 6 end
 redis.call('HINCRBY', KEYS[2], ARGV[2], -quantity)
 redis.call('HINCRBY', KEYS[3], ARGV[3], quantity)
-redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4])
+redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4] .. ':' .. ARGV[1])
 return 0
 """
 
-# KEYS: meta, left, bought, holders. ARGV: holder.
+# KEYS: meta, left, bought, holders. ARGV: holder, channel, sale.
 _GIVE_BACK = """
 local held = redis.call('HGET', KEYS[4], ARGV[1])
 if not held then return 0 end
-local customer, sku, quantity = string.match(held, '^(%d+):(%d+):(%d+)$')
+local customer, sku, quantity = string.match(held, '^(%d+):(%d+):(%d+)')
 if redis.call('HEXISTS', KEYS[2], sku) == 1 then
     redis.call('HINCRBY', KEYS[2], sku, quantity)
 end
@@ -56,11 +68,12 @@ if tonumber(redis.call('HINCRBY', KEYS[3], customer, -tonumber(quantity))) <= 0 
     redis.call('HDEL', KEYS[3], customer)
 end
 redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3] .. ':' .. sku)
 return 1
 """
 
 # KEYS: meta, left, bought, holders. ARGV: starts, ends, limit, expire_at_ms, n_left, n_bought, n_holders, then
-# the pairs of left, bought and holders in that order. Installs nothing if a pool is there.
+# the pairs of left, bought and holders in that order, channel, sale. Installs nothing if a pool is there.
 _LOAD = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
@@ -76,6 +89,7 @@ for k = 2, 4 do
     end
 end
 for k = 1, 4 do redis.call('PEXPIREAT', KEYS[k], ARGV[4]) end
+redis.call('PUBLISH', ARGV[at], ARGV[at + 1])
 return 1
 """
 
@@ -83,11 +97,14 @@ DAY_MS = 24 * 3600 * 1000
 
 
 class RedisFlashPool:
-    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond") -> None:
+    def __init__(self, redis: aioredis.Redis | RedisCluster, prefix: str = "pond",
+                 marks: SoldOutMarks | None = None) -> None:
         if "{" in prefix or "}" in prefix:
             raise ValueError("prefix must not contain braces: it goes inside the hash tag")
         self._redis = redis
         self.prefix = prefix
+        self.channel = f"{prefix}:flash-returns"
+        self.marks = marks or SoldOutMarks()
         self._take = redis.register_script(_TAKE)
         self._give_back = redis.register_script(_GIVE_BACK)
         self._load = redis.register_script(_LOAD)
@@ -99,11 +116,22 @@ class RedisFlashPool:
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
                    now_ms: int) -> Take:
         checked_take(quantity, holder)
+        if self.marks.sold_out(sale_id, sku_id, customer_id, quantity):
+            return Take.SOLD_OUT
+        generation = self.marks.generation
         code = await self._take(keys=self.keys(sale_id), args=[now_ms, sku_id, customer_id, quantity, holder])
-        return _CODES[int(code)]
+        outcome = _CODES[int(code)]
+        self.marks.heard(sale_id, sku_id, customer_id, quantity, outcome, generation)
+        return outcome
+
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+        return self.marks.sold_out(sale_id, sku_id, customer_id, quantity)
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
-        return bool(await self._give_back(keys=self.keys(sale_id), args=[holder]))
+        gave = bool(await self._give_back(keys=self.keys(sale_id), args=[holder, self.channel, sale_id]))
+        if gave:
+            self.marks.returned(sale_id)  # here at once; the other processes hear it on the channel
+        return gave
 
     async def load(self, state: PoolState) -> bool:
         if not state.left:
@@ -115,17 +143,49 @@ class RedisFlashPool:
         for holder, held in state.holders.items():
             pairs += (holder, held.encode())
         args: list[EncodableT] = [state.starts_ms, state.ends_ms, state.limit, state.ends_ms + DAY_MS,
-                              len(state.left), len(state.bought), len(state.holders), *pairs]
-        return bool(await self._load(keys=self.keys(state.sale_id), args=args))
+                              len(state.left), len(state.bought), len(state.holders), *pairs, self.channel,
+                              state.sale_id]
+        installed = bool(await self._load(keys=self.keys(state.sale_id), args=args))
+        if installed:
+            self.marks.returned(state.sale_id)
+        return installed
 
     async def drop(self, sale_id: int) -> None:
         await self._redis.delete(*self.keys(sale_id))
+        self.marks.returned(sale_id)
+        await self._redis.publish(self.channel, str(sale_id))
+
+    async def listen(self) -> None:
+        """Until cancelled: drop the marks of units other processes report back; after a lost connection, all."""
+        while True:
+            try:
+                async with self._redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self.marks.clear()  # returns made while not subscribed were missed
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.marks.heard_message(message.get("data"))
+            except (RedisError, RedisClusterException, OSError) as exc:
+                log.warning("flash returns channel lost; resubscribing", error=repr(exc))
+                self.marks.clear()
+                await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+    async def holders(self, sale_id: int) -> dict[str, Held] | None:
+        _, left, _, holders = self.keys(sale_id)
+        found = await self._redis.hgetall(holders)
+        if not found and not await self._redis.exists(left):
+            return None
+        return {_text(holder): Held.decode(_text(held)) for holder, held in found.items()}
 
     async def left(self, sale_id: int, sku_ids: list[int]) -> dict[int, int | None]:
         if not sku_ids:
             return {}
         values = await self._redis.hmget(self.keys(sale_id)[1], [str(sku_id) for sku_id in sku_ids])
         return {sku_id: None if value is None else int(value) for sku_id, value in zip(sku_ids, values, strict=True)}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 __all__ = ["Held", "RedisFlashPool"]

@@ -24,7 +24,7 @@ from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
 from domain.flash_sale.models import FlashSale, FlashSaleItem
-from domain.flash_sale.policy import pool_of
+from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
@@ -250,6 +250,17 @@ async def customer_units(sale_id: int, customer_id: int) -> int:
     return sum(units)
 
 
+async def units_by_customer(sale_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """`customer_units` of many customers in many sales in one query: (sale id, customer id) → units."""
+    rows = await Reservation.filter(flash_item__sale_id__in=list(sale_ids), order__customer_id__in=list(customer_ids),
+                                    state__in=OPEN_STATES).values_list("flash_item__sale_id", "order__customer_id",
+                                                                       "quantity")
+    units: dict[tuple[int, int], int] = {}
+    for sale_id, customer_id, quantity in rows:
+        units[(int(sale_id), int(customer_id))] = units.get((int(sale_id), int(customer_id)), 0) + int(quantity)
+    return units
+
+
 async def take_from_pool(item_id: int, quantity: int) -> bool:
     """The database's oversell guard for the pool."""
     return bool(await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - quantity)
@@ -303,8 +314,33 @@ async def settle_ended(deps: OrderDeps, now: datetime) -> int:
     return settled
 
 
+STRAY_AFTER_SECONDS = 60
+"""How long an admitted buy may go without its order before its units are taken for a crashed process's: a batch
+is written in milliseconds, and a stopping writer gives up after seconds."""
+
+
+async def heal_pools(deps: OrderDeps, now: datetime) -> int:
+    """The sweep: units a running sale's pool holds for a buy that has no order and was admitted over
+    `STRAY_AFTER_SECONDS` ago (its process died between the admit and the commit) go back to the pool. Returns how
+    many holders were freed."""
+    freed = 0
+    pool = pool_of(deps)
+    before = epoch_ms(now) - STRAY_AFTER_SECONDS * 1000
+    running = FlashSale.filter(settled_at__isnull=True, ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+    for sale in await running.order_by("id"):
+        held = await pool.holders(sale.id)
+        if not held:
+            continue
+        ordered = (await pool_state(sale)).holders
+        for holder, one in held.items():
+            if holder not in ordered and 0 < one.at_ms < before and await pool.give_back(sale.id, holder):
+                freed += 1
+    return freed
+
+
 async def after_change(deps: OrderDeps, sale: FlashSale, sku_ids: Sequence[int]) -> None:
     """After staff created, changed or ended a sale: the pool reloads on the next attempt, and the normal counter
     of the SKUs follows the units set aside or given back."""
     await pool_of(deps).drop(sale.id)
+    flash_policy(deps).items.forget(sale.id)
     await deps.inventory.resync(sorted(set(sku_ids)))

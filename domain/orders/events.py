@@ -5,7 +5,8 @@ Every event is told inside the transaction that made it happen, so what a listen
 with it; a listener must be idempotent (the same event may be told again, e.g. by a sweep finishing a crashed run)
 and must not call out of the process. The server wires the listeners (`domain.selling.order_events`).
 
-- `placed`: the order and its lines were just written (checkout, a flash sale buy);
+- `placed`: the order and its lines were just written (checkout, a flash sale buy); `placed_all`: several orders
+  written in one transaction (a flash sale group commit), each told as `placed` unless a listener does better;
 - `confirmed`: the sale is final: paid, or for a group-buy order, paid and its group succeeded;
 - `completed`: received by the customer (confirmed, picked up, or completed by the sweep);
 - `refunded`: a refund of the order succeeded (`order.refunded_total` includes it).
@@ -28,6 +29,10 @@ class OrderEvents:
     async def placed(self, order: Order) -> None:
         pass
 
+    async def placed_all(self, orders: Sequence[Order]) -> None:
+        for order in orders:
+            await self.placed(order)
+
     async def confirmed(self, order: Order) -> None:
         pass
 
@@ -47,6 +52,10 @@ class Listeners(OrderEvents):
     async def placed(self, order: Order) -> None:
         for listener in self.listeners:
             await listener.placed(order)
+
+    async def placed_all(self, orders: Sequence[Order]) -> None:
+        for listener in self.listeners:
+            await listener.placed_all(orders)
 
     async def confirmed(self, order: Order) -> None:
         for listener in self.listeners:

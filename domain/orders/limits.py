@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from tortoise.functions import Count
+
+from domain import raw_sql
 from domain.errors import DomainError, ErrorCode
 from domain.orders.models import Order, OrderKind, OrderStatus
 
@@ -15,12 +20,43 @@ async def pending_orders(customer_id: int) -> int:
     ).count()
 
 
+_HOLDING_SQL = ", ".join(f"'{kind.value}'" for kind in HOLDING_KINDS)
+_PENDING_OR_KEYED = (
+    f"SELECT status, kind, idempotency_key FROM {Order._meta.db_table} WHERE customer_id = $1 AND "
+    f"((status = '{OrderStatus.PENDING_PAYMENT.value}' AND kind IN ({_HOLDING_SQL})) OR idempotency_key = $2)"
+)
+
+
+async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tuple[int, bool]:
+    """In one query (on a flash sale buy's hot path, so raw SQL): `pending_orders`, and whether the customer has an
+    order with this idempotency key."""
+    rows = await raw_sql.fetch(_PENDING_OR_KEYED, customer_id, idempotency_key or "")
+    held = sum(1 for row in rows if row["status"] == OrderStatus.PENDING_PAYMENT and row["kind"] in HOLDING_KINDS)
+    keyed = bool(idempotency_key) and any(row["idempotency_key"] == idempotency_key for row in rows)
+    return held, keyed
+
+
+async def pending_by_customer(customer_ids: Sequence[int]) -> dict[int, int]:
+    """`pending_orders` of many customers in one query (customers holding none are left out)."""
+    rows = await Order.filter(customer_id__in=list(customer_ids), status=OrderStatus.PENDING_PAYMENT,
+                              kind__in=HOLDING_KINDS).group_by("customer_id").annotate(held=Count("id")) \
+        .values_list("customer_id", "held")
+    return {int(customer_id): int(held) for customer_id, held in rows}
+
+
+def over_pending(held: int, limit: int) -> DomainError | None:
+    """The refusal of one more unpaid order for a customer who holds `held`, or None."""
+    if held < limit:
+        return None
+    return DomainError(
+        ErrorCode.LIMIT_EXCEEDED,
+        f"you have {held} unpaid orders, the most one customer may hold: pay or cancel one first",
+    )
+
+
 async def check_pending(customer_id: int, limit: int) -> None:
     """LIMIT_EXCEEDED when the customer already holds `limit` unpaid orders. Race-free only inside the order's
     transaction with the customer's row locked (`checkout.earlier_tap`), so concurrent checkouts count one by one."""
-    held = await pending_orders(customer_id)
-    if held >= limit:
-        raise DomainError(
-            ErrorCode.LIMIT_EXCEEDED,
-            f"you have {held} unpaid orders, the most one customer may hold: pay or cancel one first",
-        )
+    refused = over_pending(await pending_orders(customer_id), limit)
+    if refused is not None:
+        raise refused

@@ -32,7 +32,7 @@ from datetime import datetime
 
 from domain.catalog.models import Sku
 from domain.errors import DomainError, ErrorCode
-from domain.members.standing import MemberDiscount, discount_for
+from domain.members.standing import MemberDiscount, discounts_by_customer
 from domain.pricing.discounts import DISCOUNT_SOURCE, active_discounts
 from domain.pricing.models import CouponKind, DiscountItem, DiscountKind
 
@@ -167,13 +167,24 @@ async def quote(
     """Price the lines as of `at` for the customer (one query for the live discounts, however many lines, and their
     member discount: `members.standing.discount_for`). `sources` maps SKU ids to the price candidates of the selling
     mode the order is placed through (a flash sale, a group-buy, a relay)."""
-    offers = await active_discounts([sku.id for sku, _ in lines], at)
-    member = await discount_for(customer_id) if lines else None
-    sources = sources or {}
-    return Quote(lines=[
-        line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())], member)
-        for sku, quantity in lines
-    ])
+    return (await quotes([(lines, sources or {}, customer_id)], at))[0]
+
+
+async def quotes(orders: Sequence[tuple[Sequence[tuple[Sku, int]], Mapping[int, Sequence[PriceSource]], int | None]],
+                 at: datetime) -> list[Quote]:
+    """`quote` of several orders at once, each with its lines, its sources and its customer (one query for the live
+    discounts of them all, and the customers' member discounts together)."""
+    offers = await active_discounts(sorted({sku.id for lines, _, _ in orders for sku, _ in lines}), at)
+    members = await discounts_by_customer(sorted({customer_id for lines, _, customer_id in orders
+                                                  if lines and customer_id is not None}))
+    return [
+        Quote(lines=[
+            line_price(sku, quantity, [*discount_source(sku, offers.get(sku.id)), *sources.get(sku.id, ())],
+                       None if customer_id is None else members.get(customer_id))
+            for sku, quantity in lines
+        ])
+        for lines, sources, customer_id in orders
+    ]
 
 
 # Order-level promotions. Spend-and-save first: its threshold is tested on what the lines come to at their line

@@ -54,7 +54,7 @@ async def test_buying_creates_a_flash_order_at_the_sale_price_that_expires_soone
     expires = datetime.fromisoformat(order["expiresAt"])
     assert timedelta(minutes=4) < expires - datetime.now(UTC) <= timedelta(minutes=5)
     assert (await flash.read(sale))["items"][0]["remaining"] == 8
-    await shop.pay(bought["payment"])
+    await flash.pay(customer_token, bought)
     assert (await shop.read(order, customer_token))["status"] == "PAID"
     assert await stock(sku) == (28, 8)  # two units left the shelf, eight still set aside for the sale
 

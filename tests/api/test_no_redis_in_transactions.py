@@ -150,7 +150,7 @@ async def test_flash_buy_pay_and_cancel_make_no_redis_call_inside_a_transaction(
     sale = await flash.sale((sku, 990, 10))
     bought = await flash.buy(customer_token, sale, sku, 1)
     assert bought["errors"] == []
-    await shop.pay(bought["payment"])
+    await flash.pay(customer_token, bought)
     second = await flash.buy(other_customer_token, sale, sku, 2)
     assert second["errors"] == []
     variables = {"i": {"orderId": second["order"]["id"]}}

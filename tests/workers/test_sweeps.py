@@ -33,8 +33,8 @@ from workers.sweeps import (
 def test_every_sweep_has_its_own_name_and_a_schedule():
     names = [sweep.name for sweep in SWEEPS]
     assert names == ["expire_orders", "reconcile_payments", "reconcile_refunds", "auto_confirm_orders", "resync_stock",
-                     "settle_flash_sales", "retry_refunds", "fail_expired_groups", "release_commissions",
-                     "reconcile_withdrawals"]
+                     "settle_flash_sales", "heal_flash_pools", "retry_refunds", "fail_expired_groups",
+                     "release_commissions", "reconcile_withdrawals"]
     assert all(sweep.cron for sweep in SWEEPS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -249,3 +250,19 @@ async def test_the_whole_loop_share_buy_complete_release_withdraw_and_be_paid(
     summary = await balance.summary(pk(kid.distributor_id or ""))
     assert (summary.pending, summary.available, summary.withdrawn, summary.lifetime) == (0, 0, 1000, 1000)
     await books_balance()
+
+
+async def test_flash_sale_orders_written_in_one_batch_are_each_attributed_to_their_buyers_distributor(
+    dist, shop, flash
+):
+    _, kid, buyer = await chain(dist, levels=1, parentRateBp=0, earningKinds=["NORMAL", "FLASH_SALE"])
+    stranger = await dist.customer("路人")
+    sku = await shop.sku(price=5990, stock=30)
+    sale = await flash.sale((sku, 990, 10))
+    bought, other = await asyncio.gather(flash.buy(buyer.token, sale, sku), flash.buy(stranger.token, sale, sku))
+    assert bought["errors"] == [] and other["errors"] == []
+    attribution = await OrderAttribution.get(order_id=pk(bought["order"]["id"]))
+    assert attribution.distributor_id == pk(kid.distributor_id or "")
+    assert await OrderAttribution.filter(order_id=pk(other["order"]["id"])).count() == 0
+    await flash.pay(buyer.token, bought)
+    assert await earners(bought["order"]) == [pk(kid.distributor_id or "")]

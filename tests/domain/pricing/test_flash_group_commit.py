@@ -1,0 +1,123 @@
+"""Flash sale buys written by the group commit: concurrent buys share transactions, a buy the database refuses inside
+a batch is answered alone with its units back, and a batch killed by an error inside it gives every unit back (pool
+and database) and answers every buy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.catalog.models import Sku
+from domain.columns import column
+from domain.errors import DomainError
+from domain.flash_sale.buy import FlashBuyRequest, buy
+from domain.flash_sale.models import FlashSale, FlashSaleItem
+from domain.flash_sale.policy import flash_policy, pool_of
+from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
+from domain.identity.models import Customer
+from domain.inventory.models import Reservation
+from domain.orders.models import Order, OrderLine, OrderStatus
+from tests.domain.orders.test_checkout_concurrency import ADDRESS
+
+BUYERS = 40
+
+
+@pytest.fixture
+async def sale(make_product) -> tuple[FlashSale, Sku]:
+    product = await make_product("秒杀爆款", skus=[{"specs": [], "price": 9900, "stock": 100}])
+    sku = await Sku.get(product_id=product.id)
+    now = datetime.now(UTC)
+    draft = FlashSaleDraft("整点秒杀", now - timedelta(minutes=1), now + timedelta(hours=1), 2,
+                           [ItemDraft(sku.id, 990, BUYERS)])
+    return await create_flash_sale(draft, now), sku
+
+
+async def _customers(n: int) -> list[int]:
+    await Customer.bulk_create([Customer(openid=f"o-batch-{i}") for i in range(n)])
+    return await column(Customer.all().order_by("id"), "id", int)
+
+
+async def _try(deps, sale: FlashSale, sku: Sku, customer_id: int, key: str | None = None) -> str:
+    try:
+        placed = await buy(deps, FlashBuyRequest(customer_id, sale.id, sku.id, 1, key, delivery=ADDRESS))
+    except DomainError as exc:
+        return exc.code.value
+    assert placed.payment is None and placed.order.status == OrderStatus.PENDING_PAYMENT
+    assert placed.order.id is not None
+    return "OK"
+
+
+async def _taken(sale: FlashSale) -> int:
+    return (await FlashSaleItem.get(sale_id=sale.id)).taken
+
+
+async def test_concurrent_buys_are_written_together_each_with_its_order_lines_and_units(app, sale):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    writer = flash_policy(deps).writer
+    assert writer is not None and writer.running
+    before = writer.batches
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in await _customers(BUYERS)))
+    assert Counter(outcomes) == {"OK": BUYERS}
+    assert writer.batches - before < BUYERS / 2  # gathered, not one transaction per buy
+    orders = await Order.filter(kind="FLASH_SALE")
+    assert len(orders) == BUYERS and all(o.payable == 990 and o.status == OrderStatus.PENDING_PAYMENT for o in orders)
+    assert await OrderLine.filter(order__kind="FLASH_SALE").count() == BUYERS
+    assert await Reservation.filter(flash_item__sale_id=flash_sale.id).count() == BUYERS
+    assert await _taken(flash_sale) == BUYERS
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: 0}
+
+
+async def test_a_buy_the_database_refuses_is_answered_alone_and_the_others_commit(app, sale):
+    """The pool believes in more units than the database has left (as after a reload raced a commit): the batch
+    sells what the database has, the rest are SOLD_OUT with their units back in the pool."""
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(10)
+    await _try(deps, flash_sale, sku, customers[0])  # the pool is loaded: 39 left
+    await FlashSaleItem.filter(sale_id=flash_sale.id).update(taken=BUYERS - 3)  # the database: 3 left
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers[1:]))
+    assert Counter(outcomes) == {"OK": 3, "SOLD_OUT": 6}
+    assert await _taken(flash_sale) == BUYERS
+    assert await Order.filter(kind="FLASH_SALE").count() == 4
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 4}  # the six units came back
+
+
+async def test_a_batch_killed_by_an_error_inside_it_gives_every_unit_back_and_answers_every_buy(app, sale,
+                                                                                              monkeypatch):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(BUYERS)
+    await _try(deps, flash_sale, sku, customers[0])
+    kills = 0
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        nonlocal kills
+        kills += 1
+        raise RuntimeError("the disk is full")  # inside the transaction, after the orders' INSERT
+
+    monkeypatch.setattr(Reservation, "bulk_create", broken)
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers[1:]))
+    assert Counter(outcomes) == {"PAYMENT_FAILED": BUYERS - 1}
+    assert 1 <= kills < BUYERS - 1  # whole batches died
+    assert await Order.filter(kind="FLASH_SALE").count() == 1  # nothing of theirs was written
+    assert await Reservation.filter(flash_item__sale_id=flash_sale.id).count() == 1
+    assert await _taken(flash_sale) == 1
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 1}
+    monkeypatch.undo()
+    assert await _try(deps, flash_sale, sku, customers[1]) == "OK"  # tapping again works
+    assert await _taken(flash_sale) == 2
+
+
+async def test_a_double_tap_in_one_batch_writes_one_order(app, sale):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customer = (await _customers(1))[0]
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, customer, "tap") for _ in range(5)))
+    assert set(outcomes) == {"OK"}
+    assert await Order.filter(kind="FLASH_SALE").count() == 1
+    assert await _taken(flash_sale) == 1
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 1}
