@@ -69,20 +69,29 @@ async def test_the_wallet_pays_part_wechat_pay_the_rest_and_a_cancel_gives_it_ba
     assert await parts(again) == {"wallet_principal": 1000, "wallet_bonus": 100, "wechatpay": 2890}
 
 
+async def expired_with_a_wallet_part(app, gql, shop, operator_token: str, token: str) -> tuple[dict, dict]:
+    """A 3000 order the wallet paid 1000 of, expired while its buyer was paying the rest: (order, payment). The sweep
+    cannot close a trade being paid (WeChat Pay says ORDERPAID only once paid), so the test cancels it as the sweep
+    would after closing, and then lets the payment arrive late (`late_payment`)."""
+    await funded(gql, shop, operator_token, token, 1000, 0)
+    sku = await shop.sku(price=3000, stock=5)
+    order, payment = await shop.place(token, (sku, 1), useWallet=True)
+    row = await Order.get(id=pk(order["id"]))
+    await Payment.filter(order_id=row.id).update(prepay_id=None)
+    assert await lifecycle.expire_due(app.state.runtime.services.orders, row.expires_at + timedelta(seconds=1)) == 1
+    return order, payment
+
+
+async def late_payment(shop, order: dict, payment: dict) -> None:
+    await Payment.filter(order_id=pk(order["id"])).update(prepay_id="wx-kept")
+    await shop.pay(payment)
+
+
 async def test_an_expired_order_gives_its_wallet_part_back_and_a_late_payment_takes_it_again(
         app, gql, shop, operator_token, customer_token):
-    await funded(gql, shop, operator_token, customer_token, 1000, 0)
-    sku = await shop.sku(price=3000, stock=5)
-    order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
-    deps = app.state.runtime.services.orders
-    row = await Order.get(id=pk(order["id"]))
-    # the sweep cannot close the trade the buyer is paying right now: WeChat Pay says ORDERPAID only once paid, so
-    # cancel as the sweep would after closing, then let the payment arrive late
-    await Payment.filter(order_id=row.id).update(prepay_id=None)
-    assert await lifecycle.expire_due(deps, row.expires_at + timedelta(seconds=1)) == 1
+    order, payment = await expired_with_a_wallet_part(app, gql, shop, operator_token, customer_token)
     assert await wallet(gql, customer_token) == (1000, 0)
-    await Payment.filter(order_id=row.id).update(prepay_id="wx-kept")
-    await shop.pay(payment)
+    await late_payment(shop, order, payment)
     assert (await shop.read(order, customer_token))["status"] == "PAID"  # revived: the wallet part taken again
     assert await wallet(gql, customer_token) == (0, 0)
     assert await parts(order) == {"wallet_principal": 1000, "wechatpay": 2000}
@@ -90,18 +99,11 @@ async def test_an_expired_order_gives_its_wallet_part_back_and_a_late_payment_ta
 
 async def test_a_late_payment_whose_wallet_part_was_spent_meanwhile_is_refunded(
         app, gql, shop, operator_token, customer_token):
-    await funded(gql, shop, operator_token, customer_token, 1000, 0)
-    sku = await shop.sku(price=3000, stock=5)
-    order, payment = await shop.place(customer_token, (sku, 1), useWallet=True)
-    deps = app.state.runtime.services.orders
-    row = await Order.get(id=pk(order["id"]))
-    await Payment.filter(order_id=row.id).update(prepay_id=None)
-    await lifecycle.expire_due(deps, row.expires_at + timedelta(seconds=1))
+    order, payment = await expired_with_a_wallet_part(app, gql, shop, operator_token, customer_token)
     other = await shop.sku(price=1000, stock=5)
     spent = await shop.checkout(customer_token, (other, 1), useWallet=True)
     assert spent["order"]["status"] == "PAID"
-    await Payment.filter(order_id=row.id).update(prepay_id="wx-kept")
-    await shop.pay(payment)
+    await late_payment(shop, order, payment)
     read = await shop.read(order, customer_token)
     assert read["status"] in ("REFUNDING", "REFUNDED")
     assert [refund["amount"] for refund in read["refunds"]] == [{"amount": 2000}]
