@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.members.models import MemberLevel
 from domain.members.standing import FULL_PRICE_BP
+from domain.raw_sql import one_at_a_time
 
 MAX_LEVELS = 20
 MAX_NAME = 20
@@ -62,6 +63,9 @@ def _duplicate() -> DomainError:
     return DomainError(ErrorCode.DUPLICATE, "another level has this threshold", ["threshold"])
 
 
+LEVELS_LOCK = 0x4C455645  # "LEVE": the advisory lock new levels are counted under
+
+
 async def create(draft: LevelDraft) -> MemberLevel:
     draft = LevelDraft(draft.name.strip(), draft.threshold, draft.discount_bp)
     problems = _problems(draft)
@@ -69,6 +73,7 @@ async def create(draft: LevelDraft) -> MemberLevel:
         raise DomainErrors(problems)
     try:
         async with in_transaction():
+            await one_at_a_time(LEVELS_LOCK)  # creates counted one after another: the cap holds under concurrency
             if await MemberLevel.all().count() >= MAX_LEVELS:
                 raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_LEVELS} levels: delete one first")
             await _threshold_free(draft.threshold, None)
