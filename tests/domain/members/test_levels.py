@@ -100,3 +100,18 @@ async def test_delete_removes_the_level(db):
     level = await levels.create(LevelDraft("银卡", 3000, 300))
     assert await levels.delete(level.id) == level.id
     assert not await MemberLevel.exists()
+
+
+async def test_concurrent_creates_at_the_cap_make_exactly_one_more_level(db):
+    """Review: the cap is a count then an insert; two staff at 19 levels must not both get through."""
+    for i in range(MAX_LEVELS - 1):
+        await levels.create(LevelDraft(f"L{i}", i * 100, 0))
+    # every creator on a connection of its own at once (PostgreSQL opens the pool's connections lazily)
+    await asyncio.gather(*(MemberLevel.filter(threshold=-i).exists() for i in range(8)))
+    results = await asyncio.gather(*(levels.create(LevelDraft(f"N{i}", 500_000 + i, 0)) for i in range(8)),
+                                   return_exceptions=True)
+    made = [r for r in results if isinstance(r, MemberLevel)]
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(made) == 1 and len(refused) == 7, results
+    assert [codes(r) for r in refused] == [[("LIMIT_EXCEEDED", None)]] * 7
+    assert await MemberLevel.all().count() == MAX_LEVELS
