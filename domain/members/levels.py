@@ -16,11 +16,13 @@ from tortoise.transactions import in_transaction
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFound
 from domain.members.models import MemberLevel
 from domain.members.standing import FULL_PRICE_BP
+from domain.raw_sql import one_at_a_time
 
 MAX_LEVELS = 20
 MAX_NAME = 20
 MAX_THRESHOLD = 1_000_000_000
 """¥10,000,000 paid in all: above any real level, inside a 32-bit column."""
+LEVELS_LOCK = 0x6C76_6C73  # "lvls": held while a level is added, so two adds cannot both pass the count
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ async def create(draft: LevelDraft) -> MemberLevel:
         raise DomainErrors(problems)
     try:
         async with in_transaction():
+            await one_at_a_time(LEVELS_LOCK)
             if await MemberLevel.all().count() >= MAX_LEVELS:
                 raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_LEVELS} levels: delete one first")
             await _threshold_free(draft.threshold, None)
