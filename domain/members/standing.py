@@ -62,7 +62,7 @@ async def paid_total(customer_id: int) -> int:
     returning = await Refund.filter(order__customer_id=customer_id, order__paid_at__isnull=False,
                                     order__kind__not=OrderKind.RECHARGE, requested_by=SYSTEM,
                                     status__in=UNSETTLED).values_list("amount", "wallet_bonus")
-    counted = sum(int(total or 0) for _, total in by_account) - sum(amount - bonus for amount, bonus in returning)
+    counted = sum(int(total or 0) for _, total in by_account) - sum(int(a) - int(b) for a, b in returning)
     return max(counted, 0)
 
 
