@@ -22,6 +22,7 @@ MAX_LEVELS = 20
 MAX_NAME = 20
 MAX_THRESHOLD = 1_000_000_000
 """¥10,000,000 paid in all: above any real level, inside a 32-bit column."""
+LEVELS_LOCK = 0x6C76_6C73  # "lvls": held while a level is added, so two adds cannot both pass the count
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,6 @@ async def _threshold_free(threshold: int, exclude_id: int | None) -> None:
 
 def _duplicate() -> DomainError:
     return DomainError(ErrorCode.DUPLICATE, "another level has this threshold", ["threshold"])
-
-
-LEVELS_LOCK = 0x4C455645  # "LEVE": the advisory lock new levels are counted under
 
 
 async def create(draft: LevelDraft) -> MemberLevel:

@@ -19,7 +19,8 @@ from tortoise.functions import Sum
 
 from domain.ledger.models import LedgerEntry
 from domain.members.models import MemberLevel
-from domain.orders.models import OrderKind
+from domain.orders.models import OrderKind, Refund
+from domain.orders.refund_states import SYSTEM, UNSETTLED
 
 COUNTED_ACCOUNTS = ("wechatpay", "wallet_principal")
 """Ledger accounts whose order money counts toward levels ("wallet_bonus" does not)."""
@@ -52,11 +53,17 @@ class Standing:
 
 
 async def paid_total(customer_id: int) -> int:
-    """What the customer has paid that counts toward levels (one query)."""
+    """What the customer has paid that counts toward levels (two queries): the ledger, less what unsettled SYSTEM
+    refunds are giving back (as `domain.audit.checks.order_money` sets it aside)."""
     query = LedgerEntry.filter(order__customer_id=customer_id, order__paid_at__isnull=False,
                                order__kind__not=OrderKind.RECHARGE, account__in=COUNTED_ACCOUNTS)
     by_account = await query.group_by("account").annotate(total=Sum("amount")).values_list("account", "total")
-    return max(sum(int(total or 0) for _, total in by_account), 0)
+    # money no order could use (a second payment, a trade for a stale amount), on its way back: never counted
+    returning = await Refund.filter(order__customer_id=customer_id, order__paid_at__isnull=False,
+                                    order__kind__not=OrderKind.RECHARGE, requested_by=SYSTEM,
+                                    status__in=UNSETTLED).values_list("amount", "wallet_bonus")
+    counted = sum(int(total or 0) for _, total in by_account) - sum(int(a) - int(b) for a, b in returning)
+    return max(counted, 0)
 
 
 async def all_levels() -> list[MemberLevel]:

@@ -93,3 +93,22 @@ async def test_a_level_is_reached_through_a_paid_order_and_lost_through_its_refu
     assert (lost.paid, lost.level, lost.next_level, lost.to_next) == (2980, bronze, silver, 20)
     assert await standing.discount_for(buyer.id) is None
     assert (await engine.quote([(sku, 1)], datetime.now(UTC), buyer.id)).total == 1990
+
+
+async def test_an_unwanted_second_payment_on_its_way_back_does_not_count(pay_flow: PayFlow):
+    """Review: a second trade paid for a paid order is refunded as unwanted (a SYSTEM refund, held here in
+    PROCESSING); until that refund lands, its money must not lift the customer to a level."""
+    from domain.orders.models import Payment, PaymentStatus, Refund
+    from domain.orders.payment import settle_payment
+
+    await MemberLevel.create(name="银卡", threshold=3000, discount_bp=500)
+    sku = await pay_flow.sku(price=1990, stock=10)
+    order, params = await pay_flow.place((sku, 1))
+    await pay_flow.paid(params)
+    assert await standing.paid_total(pay_flow.buyer.id) == 1990
+    second = await Payment.create(order_id=order.id, out_trade_no=f"{order.number}X2", amount=1990,
+                                  status=PaymentStatus.PENDING)
+    assert await settle_payment(pay_flow.deps, second.out_trade_no, "4200000000000000992", 1990) == "refund"
+    assert await Refund.filter(order_id=order.id, requested_by="system").exclude(status="SUCCEEDED").exists()
+    assert await standing.paid_total(pay_flow.buyer.id) == 1990
+    assert await standing.discount_for(pay_flow.buyer.id) is None
