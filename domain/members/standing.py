@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from tortoise.functions import Sum
 
 from domain.ledger.models import LedgerEntry
+from domain.ledger.service import WALLET_PRINCIPAL, WECHATPAY
 from domain.members.models import MemberLevel
 from domain.orders.models import OrderKind, Refund
 from domain.orders.refund_states import SYSTEM, UNSETTLED
 
-COUNTED_ACCOUNTS = ("wechatpay", "wallet_principal")
-"""Ledger accounts whose order money counts toward levels ("wallet_bonus" does not)."""
+COUNTED_ACCOUNTS = (WECHATPAY, WALLET_PRINCIPAL)
+"""Ledger accounts whose order money counts toward levels (the wallet's bonus does not)."""
 FULL_PRICE_BP = 10_000
 
 
