@@ -6,6 +6,7 @@ from typing import Any
 
 from domain.members import levels, standing
 from domain.members.models import MemberLevel
+from resolvers.catalog_staff import _changed
 from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id, given
 
@@ -16,13 +17,6 @@ async def standing_of(ctx: Context, customer_id: int) -> standing.Standing | Non
 
 async def all_levels() -> list[MemberLevel]:
     return await standing.all_levels()
-
-
-async def _changed(ctx: Context, outcome: Outcome[Any]) -> Outcome[Any]:
-    """A level changes what members pay: drop the cached catalog before returning (its audiences start again)."""
-    if not outcome.errors:
-        await ctx.services.catalog_changed()
-    return outcome
 
 
 async def level_create(ctx: Context, data: Any) -> Outcome[MemberLevel]:

@@ -132,7 +132,7 @@ async def order_money() -> Check:
             check.wrong(f"refund {refund.out_refund_no}: ledger {entry and entry[0]}, refunded through WeChat Pay "
                         f"{refund.wechat_amount}")
         for bucket, part in ((PRINCIPAL, refund.wallet_principal), (BONUS, refund.wallet_bonus)):
-            entry = ledger.get(f"wallet:{refund.order_id}:refund:{refund.id}:{bucket}")
+            entry = ledger.get(spending.reference(refund.order_id, f"refund:{refund.id}", bucket))
             if (entry[0] if entry else 0) != -part:
                 check.wrong(f"refund {refund.out_refund_no}: ledger {entry and entry[0]}, back to the wallet's "
                             f"{bucket} {part}")

@@ -178,17 +178,12 @@ async def pay_with_wallet(deps: OrderDeps, order: Order) -> Order:
         return order
     if order.expires_at <= deps.clock():
         raise DomainError(ErrorCode.INVALID_STATE, "the order's payment time is over", ["orderId"])
-    for payment in await Payment.filter(order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False):
-        try:
-            await deps.gateway.close(payment.out_trade_no)
-        except PaymentGatewayError as exc:
-            if exc.code != "ORDERPAID":
-                raise payment_failed(exc) from None
-            status = await deps.gateway.query(payment.out_trade_no)
-            if status is not None and status.state == "SUCCESS":
-                await settle_payment(deps, payment.out_trade_no, status.transaction_id or "", status.amount or 0)
-                return await Order.get(id=order.id)
-        await Payment.filter(id=payment.id, status=PaymentStatus.PENDING).update(status=PaymentStatus.CLOSED)
+    try:
+        settled = await close_open_trades(deps, order)
+    except PaymentGatewayError as exc:
+        raise payment_failed(exc) from None
+    if settled is not None:
+        return await Order.get(id=order.id)
     async with in_transaction():
         order = await Order.filter(id=order.id).select_for_update().get()
         if order.status == OrderStatus.PENDING_PAYMENT and not order.wallet_paid:
@@ -235,8 +230,10 @@ async def cancel_unpayable(deps: OrderDeps, order: Order) -> None:
     await Order.filter(id=order.id).update(idempotency_key=None)
 
 
-async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
-    """Close every open prepay first (no external call inside a transaction); a payment found meanwhile settles."""
+async def close_open_trades(deps: OrderDeps, order: Order) -> str | None:
+    """Close the order's open prepays at WeChat Pay (outside any transaction), so none can be paid afterwards. One
+    found paid meanwhile settles instead: its outcome is returned (None when every trade was closed). Raises
+    `PaymentGatewayError` when WeChat Pay cannot close one."""
     for payment in await Payment.filter(order_id=order.id, status=PaymentStatus.PENDING, prepay_id__isnull=False):
         try:
             await deps.gateway.close(payment.out_trade_no)
@@ -247,6 +244,14 @@ async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
             if status is not None and status.state == "SUCCESS":
                 return await settle_payment(deps, payment.out_trade_no, status.transaction_id or "", status.amount or 0)
         await Payment.filter(id=payment.id, status=PaymentStatus.PENDING).update(status=PaymentStatus.CLOSED)
+    return None
+
+
+async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
+    """Close every open prepay first (no external call inside a transaction); a payment found meanwhile settles."""
+    settled = await close_open_trades(deps, order)
+    if settled is not None:
+        return settled
     await cancel(deps, order, reason)
     return "cancelled"
 

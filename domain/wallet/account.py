@@ -14,6 +14,9 @@ PRINCIPAL = "principal"
 """What the customer paid in: may go back to them as cash (a recharge refund)."""
 BONUS = "bonus"
 """What the shop gave: spent like principal, never paid out."""
+BUCKETS = (BONUS, PRINCIPAL)
+"""Both buckets, in name order: the order every wallet movement locks and writes their balance rows in (as
+`balances.shift` does), so two never wait for each other in a circle."""
 
 
 def owner(customer_id: int) -> Owner:
@@ -33,6 +36,12 @@ class Wallet:
 async def wallet_of(customer_id: int) -> Wallet:
     held = await balances.balances(owner(customer_id))
     return Wallet(held.get(PRINCIPAL, 0), held.get(BONUS, 0))
+
+
+async def locked_wallet(customer_id: int) -> Wallet:
+    """Inside a transaction: the wallet, both balance rows locked (in `BUCKETS` order) until it ends."""
+    held = {bucket: await balances.locked(owner(customer_id), bucket) for bucket in BUCKETS}
+    return Wallet(held[PRINCIPAL], held[BONUS])
 
 
 async def ledger(customer_id: int, first: int | None, after: str | None) -> Page[BalanceEntry]:

@@ -78,7 +78,7 @@ async def credit(order: Order, at: datetime) -> None:
     """Inside the payment's transaction: the recharge's principal and bonus, once."""
     recharge = await Recharge.get(order_id=order.id)
     account = owner(recharge.customer_id)
-    # the bonus row before the principal's: the wallet's lock order (`spending.BUCKETS`), or a spend that locked the
+    # the bonus row before the principal's: the wallet's lock order (`account.BUCKETS`), or a spend that locked the
     # bonus first waits for this credit in a circle
     if recharge.bonus:
         await balances.move(account, BONUS, recharge.bonus, f"wallet:recharge:{order.id}:bonus",

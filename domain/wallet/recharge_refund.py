@@ -30,7 +30,7 @@ from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderKind, OrderStatus, Refund, RefundStatus
 from domain.orders.numbers import refund_number
 from domain.orders.refund_calls import refund_source, send_refund
-from domain.wallet.account import BONUS, PRINCIPAL, owner
+from domain.wallet.account import BONUS, PRINCIPAL, locked_wallet, owner
 from domain.wallet.models import Recharge
 
 
@@ -68,8 +68,8 @@ async def refund_recharge(deps: OrderDeps, order_id: int, reason: str, actor: st
         if await Refund.filter(order_id=order.id, status__in=refund_states.UNSETTLED).exists():
             raise DomainError(ErrorCode.DUPLICATE, "a refund of this recharge's order is already open", ["orderId"])
         account = owner(recharge.customer_id)
-        held = {bucket: await balances.locked(account, bucket) for bucket in (BONUS, PRINCIPAL)}  # name order
-        agreed = terms(recharge.principal, recharge.bonus, held[PRINCIPAL], held[BONUS])
+        held = await locked_wallet(recharge.customer_id)
+        agreed = terms(recharge.principal, recharge.bonus, held.principal, held.bonus)
         if agreed.cash <= 0:
             raise DomainError(ErrorCode.INVALID_STATE, "the wallet holds none of this recharge's principal to give "
                               "back (its money was spent)", ["orderId"])

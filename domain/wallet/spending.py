@@ -31,12 +31,10 @@ from domain.columns import column
 from domain.ledger import service as ledger
 from domain.ledger.models import LedgerEntry
 from domain.orders.models import Order, Refund
-from domain.wallet.account import BONUS, PRINCIPAL, owner
+from domain.wallet.account import BONUS, BUCKETS, PRINCIPAL, locked_wallet, owner
 
 ACCOUNTS = {PRINCIPAL: ledger.WALLET_PRINCIPAL, BONUS: ledger.WALLET_BONUS}
 """The money ledger's account for each wallet bucket."""
-BUCKETS = (BONUS, PRINCIPAL)
-"""Both buckets, in name order: the order their balance rows are locked and written in (as `balances.shift` does)."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,8 @@ def refund_split(amount: int, *, money_in: int, paid: Parts, refunded_before: in
                  (wallet_back - principal_back) - wallet_back_before.bonus)
 
 
-def _reference(order_id: int, step: str, bucket: str) -> str:
+def reference(order_id: int, step: str, bucket: str) -> str:
+    """The reference an order's wallet movement is written under, on both ledgers."""
     return f"wallet:{order_id}:{step}:{bucket}"
 
 
@@ -88,10 +87,10 @@ async def _move(order: Order, step: str, parts: Parts, *, into_wallet: bool, kin
         amount = parts.of(bucket)
         if not amount:
             continue
-        reference = _reference(order.id, step, bucket)
-        if await balances.move(owner(order.customer_id), bucket, sign * amount, reference, floor=floor,
+        key = reference(order.id, step, bucket)
+        if await balances.move(owner(order.customer_id), bucket, sign * amount, key, floor=floor,
                                note=f"order {order.number} {step}"):
-            await ledger.record(account=ACCOUNTS[bucket], kind=kind, amount=-sign * amount, reference=reference,
+            await ledger.record(account=ACCOUNTS[bucket], kind=kind, amount=-sign * amount, reference=key,
                                 order_id=order.id)
 
 
@@ -99,12 +98,12 @@ async def take(order: Order, owed: int) -> Parts:
     """Inside the order's transaction, after its SKUs' rows: the wallet pays what it can of `owed`, principal and bonus
     in proportion. Returns what it took (nothing when the wallet is empty). The caller records it on the order
     (`walletPaid`, and `payable` less it)."""
-    account = owner(order.customer_id)
-    held = {bucket: await balances.locked(account, bucket) for bucket in BUCKETS}  # rows locked in name order
-    usable = min(owed, max(0, held[PRINCIPAL]) + max(0, held[BONUS]))
+    held = await locked_wallet(order.customer_id)
+    principal, bonus = max(0, held.principal), max(0, held.bonus)
+    usable = min(owed, principal + bonus)
     if usable <= 0:
         return NOTHING
-    parts = split_spend(usable, max(0, held[PRINCIPAL]), max(0, held[BONUS]))
+    parts = split_spend(usable, principal, bonus)
     await _move(order, "take", parts, into_wallet=False, kind=ledger.PAYMENT)
     return parts
 
@@ -113,7 +112,7 @@ async def _parts(order_id: int, steps: tuple[str, ...]) -> Parts:
     """What the order's wallet movements of these steps moved into the shop, by bucket."""
     found: dict[str, int] = {}
     for bucket in BUCKETS:
-        references = [_reference(order_id, step, bucket) for step in steps]
+        references = [reference(order_id, step, bucket) for step in steps]
         found[bucket] = sum(await column(LedgerEntry.filter(reference__in=references), "amount", int))
     return Parts(found[PRINCIPAL], found[BONUS])
 
