@@ -154,7 +154,13 @@ class LeasedCacheStore:
 
     async def refresh(self) -> None:
         started = self._clock()
-        generation = await self._shared.generation()
+        self._observe(await self._shared.generation(), started)
+
+    def _observe(self, generation: int, started: float) -> None:
+        """Take a generation read from Redis by a read that started at `started`, unless a later-started read was
+        taken already (reads finish out of order; the lease is only ever as old as the newest read's start)."""
+        if started < self._read_started:
+            return
         if generation != self._generation:
             self._local = InMemoryCacheStore(clock=self._clock)
             self._generation = generation
@@ -180,12 +186,17 @@ class LeasedCacheStore:
 
     async def get(self, digest: str) -> Lookup:
         """From this process's copy while the lease holds; else from Redis, and a page found there of the generation
-        this process holds is copied here for the rest of its life, so the next read costs no round trip."""
+        this process holds is copied here for the rest of its life, so the next read costs no round trip.
+
+        A lookup in Redis reads the generation too, so it renews the lease like `refresh` does: when the loop is
+        too busy to run the refresh task on time, one read in Redis per LEASE serves the reads after it locally."""
         if self._leased():
             local = await self._local.get(digest)
             if local.body is not None:
                 return Lookup(self._generation, local.body, local.seconds_left)
+        started = self._clock()
         found = await self._shared.get(digest)
+        self._observe(found.generation, started)
         if found.body is not None and found.generation == self._generation:
             await self._local.put(digest, 0, found.body, found.seconds_left)
         return found

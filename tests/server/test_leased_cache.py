@@ -127,3 +127,40 @@ async def test_a_copied_page_expires_when_the_shared_one_does(shared):
     await asyncio.sleep(0.25)
     await reader.refresh()
     assert (await reader.get("page")).body is None
+
+
+async def test_a_lookup_in_redis_renews_a_lapsed_lease(shared, monkeypatch: pytest.MonkeyPatch):
+    """A loop too busy to run the refresh task on time: the first read goes to Redis and the ones after it are
+    served here again."""
+    writer, reader = process(shared), process(shared)
+    await writer.refresh()
+    await reader.refresh()
+    await writer.put("page", (await writer.get("page")).generation, b"page", 60)
+    reader._read_started -= LeasedCacheStore.LEASE
+    assert (await reader.get("page")).body == b"page"  # from Redis: the lease had lapsed
+    calls = []
+    monkeypatch.setattr(reader._shared, "get", lambda digest: calls.append(digest))
+    assert (await reader.get("page")).body == b"page"
+    assert calls == []
+
+
+async def test_a_lookup_in_redis_after_an_invalidation_drops_the_old_copy(shared):
+    reader, writer = process(shared), process(shared)
+    await reader.refresh()
+    await writer.refresh()
+    await reader.put("page", (await reader.get("page")).generation, b"old price", 60)
+    await writer.invalidate()
+    reader._read_started -= LeasedCacheStore.LEASE
+    assert (await reader.get("other page")).body is None  # reads the new generation in Redis
+    assert reader.known_generation() == (await writer.get("page")).generation
+    assert (await reader.get("page")).body is None
+
+
+async def test_a_lookup_that_started_before_a_newer_read_does_not_roll_the_generation_back(shared):
+    one = process(shared)
+    await one.refresh()
+    newest = one._read_started
+    generation = one.known_generation()
+    assert generation is not None
+    one._observe(generation - 1, newest - 0.001)  # an older read finishing late
+    assert one.known_generation() == generation
