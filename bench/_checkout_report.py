@@ -188,5 +188,16 @@ def report(run: Run) -> bool:
               f"when one started: mean {sum(flight) / len(flight):.1f}, max {max(flight)}")
         print(f"checkout p99 {p99:.1f} ms at {args.rate:g} checkouts/s offered (the target, < {TARGET_P99_MS:g} ms, is "
               f"stated at {args.concurrency} concurrent customers: run without --rate for it)")
+    if run.open_loop is not None:
+        arrived = run.open_loop
+        flight = arrived.tally.in_flight or [0]
+        p99 = percentile(arrived.tally.checkout_ms, 99)
+        verdict = "PASS" if p99 < TARGET_P99_MS else "BELOW"
+        print(f"open loop after it: {len(arrived.tally.checkout_ms)} customers arriving at {arrived.rate:.1f}/s "
+              f"({arrived.share:g} x the closed loop's rate), in flight when one arrived: "
+              f"mean {sum(flight) / len(flight):.1f}, max {max(flight)}")
+        print(latency_line("  checkout (client), open loop", arrived.tally.checkout_ms))
+        print(f"checkout p99 {p99:.1f} ms at an open-loop rate of {arrived.share:g} x the closed loop's "
+              f"(target < {TARGET_P99_MS:g} ms)  {verdict}")
     print(f"stock consistent and not oversold: {'yes' if ok else 'NO'}")
     return ok
