@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bench.checkout import Run
 
 TARGET_P99_MS = 150.0
+TARGET_CPU_RATIO = 10.0
 PAY_SIMULATOR = "WeChat Pay simulator"
 LOGIN_SIMULATOR = "code2Session simulator"
 
@@ -168,6 +169,16 @@ def report(run: Run) -> bool:
                 "its prepay and notification, not the simulator's work")
         print(f"  server CPU per checkout ({what}): {per:.1f} ms, so one worker tops out near {1000 / per:.0f} "
               f"checkouts/s and {args.concurrency} in flight wait about {args.concurrency * per:.0f} ms")
+    trivial = run.trivial.cpu_per_request
+    if trivial is not None:
+        t = run.trivial.result
+        print(f"  server CPU per tokenRefresh (the trivial mutation, wrk {t.rps:.0f} req/s, errors "
+              f"{', '.join(f'{k}={v}' for k, v in t.errors.items()) or 'none'}): {1000 * trivial:.2f} ms")
+        if cpu.server is not None and attempts:
+            ratio = cpu.server / attempts / trivial
+            verdict = "PASS" if ratio <= TARGET_CPU_RATIO else "ABOVE"
+            print(f"  checkout + pay + notify server CPU / trivial mutation CPU = {ratio:.1f}x "
+                  f"(target <= {TARGET_CPU_RATIO:g}x)  {verdict}")
     pay_cpu = cpu.simulators.get(PAY_SIMULATOR)
     if pay_cpu is not None and attempts:
         print(f"  {PAY_SIMULATOR} CPU per checkout (prepay, pay call, signed notification): "

@@ -85,6 +85,7 @@ from bench._checkout_server import (
     pond_server,
     wechat_simulators,
 )
+from bench._flash_sale_load import token_refresh_body
 from bench._harness import (
     HOST,
     BenchError,
@@ -95,6 +96,7 @@ from bench._harness import (
     delete_redis_keys,
     fresh_demo_database,
     lua_post_script,
+    process_cpu_seconds,
     require_wrk,
     run_event_loop,
     run_wrk,
@@ -269,6 +271,19 @@ class Run:
     simulator_pids: dict[str, int]  # WeChat's hosts as processes of their own; empty with --embedded-simulator
     profile: Recording | None
     open_loop: OpenLoop | None
+    trivial: Trivial
+
+
+@dataclass(frozen=True)
+class Trivial:
+    """`tokenRefresh` under wrk on the same server: the floor any mutation pays, in server CPU per request."""
+
+    result: WrkResult
+    server_cpu: float | None  # seconds, over the measured run
+
+    @property
+    def cpu_per_request(self) -> float | None:
+        return None if self.server_cpu is None or not self.result.requests else self.server_cpu / self.result.requests
 
 
 @dataclass(frozen=True)
@@ -361,8 +376,20 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
     product = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
                       threads=threads)
     product = dataclasses.replace(product, background_cpu=busy)
+
+    print(f"  tokenRefresh: {args.product_seconds:g}s with wrk at {args.concurrency} connections (the trivial "
+          "mutation: server CPU per request)", flush=True)
+    script = lua_post_script(token_refresh_body(), workdir, headers={"Authorization": f"Bearer {token}"})
+    run_wrk(server.port, "/graphql", script, seconds=1, connections=args.concurrency, threads=threads)
+    busy = background_cpu()
+    cpu_before = process_cpu_seconds(server.process.pid)
+    refreshed = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
+                        threads=threads)
+    cpu_after = process_cpu_seconds(server.process.pid)
+    trivial = Trivial(dataclasses.replace(refreshed, background_cpu=busy),
+                      None if cpu_before is None or cpu_after is None else cpu_after - cpu_before)
     return Run(args, target, tally, seconds, cpu, delivery, timings, ledger, product,
-               notify_requests, server.process.pid, len(warm), sim_pids, recording, open_loop)
+               notify_requests, server.process.pid, len(warm), sim_pids, recording, open_loop, trivial)
 
 
 def open_loop_customers(args: argparse.Namespace) -> int:
