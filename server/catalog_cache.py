@@ -142,8 +142,10 @@ class LeasedCacheStore:
     """
 
     REFRESH = 0.02
-    LEASE = 0.04
-    FENCE = 0.07
+    LEASE = 0.1
+    """Long enough that a worker the OS leaves off a core for a few tens of milliseconds (two workers and other
+    processes sharing two cores) keeps serving from its copy; a staff mutation waits FENCE for it."""
+    FENCE = 0.13
 
     def __init__(self, shared: RedisCacheStore, clock: Callable[[], float] = time.monotonic) -> None:
         self._shared = shared
@@ -151,6 +153,7 @@ class LeasedCacheStore:
         self._local = InMemoryCacheStore(clock=clock)
         self._generation = -1
         self._read_started = float("-inf")
+        self._renewing: asyncio.Future[None] | None = None
 
     async def refresh(self) -> None:
         started = self._clock()
@@ -188,9 +191,10 @@ class LeasedCacheStore:
         """From this process's copy while the lease holds; else from Redis, and a page found there of the generation
         this process holds is copied here for the rest of its life, so the next read costs no round trip.
 
-        A lookup in Redis reads the generation too, so it renews the lease like `refresh` does: when the loop is
-        too busy to run the refresh task on time, one read in Redis per LEASE serves the reads after it locally."""
-        if self._leased():
+        When the loop is too busy to run the refresh task on time and the lease lapses, the reads that find it
+        lapsed share one generation read (`_renewed`) and are served here again: a lapse costs one round trip, not
+        one per request in flight. A lookup in Redis reads the generation too, so it renews the lease as well."""
+        if self._leased() or await self._renewed():
             local = await self._local.get(digest)
             if local.body is not None:
                 return Lookup(self._generation, local.body, local.seconds_left)
@@ -200,6 +204,19 @@ class LeasedCacheStore:
         if found.body is not None and found.generation == self._generation:
             await self._local.put(digest, 0, found.body, found.seconds_left)
         return found
+
+    async def _renewed(self) -> bool:
+        """Whether the lease holds after one generation read shared by every caller waiting meanwhile (False if Redis
+        did not answer)."""
+        if self._renewing is None:
+            renewing = asyncio.ensure_future(self.refresh())
+            self._renewing = renewing
+            renewing.add_done_callback(lambda _: setattr(self, "_renewing", None))
+        try:
+            await asyncio.shield(self._renewing)
+        except (OSError, aioredis.RedisError):
+            return False
+        return self._leased()
 
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
         await self._shared.put(digest, generation, body, ttl)

@@ -164,3 +164,28 @@ async def test_a_lookup_that_started_before_a_newer_read_does_not_roll_the_gener
     assert generation is not None
     one._observe(generation - 1, newest - 0.001)  # an older read finishing late
     assert one.known_generation() == generation
+
+
+async def test_reads_that_find_the_lease_lapsed_share_one_generation_read(shared, monkeypatch: pytest.MonkeyPatch):
+    """A lapse under load meets many requests in flight at once: they renew the lease with one round trip between
+    them and are served from the copy, instead of each asking Redis."""
+    one = process(shared)
+    await one.refresh()
+    await one.put("page", (await one.get("page")).generation, b"page", 60)
+    one._read_started -= LeasedCacheStore.LEASE
+    generation_reads, lookups = [], []
+    read_generation, look_up = one._shared.generation, one._shared.get
+
+    async def counted_generation() -> int:
+        generation_reads.append(1)
+        return await read_generation()
+
+    async def counted_get(digest: str):
+        lookups.append(digest)
+        return await look_up(digest)
+
+    monkeypatch.setattr(one._shared, "generation", counted_generation)
+    monkeypatch.setattr(one._shared, "get", counted_get)
+    pages = await asyncio.gather(*(one.get("page") for _ in range(20)))
+    assert {page.body for page in pages} == {b"page"}
+    assert (len(generation_reads), lookups) == (1, [])
