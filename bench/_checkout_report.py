@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bench.checkout import Run
 
 TARGET_P99_MS = 150.0
+TARGET_CPU_RATIO = 10.0
 PAY_SIMULATOR = "WeChat Pay simulator"
 LOGIN_SIMULATOR = "code2Session simulator"
 
@@ -168,6 +169,16 @@ def report(run: Run) -> bool:
                 "its prepay and notification, not the simulator's work")
         print(f"  server CPU per checkout ({what}): {per:.1f} ms, so one worker tops out near {1000 / per:.0f} "
               f"checkouts/s and {args.concurrency} in flight wait about {args.concurrency * per:.0f} ms")
+    trivial = run.trivial.cpu_per_request
+    if trivial is not None:
+        t = run.trivial.result
+        print(f"  server CPU per tokenRefresh (the trivial mutation, wrk {t.rps:.0f} req/s, errors "
+              f"{', '.join(f'{k}={v}' for k, v in t.errors.items()) or 'none'}): {1000 * trivial:.2f} ms")
+        if cpu.server is not None and attempts:
+            ratio = cpu.server / attempts / trivial
+            verdict = "PASS" if ratio <= TARGET_CPU_RATIO else "ABOVE"
+            print(f"  checkout + pay + notify server CPU / trivial mutation CPU = {ratio:.1f}x "
+                  f"(target <= {TARGET_CPU_RATIO:g}x)  {verdict}")
     pay_cpu = cpu.simulators.get(PAY_SIMULATOR)
     if pay_cpu is not None and attempts:
         print(f"  {PAY_SIMULATOR} CPU per checkout (prepay, pay call, signed notification): "
@@ -188,5 +199,16 @@ def report(run: Run) -> bool:
               f"when one started: mean {sum(flight) / len(flight):.1f}, max {max(flight)}")
         print(f"checkout p99 {p99:.1f} ms at {args.rate:g} checkouts/s offered (the target, < {TARGET_P99_MS:g} ms, is "
               f"stated at {args.concurrency} concurrent customers: run without --rate for it)")
+    if run.open_loop is not None:
+        arrived = run.open_loop
+        flight = arrived.tally.in_flight or [0]
+        p99 = percentile(arrived.tally.checkout_ms, 99)
+        verdict = "PASS" if p99 < TARGET_P99_MS else "BELOW"
+        print(f"open loop after it: {len(arrived.tally.checkout_ms)} customers arriving at {arrived.rate:.1f}/s "
+              f"({arrived.share:g} x the closed loop's rate), in flight when one arrived: "
+              f"mean {sum(flight) / len(flight):.1f}, max {max(flight)}")
+        print(latency_line("  checkout (client), open loop", arrived.tally.checkout_ms))
+        print(f"checkout p99 {p99:.1f} ms at an open-loop rate of {arrived.share:g} x the closed loop's "
+              f"(target < {TARGET_P99_MS:g} ms)  {verdict}")
     print(f"stock consistent and not oversold: {'yes' if ok else 'NO'}")
     return ok

@@ -51,7 +51,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 REDIS_PREFIX = "bench"
 REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({bench:catalog}:…)
 PAGE = 20
-TARGETS = {"a/c": 0.5, "b/d": 0.3, "b2/b": 0.9, "redis/read": 0.05}
+TARGETS = {"a/c": 0.5, "b/d": 0.3, "b2/b": 0.9, "t2/t": 1.7, "redis/read": 0.05}
 
 QUERY = """query Catalog {
   products(first: 20) {
@@ -64,6 +64,10 @@ QUERY = """query Catalog {
   }
 }"""
 BODY = json.dumps({"query": QUERY, "operationName": "Catalog"}, separators=(",", ":")).encode()
+TRIVIAL = json.dumps({"query": "mutation TokenRefresh { tokenRefresh { token errors { code } } }",
+                      "operationName": "TokenRefresh"}, separators=(",", ":")).encode()
+"""The trivial authenticated mutation: the token checked against its account (cached in process), a new one signed."""
+BENCH_CUSTOMER = 1
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -113,10 +117,14 @@ def _models(rows: list[catalog_data.ProductRow]) -> list[list[Any]]:
 async def _insert(rows: list[catalog_data.ProductRow]) -> None:
     from tortoise.transactions import in_transaction
 
+    from domain.identity.models import Customer
+
     async with in_transaction() as conn:
+        await Customer.create(id=BENCH_CUSTOMER, openid="bench-customer", using_db=conn)
         for instances in _models(rows):
             await type(instances[0]).bulk_create(instances, batch_size=1000, using_db=conn)
-        for table in ("catalog_category", "catalog_product", "catalog_sku"):  # explicit ids: move the sequences on
+        # explicit ids: move the sequences on
+        for table in ("identity_customer", "catalog_category", "catalog_product", "catalog_sku"):
             sequence = f"pg_get_serial_sequence('{table}', 'id')"
             await conn.execute_query(f"SELECT setval({sequence}, (SELECT max(id) FROM {table}))")
 
@@ -146,13 +154,12 @@ SECRET = secrets.token_urlsafe(48)
 
 
 def customer_token() -> str:
-    """A customer's bearer token, as the mini-program sends after `wx.login` (the customer need not exist: a catalog
-    read answers the same for any customer)."""
+    """The bench customer's bearer token, as the mini-program sends after `wx.login`."""
     from datetime import timedelta
 
     from domain.identity.tokens import TokenService
 
-    return TokenService(SECRET, timedelta(days=1), timedelta(hours=1)).issue_customer(1)
+    return TokenService(SECRET, timedelta(days=1), timedelta(hours=1)).issue_customer(BENCH_CUSTOMER)
 
 
 def redis_commands() -> int:
@@ -275,6 +282,19 @@ def bench_ceiling(args: argparse.Namespace, script: Path, workdir: Path, expecte
         return measure(server, script, args)
 
 
+def bench_trivial(args: argparse.Namespace, workdir: Path, name: str, workers: int) -> WrkResult:
+    """`tokenRefresh` with the bench customer's token on `workers` uvicorn workers (the cache plays no part)."""
+    headers = {"Authorization": f"Bearer {customer_token()}"}
+    script = lua_post_script(TRIVIAL, workdir, headers)
+    with running(pond_server(name, 3600, workdir, workers=workers)) as server:
+        for _ in range(3 * workers):
+            reply = request(server.port, "POST", "/graphql", TRIVIAL, headers=headers)
+            answer = reply.json() if reply.status == 200 else {}
+            if not (answer.get("data") or {}).get("tokenRefresh", {}).get("token"):
+                raise BenchError(f"{name}: tokenRefresh did not answer a token: {reply.body[:300]!r}")
+        return measure(server, script, args)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------------------------------
@@ -284,12 +304,13 @@ def report(results: dict[str, WrkResult], redis_per_request: dict[str, float | N
     print()
     print_table(list(results.items()))
     print()
-    a, b, b_local, b_token, b_two, c, d = results.values()
+    a, b, b_local, b_token, b_two, c, d, t, t_two = results.values()
     print_ratio("a/c  (pond uncached / graphql floor)          ", a, c, TARGETS["a/c"])
     print_ratio("b/d  (pond cached in Redis / http ceiling)    ", b, d, TARGETS["b/d"])
     print_ratio("b'/d (pond cached in-process / http ceiling)  ", b_local, d, TARGETS["b/d"])
     print_ratio("bt/d (cached, customer token / http ceiling)  ", b_token, d, TARGETS["b/d"])
     print_ratio("b2/b (cached, 2 workers / 1 worker)           ", b_two, b, TARGETS["b2/b"])
+    print_ratio("t2/t (tokenRefresh, 2 workers / 1 worker)     ", t_two, t, TARGETS["t2/t"])
     for name, per_request in redis_per_request.items():
         if per_request is not None:
             verdict = "PASS" if per_request <= TARGETS["redis/read"] else "FAIL"
@@ -318,6 +339,8 @@ def run(args: argparse.Namespace) -> int:
             script = lua_post_script(BODY, workdir)
             results["(c) graphql floor"] = bench_floor(args, script, pond_reply)
             results["(d) http ceiling"] = bench_ceiling(args, script, workdir, pond_reply)
+            results["(t) tokenRefresh, 1 worker"] = bench_trivial(args, workdir, "(t) tokenRefresh, 1 worker", 1)
+            results["(t2) tokenRefresh, 2 workers"] = bench_trivial(args, workdir, "(t2) tokenRefresh, 2 workers", 2)
     finally:
         delete_redis_keys(REDIS_URL, REDIS_PATTERNS)
     report(results, redis_per_request)

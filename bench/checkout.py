@@ -4,6 +4,8 @@
                              [--rate R] [--embedded-simulator] [--profile FILE] [--plain]
 
 --rate R: an open loop instead (a customer starts every 1/R s, however many are in flight): the p99 at that rate.
+Without --rate, the closed loop is followed by an open one at 0.75 x its rate (--open-loop-customers, on another SKU):
+the checkout p99 at that rate, measured in the same run (target < 150 ms).
 
 One `pond serve` (one uvicorn worker) on PostgreSQL (database `pond_bench_checkout`, dropped and recreated) and
 Redis (keys under the prefix `benchco`), with the demo catalog, and WeChat's two hosts as processes of their own, as
@@ -83,6 +85,7 @@ from bench._checkout_server import (
     pond_server,
     wechat_simulators,
 )
+from bench._flash_sale_load import token_refresh_body
 from bench._harness import (
     HOST,
     BenchError,
@@ -93,6 +96,7 @@ from bench._harness import (
     delete_redis_keys,
     fresh_demo_database,
     lua_post_script,
+    process_cpu_seconds,
     require_wrk,
     run_event_loop,
     run_wrk,
@@ -100,7 +104,9 @@ from bench._harness import (
 )
 from domain.inventory.redis_counter import RedisStockCounter
 
-OPEN_LOOP_CONNECTIONS = 512  # --rate: enough that arrivals never wait for a client connection
+OPEN_LOOP_CONNECTIONS = 512  # an open loop: enough that arrivals never wait for a client connection
+OPEN_LOOP_SHARE = 0.75
+"""The open-loop phase offers this share of the closed loop's checkouts/s."""
 REDIS_PATTERNS = (f"{REDIS_PREFIX}:*", f"{{{REDIS_PREFIX}:*")  # plain keys and hash-tagged ones ({benchco:stock:1}:…)
 PROFILE_RATE = 200  # py-spy samples per second
 PY_SPY = Path(sys.executable).with_name("py-spy")
@@ -134,7 +140,8 @@ class Target:
 
 
 async def prepare_database(stock: int, warmup_units: int) -> Target:
-    """Fresh database, Pond's migrations and demo catalog; one SKU's stock set to `stock`, nothing reserved."""
+    """Fresh database, Pond's migrations and demo catalog; one SKU's stock set to `stock`, nothing reserved; another
+    (the warm-up's and the open loop's) with at least `warmup_units`."""
     import asyncpg
 
     await fresh_demo_database(DATABASE, DATABASE_URL)
@@ -263,6 +270,30 @@ class Run:
     warmup_customers: int
     simulator_pids: dict[str, int]  # WeChat's hosts as processes of their own; empty with --embedded-simulator
     profile: Recording | None
+    open_loop: OpenLoop | None
+    trivial: Trivial
+
+
+@dataclass(frozen=True)
+class Trivial:
+    """`tokenRefresh` under wrk on the same server: the floor any mutation pays, in server CPU per request."""
+
+    result: WrkResult
+    server_cpu: float | None  # seconds, over the measured run
+
+    @property
+    def cpu_per_request(self) -> float | None:
+        return None if self.server_cpu is None or not self.result.requests else self.server_cpu / self.result.requests
+
+
+@dataclass(frozen=True)
+class OpenLoop:
+    """The phase after the closed loop: customers arriving at a fixed share of its rate."""
+
+    share: float  # of the closed loop's rate
+    rate: float
+    tally: Tally
+    seconds: float
 
 
 async def drive(server: Server, wechat: WeChat | None, target: Target, args: argparse.Namespace,
@@ -274,7 +305,7 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
     sim_pids = {name: host.process.pid for name, host in hosts if host.process is not None}
     # idle connections are dropped well before uvicorn's 5 s keep-alive timeout (httpx's default expiry is the same
     # 5 s), so that a connection the server is closing at that moment is never reused
-    connections = args.concurrency if args.rate is None else OPEN_LOOP_CONNECTIONS
+    connections = max(args.concurrency, OPEN_LOOP_CONNECTIONS)
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=2.0)
     sim_url = simulator_base_url(server.port, None if wechat is None else wechat.pay.port)
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", limits=limits, timeout=30.0) as client, \
@@ -286,10 +317,11 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
         if skus.get(sku, {}).get("available") != args.stock:
             raise BenchError(f"product {product_id}: SKU {sku} not offered with {args.stock} available: {skus}")
 
-        print(f"  logging in {args.customers + args.warmup} customers", flush=True)
         customers = [f"bench{i}" for i in range(args.customers)]
         warm = [f"benchwarm{i}" for i in range(args.warmup)]
-        tokens = await log_in(client, [*warm, *customers], args.concurrency)
+        arriving = [f"benchopen{i}" for i in range(open_loop_customers(args))]
+        print(f"  logging in {len(customers) + len(warm) + len(arriving)} customers", flush=True)
+        tokens = await log_in(client, [*warm, *customers, *arriving], args.concurrency)
 
         if warm:
             print(f"  warm-up: {len(warm)} customers buy another SKU and pay", flush=True)
@@ -312,6 +344,20 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
         delivery = await wait_for_notifications(sim, len(warm) + tally.paid, args.notify_timeout)
         timings = await server_timings(client)
         ledger = await read_back(target.sku_id)
+        notify_requests = metrics_notify_count(server.port)  # the closed loop's (and the warm-up's)
+
+        open_loop = None
+        if arriving:
+            closed_rate = len(tally.checkout_ms) / seconds
+            offered = OPEN_LOOP_SHARE * closed_rate
+            print(f"  open loop: {len(arriving)} customers, one every {1000 / offered:.1f} ms "
+                  f"({OPEN_LOOP_SHARE:g} x the closed loop's {closed_rate:.1f}/s), on the warm-up's SKU", flush=True)
+            arrived, open_seconds = await shop(client, sim, {u: tokens[u] for u in arriving}, warm_sku,
+                                               args.concurrency, "open", rate=offered)
+            if arrived.failures or arrived.paid != len(arriving):
+                raise BenchError(f"open loop: {arrived.paid} paid of {len(arriving)}: {dict(arrived.failures)}")
+            await wait_for_notifications(sim, len(warm) + tally.paid + arrived.paid, args.notify_timeout)
+            open_loop = OpenLoop(OPEN_LOOP_SHARE, offered, arrived, open_seconds)
 
         print(f"  product(id): {args.product_seconds:g}s with wrk at {args.concurrency} connections, authenticated, "
               "with `me` (never cached)",
@@ -330,8 +376,25 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
     product = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
                       threads=threads)
     product = dataclasses.replace(product, background_cpu=busy)
+
+    print(f"  tokenRefresh: {args.product_seconds:g}s with wrk at {args.concurrency} connections (the trivial "
+          "mutation: server CPU per request)", flush=True)
+    script = lua_post_script(token_refresh_body(), workdir, headers={"Authorization": f"Bearer {token}"})
+    run_wrk(server.port, "/graphql", script, seconds=1, connections=args.concurrency, threads=threads)
+    busy = background_cpu()
+    cpu_before = process_cpu_seconds(server.process.pid)
+    refreshed = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
+                        threads=threads)
+    cpu_after = process_cpu_seconds(server.process.pid)
+    trivial = Trivial(dataclasses.replace(refreshed, background_cpu=busy),
+                      None if cpu_before is None or cpu_after is None else cpu_after - cpu_before)
     return Run(args, target, tally, seconds, cpu, delivery, timings, ledger, product,
-               metrics_notify_count(server.port), server.process.pid, len(warm), sim_pids, recording)
+               notify_requests, server.process.pid, len(warm), sim_pids, recording, open_loop, trivial)
+
+
+def open_loop_customers(args: argparse.Namespace) -> int:
+    """Customers of the open-loop phase (none when --rate makes the measured phase itself an open loop)."""
+    return 0 if args.rate is not None else args.open_loop_customers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -340,7 +403,7 @@ def run(args: argparse.Namespace) -> int:
     delete_redis_keys(REDIS_URL, REDIS_PATTERNS)
     try:
         print(f"preparing {DATABASE}: migrations, demo catalog, stock {args.stock}", flush=True)
-        target = asyncio.run(prepare_database(args.stock, args.warmup))
+        target = asyncio.run(prepare_database(args.stock, args.warmup + open_loop_customers(args)))
         with tempfile.TemporaryDirectory(prefix="pond-bench-checkout-") as tmp, contextlib.ExitStack() as stack:
             workdir = Path(tmp)
             wechat = None if args.embedded_simulator else stack.enter_context(wechat_simulators(workdir))
@@ -378,6 +441,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="open loop: start a customer every 1/RATE s, however many are in flight (instead of "
                              "--concurrency at a time); the report shows how many were in flight")
     parser.add_argument("--warmup", type=int, default=32, help="customers buying another SKU first (default 32)")
+    parser.add_argument("--open-loop-customers", type=int, default=300,
+                        help=f"customers arriving at {OPEN_LOOP_SHARE:g} x the closed loop's rate after it, for the "
+                        "p99 of an open loop in the same run (default 300; 0: no such phase)")
     parser.add_argument("--product-seconds", type=float, default=5.0, help="wrk on product(id) (default 5)")
     parser.add_argument("--notify-timeout", type=float, default=30.0, help="wait for notifications (default 30)")
     parser.add_argument("--pool-max", type=int, default=None,
@@ -397,8 +463,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.profile.parent.mkdir(parents=True, exist_ok=True)
     if args.rate is not None and args.rate <= 0:
         parser.error("--rate > 0")
-    if args.customers < 1 or not 0 <= args.stock or args.concurrency < 1 or args.warmup < 0:
-        parser.error("--customers >= 1, --stock >= 0, --concurrency >= 1, --warmup >= 0")
+    if (args.customers < 1 or not 0 <= args.stock or args.concurrency < 1 or args.warmup < 0
+            or args.open_loop_customers < 0):
+        parser.error("--customers >= 1, --stock >= 0, --concurrency >= 1, --warmup >= 0, --open-loop-customers >= 0")
     if args.product_seconds < 1:
         parser.error("--product-seconds >= 1")
     return args

@@ -142,8 +142,10 @@ class LeasedCacheStore:
     """
 
     REFRESH = 0.02
-    LEASE = 0.04
-    FENCE = 0.07
+    LEASE = 0.1
+    """Long enough that a worker the OS leaves off a core for a few tens of milliseconds (two workers and other
+    processes sharing two cores) keeps serving from its copy; a staff mutation waits FENCE for it."""
+    FENCE = 0.13
 
     def __init__(self, shared: RedisCacheStore, clock: Callable[[], float] = time.monotonic) -> None:
         self._shared = shared
@@ -151,10 +153,17 @@ class LeasedCacheStore:
         self._local = InMemoryCacheStore(clock=clock)
         self._generation = -1
         self._read_started = float("-inf")
+        self._renewing: asyncio.Future[None] | None = None
 
     async def refresh(self) -> None:
         started = self._clock()
-        generation = await self._shared.generation()
+        self._observe(await self._shared.generation(), started)
+
+    def _observe(self, generation: int, started: float) -> None:
+        """Take a generation read from Redis by a read that started at `started`, unless a later-started read was
+        taken already (reads finish out of order; the lease is only ever as old as the newest read's start)."""
+        if started < self._read_started:
+            return
         if generation != self._generation:
             self._local = InMemoryCacheStore(clock=self._clock)
             self._generation = generation
@@ -180,15 +189,34 @@ class LeasedCacheStore:
 
     async def get(self, digest: str) -> Lookup:
         """From this process's copy while the lease holds; else from Redis, and a page found there of the generation
-        this process holds is copied here for the rest of its life, so the next read costs no round trip."""
-        if self._leased():
+        this process holds is copied here for the rest of its life, so the next read costs no round trip.
+
+        When the loop is too busy to run the refresh task on time and the lease lapses, the reads that find it
+        lapsed share one generation read (`_renewed`) and are served here again: a lapse costs one round trip, not
+        one per request in flight. A lookup in Redis reads the generation too, so it renews the lease as well."""
+        if self._leased() or await self._renewed():
             local = await self._local.get(digest)
             if local.body is not None:
                 return Lookup(self._generation, local.body, local.seconds_left)
+        started = self._clock()
         found = await self._shared.get(digest)
+        self._observe(found.generation, started)
         if found.body is not None and found.generation == self._generation:
             await self._local.put(digest, 0, found.body, found.seconds_left)
         return found
+
+    async def _renewed(self) -> bool:
+        """Whether the lease holds after one generation read shared by every caller waiting meanwhile (False if Redis
+        did not answer)."""
+        if self._renewing is None:
+            renewing = asyncio.ensure_future(self.refresh())
+            self._renewing = renewing
+            renewing.add_done_callback(lambda _: setattr(self, "_renewing", None))
+        try:
+            await asyncio.shield(self._renewing)
+        except (OSError, aioredis.RedisError):
+            return False
+        return self._leased()
 
     async def put(self, digest: str, generation: int, body: bytes, ttl: float) -> None:
         await self._shared.put(digest, generation, body, ttl)

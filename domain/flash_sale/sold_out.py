@@ -43,15 +43,17 @@ class SoldOutMarks:
         self.generation = 0
         """Raised whenever marks are dropped: a SOLD_OUT asked before that marks nothing."""
 
-    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int) -> bool:
-        """True: answer SOLD_OUT without asking the pool. A mark past its time lets this attempt ask (and gives the
-        others another `ttl` meanwhile)."""
+    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, *, claim: bool = True) -> bool:
+        """True: answer SOLD_OUT without asking the pool. A mark past its time lets this attempt ask, and with
+        `claim` gives the others another `ttl` meanwhile: only the check right before the pool's round trip claims
+        that turn (an earlier look, `claim=False`, must not use it up and leave the attempt refused by the mark)."""
         mark = self._marks.get((sale_id, sku_id))
         if mark is None or quantity < mark.quantity or (sale_id, customer_id) in self._answered:
             return False
         now = self._clock()
         if now >= mark.until:
-            mark.until = now + self.ttl
+            if claim:
+                mark.until = now + self.ttl
             return False
         return True
 

@@ -94,3 +94,32 @@ async def test_a_unit_returned_in_one_process_is_sold_by_another_within_a_second
     finally:
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
+
+
+async def test_a_mark_past_its_time_lets_one_attempt_ask_the_pool(app, backend, shop, flash, customer_token,
+                                                                  other_customer_token, monkeypatch):
+    """The fallback for a lost message on the returns channel: once a mark's time is up, the next attempt asks the
+    pool (and the others keep the mark). The buy's own early check must not use up that attempt's turn."""
+    if not backend.real:
+        pytest.skip("the embedded pool answers from memory exactly: it has no marks")
+    sku = await shop.sku(price=5990, stock=30)
+    sale = await flash.sale((sku, 990, 1), limit=1)
+    assert (await flash.buy(customer_token, sale, sku))["errors"] == []
+    assert codes(await flash.buy(other_customer_token, sale, sku)) == ["SOLD_OUT"]  # marked
+    pool = pool_of(shop.deps)
+    assert isinstance(pool, RedisFlashPool)
+    monkeypatch.setattr(pool.marks, "ttl", 0.05)
+    asked: list[int] = []
+    script = pool._take
+
+    async def counted(**kwargs: Any) -> Any:
+        asked.append(1)
+        return await script(**kwargs)
+
+    monkeypatch.setattr(pool, "_take", counted)
+    for mark in pool.marks._marks.values():
+        mark.until = 0.0  # its time is up
+    assert codes(await flash.buy(other_customer_token, sale, sku)) == ["SOLD_OUT"]
+    assert asked == [1]  # this attempt asked the pool
+    assert codes(await flash.buy(other_customer_token, sale, sku)) == ["SOLD_OUT"]
+    assert asked == [1]  # the pool's fresh answer marked it again

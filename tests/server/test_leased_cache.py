@@ -127,3 +127,65 @@ async def test_a_copied_page_expires_when_the_shared_one_does(shared):
     await asyncio.sleep(0.25)
     await reader.refresh()
     assert (await reader.get("page")).body is None
+
+
+async def test_a_lookup_in_redis_renews_a_lapsed_lease(shared, monkeypatch: pytest.MonkeyPatch):
+    """A loop too busy to run the refresh task on time: the first read goes to Redis and the ones after it are
+    served here again."""
+    writer, reader = process(shared), process(shared)
+    await writer.refresh()
+    await reader.refresh()
+    await writer.put("page", (await writer.get("page")).generation, b"page", 60)
+    reader._read_started -= LeasedCacheStore.LEASE
+    assert (await reader.get("page")).body == b"page"  # from Redis: the lease had lapsed
+    calls = []
+    monkeypatch.setattr(reader._shared, "get", lambda digest: calls.append(digest))
+    assert (await reader.get("page")).body == b"page"
+    assert calls == []
+
+
+async def test_a_lookup_in_redis_after_an_invalidation_drops_the_old_copy(shared):
+    reader, writer = process(shared), process(shared)
+    await reader.refresh()
+    await writer.refresh()
+    await reader.put("page", (await reader.get("page")).generation, b"old price", 60)
+    await writer.invalidate()
+    reader._read_started -= LeasedCacheStore.LEASE
+    assert (await reader.get("other page")).body is None  # reads the new generation in Redis
+    assert reader.known_generation() == (await writer.get("page")).generation
+    assert (await reader.get("page")).body is None
+
+
+async def test_a_lookup_that_started_before_a_newer_read_does_not_roll_the_generation_back(shared):
+    one = process(shared)
+    await one.refresh()
+    newest = one._read_started
+    generation = one.known_generation()
+    assert generation is not None
+    one._observe(generation - 1, newest - 0.001)  # an older read finishing late
+    assert one.known_generation() == generation
+
+
+async def test_reads_that_find_the_lease_lapsed_share_one_generation_read(shared, monkeypatch: pytest.MonkeyPatch):
+    """A lapse under load meets many requests in flight at once: they renew the lease with one round trip between
+    them and are served from the copy, instead of each asking Redis."""
+    one = process(shared)
+    await one.refresh()
+    await one.put("page", (await one.get("page")).generation, b"page", 60)
+    one._read_started -= LeasedCacheStore.LEASE
+    generation_reads, lookups = [], []
+    read_generation, look_up = one._shared.generation, one._shared.get
+
+    async def counted_generation() -> int:
+        generation_reads.append(1)
+        return await read_generation()
+
+    async def counted_get(digest: str):
+        lookups.append(digest)
+        return await look_up(digest)
+
+    monkeypatch.setattr(one._shared, "generation", counted_generation)
+    monkeypatch.setattr(one._shared, "get", counted_get)
+    pages = await asyncio.gather(*(one.get("page") for _ in range(20)))
+    assert {page.body for page in pages} == {b"page"}
+    assert (len(generation_reads), lookups) == (1, [])
