@@ -47,20 +47,41 @@ pytest_plugins = [
 TEST_SECRET = "pond-test-secret-key-0123456789abcdefghijklmnop"
 
 
-@pytest_asyncio.fixture(scope="session", params=["embedded", "real"])
+BACKENDS = ["embedded", "real"]
+WITH_CLUSTER = [*BACKENDS, "cluster"]
+CLUSTER_MARK = "redis_cluster_too"
+"""A module marked `pytest.mark.redis_cluster_too` runs on a third backend as well: PostgreSQL with a local
+three-master Redis Cluster as POND_REDIS_URL (redis+cluster://; tests/support/redis_cluster.py)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{CLUSTER_MARK}: also run on PostgreSQL with a local Redis Cluster")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        names = WITH_CLUSTER if metafunc.definition.get_closest_marker(CLUSTER_MARK) else BACKENDS
+        metafunc.parametrize("backend", names, indirect=True, scope="session")
+
+
+@pytest_asyncio.fixture(scope="session")
 async def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Backend]:
     prefix = f"pondtest-{uuid.uuid4().hex[:12]}"
     if request.param == "embedded":
         path = tmp_path_factory.mktemp("embedded") / "pond.sqlite3"
         yield Backend("embedded", f"sqlite://{path}", None, prefix)
         return
-    await backends.check_redis()
+    if request.param == "cluster":
+        redis_url = request.getfixturevalue("redis_cluster").url
+    else:
+        await backends.check_redis()
+        redis_url = backends.REDIS_URL
     url = await backends.create_pg_database()
     try:
-        yield Backend("real", url, backends.REDIS_URL, prefix)
+        yield Backend(request.param, url, redis_url, prefix)
     finally:
         await backends.within(backends.drop_pg_database(url), "dropping the test database")
-        await backends.within(backends.delete_redis_keys(prefix), "deleting the test keys")
+        await backends.within(backends.delete_redis_keys(prefix, redis_url), "deleting the test keys")
 
 
 def settings_for(backend: Backend, tmp_dir: str, **overrides: Any) -> Settings:
@@ -106,9 +127,8 @@ async def db(app: Starlette, backend: Backend) -> AsyncIterator[None]:
         pool = flash_policy(deps).pool
         assert isinstance(pool, RedisFlashPool)
         pool.marks.clear()  # sale and customer ids start again after the truncate: no sold-out mark may outlive it
-        await backends.delete_redis_keys(backend.redis_prefix + ":rl")
-        await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
-        await backends.delete_redis_keys(backend.redis_prefix + ":gb:")
+        for keys in (":rl", ":flash:", ":gb:"):
+            await backends.delete_redis_keys(backend.redis_prefix + keys, backend.redis_url)
     else:
         flash_policy(deps).pool = MemoryFlashPool()  # sale ids start again after the truncate: no pool may outlive it
         group_buy_policy(deps).seats = MemorySeatStore()  # so do group ids: no group's seats may outlive it

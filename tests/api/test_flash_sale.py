@@ -16,7 +16,7 @@ from tests.fixtures.flash_sales import SALES, sale_input
 from tests.fixtures.orders import pk, stock
 from tests.support.graphql import error_codes  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("audited")
+pytestmark = [pytest.mark.usefixtures("audited"), pytest.mark.redis_cluster_too]
 
 
 def codes(payload: dict) -> list[str]:

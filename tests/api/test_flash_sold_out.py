@@ -19,7 +19,7 @@ from domain.orders import lifecycle
 from tests.fixtures.orders import ORDER_CANCEL, pk
 from tests.support.graphql import GraphQLClient
 
-pytestmark = pytest.mark.usefixtures("audited")
+pytestmark = [pytest.mark.usefixtures("audited"), pytest.mark.redis_cluster_too]
 
 
 def codes(payload: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from tests.support.ci import under_ci
 
@@ -28,7 +29,8 @@ class Backend:
 
     @property
     def real(self) -> bool:
-        return self.name == "real"
+        """PostgreSQL and Redis (one server, or a Redis Cluster for the "cluster" backend), not the embedded stores."""
+        return self.name in ("real", "cluster")
 
 
 def unavailable(what: str, error: BaseException) -> None:
@@ -71,11 +73,18 @@ async def check_redis() -> None:
         await client.aclose()
 
 
-async def delete_redis_keys(prefix: str) -> None:
-    client = aioredis.from_url(REDIS_URL)
+async def delete_redis_keys(prefix: str, url: str | None = None) -> None:
+    """Every key naming `prefix` in the Redis at `url` (default: the shared test Redis); a redis+cluster:// URL
+    scans every master and deletes key by key (a multi-key DEL must stay within one slot)."""
+    from server.wiring import redis_client
+
+    client = redis_client(url or REDIS_URL)
     try:
         keys = [key async for key in client.scan_iter(match=f"*{prefix}*", count=1000)]
-        if keys:
+        if isinstance(client, RedisCluster):
+            for key in keys:
+                await client.delete(key)
+        elif keys:
             await client.delete(*keys)
     finally:
         await client.aclose()

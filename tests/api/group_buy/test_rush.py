@@ -18,7 +18,7 @@ from domain.orders.models import Order
 from tests.fixtures.orders import order_row, pk
 from tests.support import backends
 
-pytestmark = pytest.mark.usefixtures("audited")
+pytestmark = [pytest.mark.usefixtures("audited"), pytest.mark.redis_cluster_too]
 
 RUSH = 200
 
@@ -63,7 +63,7 @@ async def test_a_redis_flush_in_the_middle_of_a_rush_changes_nothing(desk, shop,
 
     async def flush_midway() -> None:
         await ten_done.wait()
-        await backends.delete_redis_keys(backend.redis_prefix + ":gb:")
+        await backends.delete_redis_keys(backend.redis_prefix + ":gb:", backend.redis_url)
 
     attempts = [asyncio.ensure_future(join(token)) for token in tokens]
     await asyncio.gather(flush_midway(), *attempts)

@@ -16,6 +16,8 @@ from domain.orders.delivery import Address, DeliveryChoice
 from domain.orders.models import Order
 from tests.support import backends
 
+pytestmark = pytest.mark.redis_cluster_too
+
 BUYERS = 500
 UNITS = 50
 ADDRESS = DeliveryChoice(address=Address("张三", "13800138000", "广东省", "深圳市", "南山区", "科技园 1 号"))
@@ -73,7 +75,7 @@ async def test_a_redis_flush_in_the_middle_of_the_rush_changes_nothing(app, back
 
     async def flush_midway() -> None:
         await ten_done.wait()
-        await backends.delete_redis_keys(backend.redis_prefix + ":stock")
+        await backends.delete_redis_keys(backend.redis_prefix + ":stock", backend.redis_url)
 
     attempts = [asyncio.ensure_future(buy(customer)) for customer in buyers]
     await asyncio.gather(flush_midway(), *attempts)

@@ -25,6 +25,8 @@ from domain.orders.models import Order, OrderKind
 from tests.domain.orders.test_checkout_concurrency import ADDRESS
 from tests.support import backends
 
+pytestmark = pytest.mark.redis_cluster_too
+
 CUSTOMERS = 1_000
 ATTEMPTS = 5_000
 UNITS = 100
@@ -103,7 +105,7 @@ async def test_a_redis_flush_in_the_middle_of_the_rush_still_sells_at_most_100(a
 
     async def flush_midway() -> None:
         await some_sold.wait()
-        await backends.delete_redis_keys(backend.redis_prefix + ":flash:")
+        await backends.delete_redis_keys(backend.redis_prefix + ":flash:", backend.redis_url)
 
     tasks = [asyncio.ensure_future(attempt(c)) for c in attempts]
     await asyncio.gather(flush_midway(), *tasks)
