@@ -7,9 +7,11 @@ HELD → COMMITTED or HELD → RELEASED once, and only the call that moves it to
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
+from domain import raw_sql
 from domain.catalog import stock
 from domain.catalog.models import Sku, StockMovement
 from domain.inventory.models import Reservation, ReservationState
@@ -43,38 +45,59 @@ async def hold(order_id: int, lines: Mapping[int, int]) -> None:
     )
 
 
-async def commit(order_id: int) -> bool:
-    """Paid: held units leave stock for good. False if there was nothing held (already committed or released)."""
+async def commit(order_id: int) -> list[int]:
+    """Paid: held units leave stock for good. Returns the SKUs sold, none if nothing was held (already committed or
+    released)."""
+    if raw_sql.postgres():
+        return [int(row["sku_id"]) for row in await fetch(_COMMIT, ReservationState.COMMITTED.value, order_id,
+                                                          ReservationState.HELD.value, *_sold_by(order_id))]
     return await _settle_held(order_id, ReservationState.COMMITTED)
 
 
 async def release(order_id: int) -> bool:
     """Cancelled or expired: held units become available again. False if nothing was held."""
-    return await _settle_held(order_id, ReservationState.RELEASED)
+    return bool(await _settle_held(order_id, ReservationState.RELEASED))
 
 
 _SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $2 AND "state" = $3 '
            'RETURNING "sku_id", "quantity"')
 _SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
          'RETURNING "stock"')
+_COMMIT = (  # `_settle_held` selling, in one statement: the SKUs' rows locked in id order (one lock order)
+    f'WITH settled AS ({_SETTLE}), '
+    'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id"), '
+    'locked AS (SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
+    'ORDER BY s."id" FOR NO KEY UPDATE OF s), '
+    'sold AS (UPDATE "catalog_sku" SET "reserved" = "catalog_sku"."reserved" - l."quantity", '
+    '"stock" = "catalog_sku"."stock" - l."quantity" FROM locked l WHERE "catalog_sku"."id" = l."id" '
+    'RETURNING "catalog_sku"."id", "catalog_sku"."stock", l."quantity"), '
+    'moved AS (INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
+    '"created_at") SELECT "id", -"quantity", "stock", $4, $5, $6 FROM sold) '
+    'SELECT "id" AS "sku_id" FROM sold ORDER BY "id"')
 
 
-async def _settle_held(order_id: int, target: ReservationState) -> bool:
+def _sold_by(order_id: int) -> tuple[str, str, object]:
+    """A sale's stock movement: reason, actor, time."""
+    return "sold", f"order:{order_id}", raw_sql.db_value(StockMovement, "created_at", datetime.now(UTC))
+
+
+async def _settle_held(order_id: int, target: ReservationState) -> list[int]:
     """Move the order's HELD rows to `target` in one statement; only the call that moves a row changes its SKU (in SKU
-    order, one lock order for every buyer), and a sale writes its stock movements in one more."""
+    order, one lock order for every buyer), and a sale writes its stock movements in one more. Returns the SKUs."""
     moved = await fetch(_SETTLE, target.value, order_id, ReservationState.HELD.value)
     sold = []
     for row in sorted(moved, key=lambda row: row["sku_id"]):
         sku_id, quantity = int(row["sku_id"]), int(row["quantity"])
         if target == ReservationState.COMMITTED:
             [after] = await fetch(_SELL, quantity, quantity, sku_id)
-            sold.append(StockMovement(sku_id=sku_id, delta=-quantity, stock_after=int(after["stock"]), reason="sold",
-                                      actor=f"order:{order_id}"))
+            reason, actor, _ = _sold_by(order_id)
+            sold.append(StockMovement(sku_id=sku_id, delta=-quantity, stock_after=int(after["stock"]), reason=reason,
+                                      actor=actor))
         else:
             await Sku.filter(id=sku_id).update(reserved=F("reserved") - quantity)
     if sold:
         await StockMovement.bulk_create(sold)
-    return bool(moved)
+    return sorted({int(row["sku_id"]) for row in moved})
 
 
 async def retake(order_id: int) -> bool:

@@ -61,7 +61,7 @@ class RechargePolicy(KindPolicy):
     async def confirm_sale(self, deps: OrderDeps, order: Order) -> None:
         """Stored value is no sale: no commission, no points."""
 
-    async def after_paid(self, deps: OrderDeps, order: Order) -> None:
+    async def after_paid(self, deps: OrderDeps, order: Order, sold: list[int]) -> None:
         """No units to forget."""
 
     async def after_released(self, deps: OrderDeps, order: Order) -> None:
