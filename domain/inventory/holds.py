@@ -30,19 +30,40 @@ def available(sku: Sku) -> int:
 
 
 async def hold(order_id: int, lines: Mapping[int, int]) -> None:
-    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back)."""
-    short = []
-    for sku_id, quantity in sorted(lines.items()):  # one lock order for every buyer
-        taken = await Sku.filter(id=sku_id, deleted_at__isnull=True, stock__gte=F("reserved") + quantity).update(
-            reserved=F("reserved") + quantity
-        )
-        if not taken:
-            short.append(sku_id)
+    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back): one statement
+    on PostgreSQL (the SKUs' rows locked in id order, one lock order for every buyer), two on SQLite."""
+    p = raw_sql.Params()
+    wanted = ", ".join(f"(CAST({p(sku_id)} AS INTEGER), CAST({p(quantity)} AS INTEGER))"
+                       for sku_id, quantity in sorted(lines.items()))
+    at = raw_sql.db_value(Reservation, "created_at", datetime.now(UTC))
+    if raw_sql.postgres():
+        sql = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), '
+               'locked AS (SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
+               'WHERE s."deleted_at" IS NULL ORDER BY s."id" FOR NO KEY UPDATE OF s), '
+               'held AS (UPDATE "catalog_sku" SET "reserved" = "catalog_sku"."reserved" + l."quantity" FROM locked l '
+               'WHERE "catalog_sku"."id" = l."id" AND "catalog_sku"."stock" >= "catalog_sku"."reserved" + l."quantity" '
+               'RETURNING "catalog_sku"."id", l."quantity"), '
+               f'written AS ({_RESERVE} SELECT {p(order_id)}, "id", "quantity", {p(HELD)}, {p(at)}, {p(at)} '
+               'FROM held) SELECT "id" FROM held')
+        taken = {int(row["id"]) for row in await fetch(sql, *p)}
+    else:
+        sql = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}) UPDATE "catalog_sku" '
+               'SET "reserved" = "reserved" + wanted."quantity" FROM wanted WHERE "catalog_sku"."id" = wanted."sku_id" '
+               'AND "deleted_at" IS NULL AND "stock" >= "reserved" + wanted."quantity" RETURNING "catalog_sku"."id"')
+        taken = {int(row["id"]) for row in await fetch(sql, *p)}
+    short = sorted(set(lines) - taken)
     if short:
         raise OutOfStock(short)
-    await Reservation.bulk_create(
-        [Reservation(order_id=order_id, sku_id=sku_id, quantity=quantity) for sku_id, quantity in lines.items()]
-    )
+    if not raw_sql.postgres():
+        p = raw_sql.Params()
+        rows = ", ".join(f"({p(order_id)}, {p(sku_id)}, {p(quantity)}, {p(HELD)}, {p(at)}, {p(at)})"
+                         for sku_id, quantity in lines.items())
+        await fetch(f"{_RESERVE} VALUES {rows}", *p)
+
+
+HELD = ReservationState.HELD.value
+_RESERVE = ('INSERT INTO "inventory_reservation" ("order_id", "sku_id", "quantity", "state", "created_at", '
+            '"updated_at")')
 
 
 async def commit(order_id: int) -> list[int]:

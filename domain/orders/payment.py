@@ -55,6 +55,8 @@ class NewOrder:
 
     openid: str
     titles: list[str]
+    trade: Payment | None = None
+    """Its first trade, if it was written with the order (`first_trade`)."""
 
 
 def _description(deps: OrderDeps, order: Order, titles: list[str]) -> str:
@@ -91,7 +93,7 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
         titles = await column(order.lines.all(), "title", str)
         new = NewOrder(customer.openid, titles)
     else:
-        payment = await _first_trade(order)
+        payment = new.trade or await _first_trade(order)
     request = PrepayRequest(payment.out_trade_no, _description(deps, order, new.titles), order.payable, new.openid,
                             order.expires_at)
     try:
@@ -105,11 +107,20 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
     return deps.gateway.payment_params(prepay_id)
 
 
+def first_trade(order: Order) -> Payment:
+    """A new order's first trade, not yet written: the order's code may write it with the order, as `prepay`
+    would (`NewOrder.trade`)."""
+    trade = Payment(out_trade_no=trade_number(order.number, 1), amount=order.payable)
+    trade.order_id = order.id  # None while the order is not written yet
+    return trade
+
+
 async def _first_trade(order: Order) -> Payment:
     """A new order's first trade, without looking for earlier ones (a racing call, if any, collides)."""
+    trade = first_trade(order)
     try:
-        return await Payment.create(order_id=order.id, out_trade_no=trade_number(order.number, 1),
-                                    amount=order.payable)
+        await trade.save()
+        return trade
     except IntegrityError:
         return await _open_trade(order)
 
@@ -287,8 +298,6 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
             return outcome
         payment, order = claimed
         policy = deps.policy(order.kind)
-        await ledger.record(account=ledger.WECHATPAY, kind=ledger.PAYMENT, amount=amount,
-                            reference=f"pay:{out_trade_no}", order_id=order.id)
         outcome, sold = await _apply_payment(deps, policy, order, payment, deps.clock())
         if outcome in ("refund", "refused"):
             auto_refund = await _refund_unwanted_payment(order, payment)
@@ -311,8 +320,10 @@ _ORDERS = Order._meta.db_table
 async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: datetime,
                  notice: Notice | None) -> tuple[Payment, Order] | None:
     """Inside the payment's transaction: the trade marked SUCCEEDED, unless it already was, asks another amount, or
-    its notification was seen; then its order, locked (an expiry cancelling it meanwhile finishes first, and this
-    payment then revives it). None when nothing was claimed (`_unclaimed` says why). On PostgreSQL one statement."""
+    its notification was seen; its money in the ledger; then its order, locked (an expiry cancelling it meanwhile
+    finishes first, and this payment then revives it). None when nothing was claimed (`_unclaimed` says why). On
+    PostgreSQL one statement."""
+    reference = f"pay:{out_trade_no}"
     p = raw_sql.Params()
     update = (f'UPDATE "{_PAYMENTS}" SET "status" = {p(PaymentStatus.SUCCEEDED.value)}, '
               f'"transaction_id" = {p(transaction_id)}, "paid_at" = {p(raw_sql.db_value(Payment, "paid_at", at))} '
@@ -322,8 +333,11 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
         update += f" AND NOT {notifications.seen_sql(p, notice.id)}"
     update += ' RETURNING "id", "order_id", "amount"'
     if raw_sql.postgres():
+        entry = ledger.record_sql(p, "paid", "order_id", account=ledger.WECHATPAY, kind=ledger.PAYMENT,
+                                  amount=amount, reference=reference)
         rows = await raw_sql.fetch(
-            f'WITH paid AS ({update}) SELECT paid."id" AS "payment_id", paid."amount" AS "payment_amount", o.* '
+            f'WITH paid AS ({update}), entry AS ({entry}) '
+            f'SELECT paid."id" AS "payment_id", paid."amount" AS "payment_amount", o.* '
             f'FROM paid JOIN "{_ORDERS}" o ON o."id" = paid."order_id" FOR UPDATE OF o', *p)
         if not rows:
             return None
@@ -336,6 +350,8 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
             return None
         [row] = rows
         payment_id, order_id, paid = row["id"], row["order_id"], row["amount"]
+        await ledger.record(account=ledger.WECHATPAY, kind=ledger.PAYMENT, amount=amount, reference=reference,
+                            order_id=order_id)
         order = await Order.get(id=order_id)
     payment = Payment(id=payment_id, order_id=order_id, out_trade_no=out_trade_no, amount=paid,
                       status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id, paid_at=at)
