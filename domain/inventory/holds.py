@@ -6,7 +6,7 @@ HELD → COMMITTED or HELD → RELEASED once, and only the call that moves it to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from tortoise.expressions import F
@@ -30,27 +30,27 @@ def available(sku: Sku) -> int:
 
 
 async def hold(order_id: int, lines: Mapping[int, int]) -> None:
-    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back): one statement
-    on PostgreSQL (the SKUs' rows locked in id order, one lock order for every buyer), two on SQLite."""
+    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back): on PostgreSQL
+    one statement (and, for several SKUs, their rows locked in id order first: one lock order for every buyer), on
+    SQLite two."""
     p = raw_sql.Params()
     wanted = ", ".join(f"(CAST({p(sku_id)} AS INTEGER), CAST({p(quantity)} AS INTEGER))"
                        for sku_id, quantity in sorted(lines.items()))
+    update = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), held AS (UPDATE "catalog_sku" '
+              'SET "reserved" = "catalog_sku"."reserved" + w."quantity" FROM wanted w '
+              'WHERE "catalog_sku"."id" = w."sku_id" AND "catalog_sku"."deleted_at" IS NULL '
+              'AND "catalog_sku"."stock" >= "catalog_sku"."reserved" + w."quantity" '
+              'RETURNING "catalog_sku"."id", w."quantity")')
     at = raw_sql.db_value(Reservation, "created_at", datetime.now(UTC))
     if raw_sql.postgres():
-        sql = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), '
-               'locked AS (SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
-               'WHERE s."deleted_at" IS NULL ORDER BY s."id" FOR NO KEY UPDATE OF s), '
-               'held AS (UPDATE "catalog_sku" SET "reserved" = "catalog_sku"."reserved" + l."quantity" FROM locked l '
-               'WHERE "catalog_sku"."id" = l."id" AND "catalog_sku"."stock" >= "catalog_sku"."reserved" + l."quantity" '
-               'RETURNING "catalog_sku"."id", l."quantity"), '
-               f'written AS ({_RESERVE} SELECT {p(order_id)}, "id", "quantity", {p(HELD)}, {p(at)}, {p(at)} '
-               'FROM held) SELECT "id" FROM held')
-        taken = {int(row["id"]) for row in await fetch(sql, *p)}
+        await lock_in_order(lines)
+        sql = (f'{update}, written AS ({_RESERVE} SELECT {p(order_id)}, "id", "quantity", {p(HELD)}, {p(at)}, '
+               f'{p(at)} FROM held) SELECT "id" FROM held')
     else:
         sql = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}) UPDATE "catalog_sku" '
                'SET "reserved" = "reserved" + wanted."quantity" FROM wanted WHERE "catalog_sku"."id" = wanted."sku_id" '
                'AND "deleted_at" IS NULL AND "stock" >= "reserved" + wanted."quantity" RETURNING "catalog_sku"."id"')
-        taken = {int(row["id"]) for row in await fetch(sql, *p)}
+    taken = {int(row["id"]) for row in await fetch(sql, *p)}
     short = sorted(set(lines) - taken)
     if short:
         raise OutOfStock(short)
@@ -61,6 +61,18 @@ async def hold(order_id: int, lines: Mapping[int, int]) -> None:
         await fetch(f"{_RESERVE} VALUES {rows}", *p)
 
 
+async def lock_in_order(sku_ids: Iterable[int]) -> None:
+    """PostgreSQL, inside a transaction, before one statement changes several SKUs: lock their rows in id order, so
+    two buyers of the same SKUs never wait for each other in a circle. A single SKU needs no lock beforehand. (Locking
+    and updating in the same statement is no way round it: the update re-locks a row another transaction changed
+    meanwhile, and can deadlock with the next waiter.)"""
+    ordered = sorted(set(sku_ids))
+    if len(ordered) > 1:
+        p = raw_sql.Params()
+        await fetch(f'SELECT "id" FROM "catalog_sku" WHERE "id" IN ({", ".join(p(sku_id) for sku_id in ordered)}) '
+                    'ORDER BY "id" FOR NO KEY UPDATE', *p)
+
+
 HELD = ReservationState.HELD.value
 _RESERVE = ('INSERT INTO "inventory_reservation" ("order_id", "sku_id", "quantity", "state", "created_at", '
             '"updated_at")')
@@ -68,11 +80,25 @@ _RESERVE = ('INSERT INTO "inventory_reservation" ("order_id", "sku_id", "quantit
 
 async def commit(order_id: int) -> list[int]:
     """Paid: held units leave stock for good. Returns the SKUs sold, none if nothing was held (already committed or
-    released)."""
-    if raw_sql.postgres():
-        return [int(row["sku_id"]) for row in await fetch(_COMMIT, ReservationState.COMMITTED.value, order_id,
-                                                          ReservationState.HELD.value, *_sold_by(order_id))]
-    return await _settle_held(order_id, ReservationState.COMMITTED)
+    released). On PostgreSQL two statements: the reservations settled and their SKUs' rows locked in id order, then
+    the SKUs' stock and their movements."""
+    if not raw_sql.postgres():
+        return await _settle_held(order_id, ReservationState.COMMITTED)
+    settled = await fetch(_SETTLE_LOCKED, ReservationState.COMMITTED.value, order_id, ReservationState.HELD.value)
+    if not settled:
+        return []
+    p = raw_sql.Params()
+    wanted = ", ".join(f"(CAST({p(row['id'])} AS INTEGER), CAST({p(row['quantity'])} AS INTEGER))" for row in settled)
+    reason, actor, at = _sold_by(order_id)
+    await fetch(f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), sold AS (UPDATE "catalog_sku" '
+                'SET "reserved" = "catalog_sku"."reserved" - w."quantity", '
+                '"stock" = "catalog_sku"."stock" - w."quantity" '
+                'FROM wanted w WHERE "catalog_sku"."id" = w."sku_id" '
+                'RETURNING "catalog_sku"."id", "catalog_sku"."stock", w."quantity") '
+                'INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
+                '"created_at") '
+                f'SELECT "id", -"quantity", "stock", {p(reason)}, {p(actor)}, {p(at)} FROM sold', *p)
+    return [int(row["id"]) for row in settled]
 
 
 async def release(order_id: int) -> bool:
@@ -84,17 +110,11 @@ _SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $
            'RETURNING "sku_id", "quantity"')
 _SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
          'RETURNING "stock"')
-_COMMIT = (  # `_settle_held` selling, in one statement: the SKUs' rows locked in id order (one lock order)
+_SETTLE_LOCKED = (  # `_SETTLE`, and the SKUs' rows locked in id order (one lock order), their units summed
     f'WITH settled AS ({_SETTLE}), '
-    'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id"), '
-    'locked AS (SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
-    'ORDER BY s."id" FOR NO KEY UPDATE OF s), '
-    'sold AS (UPDATE "catalog_sku" SET "reserved" = "catalog_sku"."reserved" - l."quantity", '
-    '"stock" = "catalog_sku"."stock" - l."quantity" FROM locked l WHERE "catalog_sku"."id" = l."id" '
-    'RETURNING "catalog_sku"."id", "catalog_sku"."stock", l."quantity"), '
-    'moved AS (INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
-    '"created_at") SELECT "id", -"quantity", "stock", $4, $5, $6 FROM sold) '
-    'SELECT "id" AS "sku_id" FROM sold ORDER BY "id"')
+    'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id") '
+    'SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
+    'ORDER BY s."id" FOR NO KEY UPDATE OF s')
 
 
 def _sold_by(order_id: int) -> tuple[str, str, object]:
