@@ -19,6 +19,21 @@ from tortoise.models import Model
 _PLACEHOLDER = re.compile(r"\$\d+")
 
 
+class Params(list[object]):
+    """The parameters of a statement built in pieces: `params(value)` adds one and answers its placeholder, so each
+    is used once and in order (`fetch(sql, *params)`)."""
+
+    def __call__(self, value: object) -> str:
+        self.append(value)
+        return f"${len(self)}"
+
+
+def postgres() -> bool:
+    """Whether the default connection is PostgreSQL (else SQLite): for the statements only PostgreSQL can say in one
+    round trip (data-modifying WITH, row locks), written side by side with SQLite's."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
 async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
     connection = connections.get("default")
     if connection.capabilities.dialect == "sqlite":

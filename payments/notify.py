@@ -21,13 +21,14 @@ from prometheus_client import Counter
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
 from domain.errors import DomainError, ErrorCode
+from domain.orders import notifications
 from domain.orders.deps import OrderDeps
 from domain.orders.models import PaymentNotification
-from domain.orders.payment import settle_payment
+from domain.orders.notifications import CRASHING, GIVEN_UP, Notice
+from domain.orders.payment import REPLAYED, settle_payment
 from domain.orders.refund_calls import apply_refund_status
 from domain.transfers.ports import TransferBill
 from payments.transfers import transfer_bill
@@ -41,13 +42,8 @@ REFUND_PATH = "/payments/wechat/refund-notify"
 TRANSFER_PATH = "/payments/wechat/transfer-notify"
 REFUND_EVENTS = frozenset({"REFUND.SUCCESS", "REFUND.CLOSED", "REFUND.ABNORMAL"})
 _ID_MAX = 64  # PaymentNotification.notification_id
-_REFERENCE_MAX = 32  # PaymentNotification.reference
 _EVENT_MAX = 40  # PaymentNotification.event_type
-_OUTCOME_MAX = 64  # PaymentNotification.outcome
 MAX_CRASHES = 5
-CRASHING = "crashing"
-"""The outcome of a notification whose handling crashed and that is still retried: not yet handled."""
-GIVEN_UP = "given_up"
 NOTIFICATIONS_GIVEN_UP = Counter(
     "pond_wechatpay_notifications_given_up_total",
     "WeChat Pay notifications acknowledged after crashing MAX_CRASHES times: the reconcile sweeps settle them.",
@@ -59,7 +55,9 @@ TransferFinished = Callable[[TransferBill], Awaitable[str]]
 """Takes the final state of a merchant transfer bill (idempotently: a bill may be told twice, and its query may have
 told it first); answers the outcome recorded with the notification id."""
 Handler = Callable[[OrderDeps, WeChatPayGateway, dict[str, Any]], Awaitable[tuple[str, str]]]
-"""Applies a verified notification of this merchant; answers (reference, outcome)."""
+"""Applies a verified notification of this merchant; answers (reference, outcome). The outcome REPLAYED: the
+notification had been handled before, nothing was done; a payment settled says so with the notification's record
+already written (`domain.orders.notifications`)."""
 
 
 class Fail(Exception):
@@ -129,6 +127,17 @@ def _check_ours(gateway: WeChatPayGateway, envelope: dict[str, Any]) -> None:
         raise Fail(400, f"{'/'.join(wrong)} mismatch")
 
 
+def _settles_payment(envelope: dict[str, Any]) -> bool:
+    """Whether the notification settles a payment (`settle_payment`), rather than being ignored or refused."""
+    resource = envelope["resource"]
+    return bool(envelope["event_type"] == "TRANSACTION.SUCCESS" and resource.get("trade_state") == "SUCCESS")
+
+
+def _replayed(kind: str, ident: str, event_type: str) -> Response:
+    log.info("wechatpay notification replayed", kind=kind, id=ident, event_type=event_type)
+    return Response(status_code=200)
+
+
 async def _settle_transaction(deps: OrderDeps, envelope: dict[str, Any]) -> tuple[str, str]:
     resource = envelope["resource"]
     out_trade_no = str(resource.get("out_trade_no") or "")
@@ -145,7 +154,8 @@ async def _settle_transaction(deps: OrderDeps, envelope: dict[str, Any]) -> tupl
     if isinstance(total, bool) or not isinstance(total, int):
         raise Fail(400, "resource.amount.total is missing or invalid")
     try:
-        outcome = await settle_payment(deps, out_trade_no, transaction_id, total)
+        outcome = await settle_payment(deps, out_trade_no, transaction_id, total,
+                                       Notice(envelope["id"], event_type))
     except DomainError as exc:
         if exc.code == ErrorCode.NOT_FOUND:
             log.warning("wechatpay payment for an unknown trade", out_trade_no=out_trade_no, id=envelope["id"])
@@ -182,20 +192,6 @@ async def _apply_refund_notification(deps: OrderDeps, envelope: dict[str, Any]) 
             raise Fail(404, "unknown out_refund_no") from None
         raise
     return out_refund_no, outcome
-
-
-async def _record(ident: str, event_type: str, reference: str, outcome: str) -> None:
-    """Remember the id. A concurrent copy may have recorded it first: keep the row that says what changed."""
-    values: dict[str, Any] = {
-        "event_type": event_type[:_EVENT_MAX],
-        "reference": reference[:_REFERENCE_MAX],
-        "outcome": outcome[:_OUTCOME_MAX],
-    }
-    try:
-        await PaymentNotification.create(notification_id=ident, **values)
-    except IntegrityError:
-        replaceable = (CRASHING,) if outcome == "duplicate" else ("duplicate", CRASHING)
-        await PaymentNotification.filter(notification_id=ident, outcome__in=replaceable).update(**values)
 
 
 async def _crashed(kind: str, ident: str, event_type: str) -> Response:
@@ -257,11 +253,15 @@ def _endpoint(kind: str, handle: Handler = _handle) -> Callable[[Request], Await
             if not isinstance(ident, str) or len(ident) > _ID_MAX or not isinstance(event_type, str):
                 raise Fail(400, "malformed notification id or event_type")
             _check_ours(gateway, envelope)
-            if await PaymentNotification.filter(notification_id=ident).exclude(outcome=CRASHING).exists():
-                log.info("wechatpay notification replayed", kind=kind, id=ident, event_type=event_type)
-                return Response(status_code=200)
+            # A payment settled asks whether its notification was seen, and records it, in its own transaction.
+            settles = handle is _handle and _settles_payment(envelope)
+            if not settles and await notifications.seen(ident):
+                return _replayed(kind, ident, event_type)
             reference, outcome = await handle(deps, gateway, envelope)
-            await _record(ident, event_type, reference, outcome)
+            if outcome == REPLAYED:
+                return _replayed(kind, ident, event_type)
+            if not settles:
+                await notifications.record(Notice(ident, event_type), reference, outcome)
         except Fail as exc:
             return _fail(exc.status, exc.message)
         except Exception:

@@ -58,7 +58,7 @@ class FlashSalePolicy(KindPolicy):
             else:
                 await holds.retake_reservation(order.id, reservation)
 
-    async def after_paid(self, deps: OrderDeps, order: Order) -> None:
+    async def after_paid(self, deps: OrderDeps, order: Order, sold: list[int]) -> None:
         """The pool keeps the units it sold (they count in the customer's allowance): nothing to forget."""
 
     async def after_released(self, deps: OrderDeps, order: Order) -> None:

@@ -193,7 +193,6 @@ async def start(deps: OrderDeps, request: StartRequest, now: datetime) -> GroupP
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
-        looked_for_earlier=True,
     ), placement)
 
 
@@ -310,7 +309,6 @@ async def join(deps: OrderDeps, request: JoinRequest, now: datetime) -> GroupPla
     return await _placed(deps, CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=[(item.sku_id, request.quantity)],
         idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
-        looked_for_earlier=True,
     ), placement)
 
 

@@ -6,10 +6,12 @@ HELD → COMMITTED or HELD → RELEASED once, and only the call that moves it to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
+from domain import raw_sql
 from domain.catalog import stock
 from domain.catalog.models import Sku, StockMovement
 from domain.inventory.models import Reservation, ReservationState
@@ -28,53 +30,115 @@ def available(sku: Sku) -> int:
 
 
 async def hold(order_id: int, lines: Mapping[int, int]) -> None:
-    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back)."""
-    short = []
-    for sku_id, quantity in sorted(lines.items()):  # one lock order for every buyer
-        taken = await Sku.filter(id=sku_id, deleted_at__isnull=True, stock__gte=F("reserved") + quantity).update(
-            reserved=F("reserved") + quantity
-        )
-        if not taken:
-            short.append(sku_id)
+    """Hold every line for the order or raise OutOfStock (the caller's transaction then rolls back): on PostgreSQL
+    one statement (and, for several SKUs, their rows locked in id order first: one lock order for every buyer), on
+    SQLite two."""
+    p = raw_sql.Params()
+    wanted = ", ".join(f"(CAST({p(sku_id)} AS INTEGER), CAST({p(quantity)} AS INTEGER))"
+                       for sku_id, quantity in sorted(lines.items()))
+    update = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), held AS (UPDATE "catalog_sku" '
+              'SET "reserved" = "catalog_sku"."reserved" + w."quantity" FROM wanted w '
+              'WHERE "catalog_sku"."id" = w."sku_id" AND "catalog_sku"."deleted_at" IS NULL '
+              'AND "catalog_sku"."stock" >= "catalog_sku"."reserved" + w."quantity" '
+              'RETURNING "catalog_sku"."id", w."quantity")')
+    at = raw_sql.db_value(Reservation, "created_at", datetime.now(UTC))
+    if raw_sql.postgres():
+        await lock_in_order(lines)
+        sql = (f'{update}, written AS ({_RESERVE} SELECT {p(order_id)}, "id", "quantity", {p(HELD)}, {p(at)}, '
+               f'{p(at)} FROM held) SELECT "id" FROM held')
+    else:
+        sql = (f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}) UPDATE "catalog_sku" '
+               'SET "reserved" = "reserved" + wanted."quantity" FROM wanted WHERE "catalog_sku"."id" = wanted."sku_id" '
+               'AND "deleted_at" IS NULL AND "stock" >= "reserved" + wanted."quantity" RETURNING "catalog_sku"."id"')
+    taken = {int(row["id"]) for row in await fetch(sql, *p)}
+    short = sorted(set(lines) - taken)
     if short:
         raise OutOfStock(short)
-    await Reservation.bulk_create(
-        [Reservation(order_id=order_id, sku_id=sku_id, quantity=quantity) for sku_id, quantity in lines.items()]
-    )
+    if not raw_sql.postgres():
+        p = raw_sql.Params()
+        rows = ", ".join(f"({p(order_id)}, {p(sku_id)}, {p(quantity)}, {p(HELD)}, {p(at)}, {p(at)})"
+                         for sku_id, quantity in lines.items())
+        await fetch(f"{_RESERVE} VALUES {rows}", *p)
 
 
-async def commit(order_id: int) -> bool:
-    """Paid: held units leave stock for good. False if there was nothing held (already committed or released)."""
-    return await _settle_held(order_id, ReservationState.COMMITTED)
+async def lock_in_order(sku_ids: Iterable[int]) -> None:
+    """PostgreSQL, inside a transaction, before one statement changes several SKUs: lock their rows in id order, so
+    two buyers of the same SKUs never wait for each other in a circle. A single SKU needs no lock beforehand. (Locking
+    and updating in the same statement is no way round it: the update re-locks a row another transaction changed
+    meanwhile, and can deadlock with the next waiter.)"""
+    ordered = sorted(set(sku_ids))
+    if len(ordered) > 1:
+        p = raw_sql.Params()
+        await fetch(f'SELECT "id" FROM "catalog_sku" WHERE "id" IN ({", ".join(p(sku_id) for sku_id in ordered)}) '
+                    'ORDER BY "id" FOR NO KEY UPDATE', *p)
+
+
+HELD = ReservationState.HELD.value
+_RESERVE = ('INSERT INTO "inventory_reservation" ("order_id", "sku_id", "quantity", "state", "created_at", '
+            '"updated_at")')
+
+
+async def commit(order_id: int) -> list[int]:
+    """Paid: held units leave stock for good. Returns the SKUs sold, none if nothing was held (already committed or
+    released). On PostgreSQL two statements: the reservations settled and their SKUs' rows locked in id order, then
+    the SKUs' stock and their movements."""
+    if not raw_sql.postgres():
+        return await _settle_held(order_id, ReservationState.COMMITTED)
+    settled = await fetch(_SETTLE_LOCKED, ReservationState.COMMITTED.value, order_id, ReservationState.HELD.value)
+    if not settled:
+        return []
+    p = raw_sql.Params()
+    wanted = ", ".join(f"(CAST({p(row['id'])} AS INTEGER), CAST({p(row['quantity'])} AS INTEGER))" for row in settled)
+    reason, actor, at = _sold_by(order_id)
+    await fetch(f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), sold AS (UPDATE "catalog_sku" '
+                'SET "reserved" = "catalog_sku"."reserved" - w."quantity", '
+                '"stock" = "catalog_sku"."stock" - w."quantity" '
+                'FROM wanted w WHERE "catalog_sku"."id" = w."sku_id" '
+                'RETURNING "catalog_sku"."id", "catalog_sku"."stock", w."quantity") '
+                'INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
+                '"created_at") '
+                f'SELECT "id", -"quantity", "stock", {p(reason)}, {p(actor)}, {p(at)} FROM sold', *p)
+    return [int(row["id"]) for row in settled]
 
 
 async def release(order_id: int) -> bool:
     """Cancelled or expired: held units become available again. False if nothing was held."""
-    return await _settle_held(order_id, ReservationState.RELEASED)
+    return bool(await _settle_held(order_id, ReservationState.RELEASED))
 
 
 _SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $2 AND "state" = $3 '
            'RETURNING "sku_id", "quantity"')
 _SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
          'RETURNING "stock"')
+_SETTLE_LOCKED = (  # `_SETTLE`, and the SKUs' rows locked in id order (one lock order), their units summed
+    f'WITH settled AS ({_SETTLE}), '
+    'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id") '
+    'SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
+    'ORDER BY s."id" FOR NO KEY UPDATE OF s')
 
 
-async def _settle_held(order_id: int, target: ReservationState) -> bool:
+def _sold_by(order_id: int) -> tuple[str, str, object]:
+    """A sale's stock movement: reason, actor, time."""
+    return "sold", f"order:{order_id}", raw_sql.db_value(StockMovement, "created_at", datetime.now(UTC))
+
+
+async def _settle_held(order_id: int, target: ReservationState) -> list[int]:
     """Move the order's HELD rows to `target` in one statement; only the call that moves a row changes its SKU (in SKU
-    order, one lock order for every buyer), and a sale writes its stock movements in one more."""
+    order, one lock order for every buyer), and a sale writes its stock movements in one more. Returns the SKUs."""
     moved = await fetch(_SETTLE, target.value, order_id, ReservationState.HELD.value)
     sold = []
     for row in sorted(moved, key=lambda row: row["sku_id"]):
         sku_id, quantity = int(row["sku_id"]), int(row["quantity"])
         if target == ReservationState.COMMITTED:
             [after] = await fetch(_SELL, quantity, quantity, sku_id)
-            sold.append(StockMovement(sku_id=sku_id, delta=-quantity, stock_after=int(after["stock"]), reason="sold",
-                                      actor=f"order:{order_id}"))
+            reason, actor, _ = _sold_by(order_id)
+            sold.append(StockMovement(sku_id=sku_id, delta=-quantity, stock_after=int(after["stock"]), reason=reason,
+                                      actor=actor))
         else:
             await Sku.filter(id=sku_id).update(reserved=F("reserved") - quantity)
     if sold:
         await StockMovement.bulk_create(sold)
-    return bool(moved)
+    return sorted({int(row["sku_id"]) for row in moved})
 
 
 async def retake(order_id: int) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from domain.columns import column
 from domain.ledger.models import LedgerEntry
-from domain.raw_sql import db_value, fetch
+from domain.raw_sql import Params, db_value, fetch
 
 if TYPE_CHECKING:
     from domain.orders.models import Order
@@ -23,15 +23,27 @@ PAYMENT, REFUND, RELEASE = "payment", "refund", "release"
 """Kinds of entry: money in, money back by a refund, and a wallet part given back when its order is cancelled."""
 
 
-_RECORD = ('INSERT INTO "ledger_entry" ("account", "kind", "amount", "reference", "order_id", "created_at") '
-           'VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ("reference") DO NOTHING RETURNING "id"')
+_INSERT = 'INSERT INTO "ledger_entry" ("account", "kind", "amount", "reference", "order_id", "created_at")'
+_ONCE = 'ON CONFLICT ("reference") DO NOTHING'
+_RECORD = f'{_INSERT} VALUES ($1, $2, $3, $4, $5, $6) {_ONCE} RETURNING "id"'
 
 
 async def record(*, account: str, kind: str, amount: int, reference: str, order_id: int | None = None) -> bool:
     """Record a movement unless its reference is already there (one statement); call inside the transaction that
     moves the money. True when recorded."""
-    at = db_value(LedgerEntry, "created_at", datetime.now(UTC))
-    return bool(await fetch(_RECORD, account, kind, amount, reference, order_id, at))
+    return bool(await fetch(_RECORD, account, kind, amount, reference, order_id, _now()))
+
+
+def record_sql(params: Params, rows: str, order_id: str, *, account: str, kind: str, amount: int,
+               reference: str) -> str:
+    """`record` as a statement inside another (PostgreSQL's WITH): recorded once for the row of `rows` (a WITH
+    query of the statement), its order the column `order_id` of it."""
+    return (f'{_INSERT} SELECT {params(account)}, {params(kind)}, {params(amount)}, {params(reference)}, '
+            f'{rows}."{order_id}", {params(_now())} FROM {rows} {_ONCE}')
+
+
+def _now() -> object:
+    return db_value(LedgerEntry, "created_at", datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,16 @@ from tortoise.transactions import in_transaction
 
 from domain.catalog.models import Sku
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
-from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.inventory.service import sold_out
 from domain.orders import delivery as deliveries
-from domain.orders import limits
+from domain.orders import limits, placing
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderKind, OrderLine
 from domain.orders.numbers import order_number
-from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment, take_from_wallet
+from domain.orders.payment import NewOrder, Placed, cancel_unpayable, first_payment, first_trade, take_from_wallet
 from domain.pricing import discounts, engine, promotions
 from domain.pricing.engine import PriceSource, Quote
 
@@ -70,9 +69,6 @@ class CheckoutRequest:
     """The wallet pays what it can; WeChat Pay the rest (`domain.wallet.spending`)."""
     mode: Placement | None = None
     """None: a normal order."""
-    looked_for_earlier: bool = False
-    """The caller has just looked for an earlier order with this idempotency key and found none (a selling mode
-    replays before it validates): checkout does not look again."""
 
     @property
     def kind(self) -> OrderKind:
@@ -125,10 +121,28 @@ async def _for_sale(sku_ids: list[int]) -> dict[int, Sku]:
 
 async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     _check_request(request)
-    if request.idempotency_key and not request.looked_for_earlier:
-        earlier = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
-        if earlier is not None:
-            return await first_payment(deps, earlier)
+    try:
+        order, new = await _priced_and_placed(deps, request)
+    except DomainError:
+        # A replay (or a double tap whose twin has just placed the order and so used the coupon, or the last units)
+        # that would not pass now: answer with the order its key placed.
+        earlier = await _keyed(request)
+        if earlier is None:
+            raise
+        return await first_payment(deps, earlier)
+    if new is None:  # an earlier order with the key, or a double tap's twin, placed it
+        return await first_payment(deps, order)
+    try:
+        return await first_payment(deps, order, new)
+    except DomainError:
+        await cancel_unpayable(deps, order)
+        raise
+
+
+async def _priced_and_placed(deps: OrderDeps, request: CheckoutRequest) -> tuple[Order, NewOrder | None]:
+    """Price the request and place its order. An earlier order with the idempotency key is found when writing, the
+    customer's row locked (`placing`), or as soon as the counter says its twin holds the units; the unpaid-order
+    cap is asked when writing too: a customer at the cap holds the units only until that statement refuses them."""
     wanted = await _wanted_lines(request)
     skus = await _for_sale(list(wanted))
     snapshot, pickup_point_id = await deliveries.resolve(request.delivery, request.customer_id)
@@ -136,26 +150,8 @@ async def checkout(deps: OrderDeps, request: CheckoutRequest) -> Placed:
     sources = request.mode.sources() if request.mode is not None else {}
     quote = await engine.quote([(skus[sku_id], qty) for sku_id, qty in wanted.items()], placed_at,
                                request.customer_id, sources)
-    try:
-        quote = await _with_promotions(deps, request, quote, placed_at)
-    except DomainError:
-        # A double tap whose twin has just placed the order (and so used the coupon): answer with that order.
-        twin = request.idempotency_key and await Order.get_or_none(
-            customer_id=request.customer_id, idempotency_key=request.idempotency_key)
-        if twin:
-            return await first_payment(deps, twin)
-        raise
-    # before any unit is taken; again when writing
-    await limits.check_pending(request.customer_id, deps.max_pending_orders)
-    order, openid = await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
-    if openid is None:  # a double tap's twin placed it
-        return await first_payment(deps, order)
-    titles = [priced.sku.product.title for priced in quote.lines]
-    try:
-        return await first_payment(deps, order, NewOrder(openid, titles))
-    except DomainError:
-        await cancel_unpayable(deps, order)
-        raise
+    quote = await _with_promotions(deps, request, quote, placed_at)
+    return await _place(deps, request, wanted, quote, (snapshot, pickup_point_id), placed_at)
 
 
 async def _with_promotions(deps: OrderDeps, request: CheckoutRequest, quote: Quote, at: datetime) -> Quote:
@@ -177,11 +173,11 @@ async def _place(
     quote: engine.Quote,
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
-) -> tuple[Order, str | None]:
+) -> tuple[Order, NewOrder | None]:
     """Take the units in the counter, then write the order in one transaction: no Redis round trip happens while
     the transaction is open. Whatever stops the order after the counter admitted gives the units back once the
-    transaction has ended. Returns (order, the customer's openid), the openid None when a double tap's twin placed
-    the order."""
+    transaction has ended. Returns (order, what paying the new order needs), the latter None when a double tap's
+    twin placed the order."""
     for _ in range(NUMBER_ATTEMPTS):
         number = order_number(placed_at)
         holder = holder_for(request.customer_id, request.idempotency_key, number)
@@ -197,7 +193,7 @@ async def _place(
             await deps.inventory.give_back(holder, list(wanted))
             raise
         try:
-            order, openid = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
+            order, new = await _write_order(request, number, wanted, quote, delivery, placed_at, deps)
         except _NumberTaken:
             await _give_back(deps, request, holder, wanted)
             continue
@@ -207,9 +203,9 @@ async def _place(
         except BaseException:
             await _give_back(deps, request, holder, wanted)
             raise
-        if openid is None:  # the twin's order holds its own units: the ones this call took are not needed
+        if new is None:  # the twin's order holds its own units: the ones this call took are not needed
             await _give_back(deps, request, holder, wanted)
-        return order, openid
+        return order, new
     raise RuntimeError(f"no free order number in {NUMBER_ATTEMPTS} attempts")
 
 
@@ -264,19 +260,24 @@ async def _write_order(
     delivery: tuple[dict[str, object], int | None],
     placed_at: datetime,
     deps: OrderDeps,
-) -> tuple[Order, str | None]:
-    """Hold the stock and write the order and its lines in one transaction (the database only). Returns (order, the
-    customer's openid): the openid is None when a concurrent double tap with the same idempotency key got there
-    first."""
+) -> tuple[Order, NewOrder | None]:
+    """Hold the stock and write the order, its lines and (paid through WeChat Pay alone) its first trade in one
+    transaction (the database only). Returns (order, what paying it needs): the latter is None when a concurrent
+    double tap with the same idempotency key got there first."""
     snapshot, pickup_point_id = delivery
+    policy = deps.policy(request.kind)
+    wallet = request.use_wallet and policy.takes_wallet
     try:
         async with in_transaction():
-            customer, existing = await earlier_tap(request.customer_id, request.idempotency_key)
-            if existing is not None:
-                return existing, None
-            await limits.check_pending(request.customer_id, deps.max_pending_orders)
-            await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
-            order = await Order.create(
+            openid = await placing.lock_customer(request.customer_id)
+            try:
+                await discounts.check_limits(request.customer_id, quote.units_by_source(engine.DISCOUNT))
+            except DomainError:
+                earlier = await _keyed(request)  # a double tap's twin counted: its order answers
+                if earlier is not None:
+                    return earlier, None
+                raise
+            order = Order(
                 number=number,
                 customer_id=request.customer_id,
                 kind=request.kind,
@@ -288,50 +289,62 @@ async def _write_order(
                 remark=request.remark.strip(),
                 share_code=request.share_code,
                 idempotency_key=request.idempotency_key,
-                expires_at=placed_at + deps.policy(request.kind).payment_window(deps),
+                expires_at=placed_at + policy.payment_window(deps),
             )
-            await OrderLine.bulk_create([order_line(order, priced) for priced in quote.lines])
+            # the wallet changes what WeChat Pay is owed: its trade is opened after (`prepay`)
+            trade = first_trade(order) if quote.total > 0 and not wallet else None
+            if not await placing.write(order, [order_line(order, priced) for priced in quote.lines], trade,
+                                       deps.max_pending_orders):
+                earlier = await _keyed(request)
+                if earlier is not None:
+                    return earlier, None
+                await limits.check_pending(request.customer_id, deps.max_pending_orders)
+                raise RuntimeError(f"order {number} was not written, and neither its key nor the cap refused it")
             await promotions.record(order.id, quote, placed_at)
             await deps.events.placed(order)
             if request.mode is not None:  # the mode's rows before the SKUs' (the lock order: domain.orders.kinds)
                 await request.mode.write(order, quote)
             await holds.hold(order.id, wanted)
-            if request.use_wallet and deps.policy(request.kind).takes_wallet:
+            if wallet:
                 await take_from_wallet(order, order.payable)  # balances after the SKUs' rows (the lock order)
             if request.from_cart:
                 from domain.cart.service import clear_lines
 
                 await clear_lines(request.customer_id, list(wanted))
-            return order, customer.openid
+            return order, NewOrder(openid, [priced.sku.product.title for priced in quote.lines], trade)
     except IntegrityError:
         if await Order.exists(number=number):
             raise _NumberTaken() from None  # an order written earlier owns this number: draw another one
         if request.idempotency_key:
-            existing = await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
+            existing = await _keyed(request)
             if existing is not None:
                 return existing, None
         raise
 
 
-async def earlier_tap(customer_id: int, idempotency_key: str | None) -> tuple[Customer, Order | None]:
+async def _keyed(request: CheckoutRequest) -> Order | None:
+    """The customer's order with the request's idempotency key, if any."""
+    if not request.idempotency_key:
+        return None
+    return await Order.get_or_none(customer_id=request.customer_id, idempotency_key=request.idempotency_key)
+
+
+async def earlier_tap(customer_id: int, idempotency_key: str | None) -> tuple[str, Order | None]:
     """Inside the order's transaction, before the order is written: lock the customer's row so a concurrent tap with
     the same key waits here for this one, then finds its order instead of taking the stock a second time (or
-    being told SOLD_OUT because the first tap holds the last units). Returns the locked customer and that order."""
-    customer = await Customer.filter(id=customer_id).select_for_update(no_key=True).first()
-    if customer is None:
-        raise NotFound("customer")
+    being told SOLD_OUT because the first tap holds the last units). Returns the customer's openid and that order."""
+    openid = await placing.lock_customer(customer_id)
     earlier = None
     if idempotency_key:
         earlier = await Order.get_or_none(customer_id=customer_id, idempotency_key=idempotency_key)
-    return customer, earlier
+    return openid, earlier
 
 
 def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
     """An order line snapshots what was bought and what priced it."""
     sku = priced.sku
     product = sku.product
-    return OrderLine(
-        order_id=order.id,
+    line = OrderLine(
         sku_id=sku.id,
         product_id=product.id,
         title=product.title,
@@ -344,3 +357,5 @@ def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
         price_source=priced.source.kind if priced.source else None,
         price_source_id=priced.source.id if priced.source else None,
     )
+    line.order_id = order.id  # None while the order is not written yet (`placing.write` sets it)
+    return line

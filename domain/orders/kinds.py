@@ -54,9 +54,9 @@ class KindPolicy:
 
     # Inside the order's transaction.
 
-    async def commit_units(self, order: Order) -> None:
-        """Paid: the held units are sold."""
-        await holds.commit(order.id)
+    async def commit_units(self, order: Order) -> list[int]:
+        """Paid: the held units are sold. Returns the SKUs they were of (none when nothing was held)."""
+        return await holds.commit(order.id)
 
     async def release_units(self, order: Order) -> None:
         """Cancelled or expired: the held units come back."""
@@ -92,10 +92,10 @@ class KindPolicy:
 
     # After the transaction committed.
 
-    async def after_paid(self, deps: OrderDeps, order: Order) -> None:
-        """The counter's record of the order's units goes: they are sold."""
-        sku_ids = await column(Reservation.filter(order_id=order.id), "sku_id", int)
-        await deps.inventory.forget(holder_of(order), sku_ids)
+    async def after_paid(self, deps: OrderDeps, order: Order, sold: list[int]) -> None:
+        """The counter's record of the order's units goes: they are sold (`sold`: what `commit_units` answered)."""
+        if sold:
+            await deps.inventory.forget(holder_of(order), sold)
 
     async def after_released(self, deps: OrderDeps, order: Order) -> None:
         """The database released the order's units: the counter gives them back (once)."""

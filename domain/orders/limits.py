@@ -21,10 +21,16 @@ async def pending_orders(customer_id: int) -> int:
 
 
 _HOLDING_SQL = ", ".join(f"'{kind.value}'" for kind in HOLDING_KINDS)
+_PENDING_SQL = f"status = '{OrderStatus.PENDING_PAYMENT.value}' AND kind IN ({_HOLDING_SQL})"
 _PENDING_OR_KEYED = (
     f"SELECT status, kind, idempotency_key FROM {Order._meta.db_table} WHERE customer_id = $1 AND "
-    f"((status = '{OrderStatus.PENDING_PAYMENT.value}' AND kind IN ({_HOLDING_SQL})) OR idempotency_key = $2)"
+    f"(({_PENDING_SQL}) OR idempotency_key = $2)"
 )
+
+
+def pending_sql(params: raw_sql.Params, customer_id: int) -> str:
+    """`pending_orders` as an SQL expression, to be asked inside another statement."""
+    return f"(SELECT COUNT(*) FROM {Order._meta.db_table} WHERE customer_id = {params(customer_id)} AND {_PENDING_SQL})"
 
 
 async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tuple[int, bool]:

@@ -10,16 +10,18 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from domain import raw_sql
 from domain.balances.service import Insufficient
 from domain.columns import column
 from domain.errors import DomainError, ErrorCode
 from domain.identity.models import Customer
 from domain.inventory import holds
 from domain.ledger import service as ledger
-from domain.orders import pickup_codes, refund_states, states
+from domain.orders import notifications, pickup_codes, refund_states, states
 from domain.orders.deps import OrderDeps
 from domain.orders.kinds import CannotRevive, KindPolicy
 from domain.orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from domain.orders.notifications import Notice
 from domain.orders.numbers import refund_number, trade_number
 from domain.orders.ports import PaymentGatewayError, PaymentParams, PrepayRequest
 from domain.orders.refund_calls import send_refund
@@ -32,6 +34,8 @@ NEW_TRADE_ATTEMPTS = 3
 UNPAYABLE = "payment_failed"
 """The cancel reason of an order checkout placed but could not start paying: it never existed for the customer."""
 REFUSED = "payment_refused"
+REPLAYED = "replayed"
+"""`settle_payment`'s answer to a notification seen before: nothing was done."""
 """The cancel reason of a pending order whose payment its kind no longer accepts (e.g. its group failed)."""
 
 
@@ -51,6 +55,8 @@ class NewOrder:
 
     openid: str
     titles: list[str]
+    trade: Payment | None = None
+    """Its first trade, if it was written with the order (`first_trade`)."""
 
 
 def _description(deps: OrderDeps, order: Order, titles: list[str]) -> str:
@@ -87,7 +93,7 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
         titles = await column(order.lines.all(), "title", str)
         new = NewOrder(customer.openid, titles)
     else:
-        payment = await _first_trade(order)
+        payment = new.trade or await _first_trade(order)
     request = PrepayRequest(payment.out_trade_no, _description(deps, order, new.titles), order.payable, new.openid,
                             order.expires_at)
     try:
@@ -101,11 +107,20 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
     return deps.gateway.payment_params(prepay_id)
 
 
+def first_trade(order: Order) -> Payment:
+    """A new order's first trade, not yet written: the order's code may write it with the order, as `prepay`
+    would (`NewOrder.trade`)."""
+    trade = Payment(out_trade_no=trade_number(order.number, 1), amount=order.payable)
+    trade.order_id = order.id  # None while the order is not written yet
+    return trade
+
+
 async def _first_trade(order: Order) -> Payment:
     """A new order's first trade, without looking for earlier ones (a racing call, if any, collides)."""
+    trade = first_trade(order)
     try:
-        return await Payment.create(order_id=order.id, out_trade_no=trade_number(order.number, 1),
-                                    amount=order.payable)
+        await trade.save()
+        return trade
     except IntegrityError:
         return await _open_trade(order)
 
@@ -136,25 +151,27 @@ async def _open_trade(order: Order) -> Payment:
 async def settle_free(deps: OrderDeps, order: Order) -> None:
     """Nothing is owed: the order is paid at once, unless its kind refuses (then it is cancelled)."""
     policy = deps.policy(order.kind)
+    sold: list[int] = []
     async with in_transaction():
         taken = await policy.take_payment(deps, order)
         if taken:
-            await _paid(deps, policy, order)
+            sold = await _paid(deps, policy, order)
         else:
             await _release(policy, order, REFUSED)
     if taken:
-        await policy.after_paid(deps, order)
+        await policy.after_paid(deps, order, sold)
     else:
         await policy.after_released(deps, order)
 
 
-async def _paid(deps: OrderDeps, policy: KindPolicy, order: Order) -> None:
+async def _paid(deps: OrderDeps, policy: KindPolicy, order: Order) -> list[int]:
     """Inside the payment's transaction, its kind having taken the money: the order is PAID, its held units sold,
-    and one collected at a pickup point gets its code."""
+    and one collected at a pickup point gets its code. Returns the SKUs whose units were sold."""
     await states.move(order, OrderStatus.PAID)
-    await policy.commit_units(order)
+    sold = await policy.commit_units(order)
     await pickup_codes.issue(order)
     await policy.confirm_sale(deps, order)
+    return sold
 
 
 async def take_from_wallet(order: Order, owed: int) -> None:
@@ -256,7 +273,8 @@ async def close_then_cancel(deps: OrderDeps, order: Order, reason: str) -> str:
     return "cancelled"
 
 
-async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str, amount: int) -> str:
+async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str, amount: int,
+                         notice: Notice | None = None) -> str:
     """WeChat Pay confirmed money for one of our trades. Idempotent: returns what happened, changes things once.
 
     - pending order: paid, held units sold; unless its kind's policy no longer accepts the payment (its group
@@ -265,28 +283,28 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
       any) are all still there to take back, otherwise refunded in full (a coupon used on another order meanwhile is
       never spent twice);
     - anything already settled: nothing.
+
+    `notice`: the notification that told it, recorded in the same transaction (`domain.orders.notifications`);
+    one seen before changes nothing and answers REPLAYED.
     """
-    payment = await Payment.get_or_none(out_trade_no=out_trade_no)
-    if payment is None:
-        raise DomainError(ErrorCode.NOT_FOUND, f"no payment {out_trade_no}")
-    if amount != payment.amount:
-        raise DomainError(ErrorCode.INVALID, f"paid {amount} fen but the payment asked {payment.amount}")
     auto_refund: Refund | None = None
+    sold: list[int] = []
     async with in_transaction():
-        if not await Payment.filter(id=payment.id).exclude(status=PaymentStatus.SUCCEEDED).update(
-            status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id, paid_at=deps.clock()
-        ):
-            return "duplicate"
-        # Locked: an expiry cancelling the order meanwhile finishes first, and this payment then revives it.
-        order = await Order.filter(id=payment.order_id).select_for_update().get()
+        claimed = await _claim(out_trade_no, transaction_id, amount, deps.clock(), notice)
+        if claimed is None:
+            outcome = await _unclaimed(out_trade_no, amount, notice)
+            if notice is not None and outcome != REPLAYED:
+                await notifications.record(notice, out_trade_no, outcome)
+            return outcome
+        payment, order = claimed
         policy = deps.policy(order.kind)
-        await ledger.record(account=ledger.WECHATPAY, kind=ledger.PAYMENT, amount=amount,
-                            reference=f"pay:{out_trade_no}", order_id=order.id)
-        outcome = await _apply_payment(deps, policy, order, payment, deps.clock())
+        outcome, sold = await _apply_payment(deps, policy, order, payment, deps.clock())
         if outcome in ("refund", "refused"):
             auto_refund = await _refund_unwanted_payment(order, payment)
+        if notice is not None:
+            await notifications.record(notice, out_trade_no, outcome)
     if outcome == "paid":
-        await policy.after_paid(deps, order)
+        await policy.after_paid(deps, order, sold)
     if outcome == "refused":
         await policy.after_released(deps, order)
     if auto_refund is not None:
@@ -295,17 +313,80 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
     return outcome
 
 
-async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, payment: Payment, at: datetime) -> str:
+_PAYMENTS = Payment._meta.db_table
+_ORDERS = Order._meta.db_table
+
+
+async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: datetime,
+                 notice: Notice | None) -> tuple[Payment, Order] | None:
+    """Inside the payment's transaction: the trade marked SUCCEEDED, unless it already was, asks another amount, or
+    its notification was seen; its money in the ledger; then its order, locked (an expiry cancelling it meanwhile
+    finishes first, and this payment then revives it). None when nothing was claimed (`_unclaimed` says why). On
+    PostgreSQL one statement."""
+    reference = f"pay:{out_trade_no}"
+    p = raw_sql.Params()
+    update = (f'UPDATE "{_PAYMENTS}" SET "status" = {p(PaymentStatus.SUCCEEDED.value)}, '
+              f'"transaction_id" = {p(transaction_id)}, "paid_at" = {p(raw_sql.db_value(Payment, "paid_at", at))} '
+              f'WHERE "out_trade_no" = {p(out_trade_no)} AND "status" <> {p(PaymentStatus.SUCCEEDED.value)} '
+              f'AND "amount" = {p(amount)}')
+    if notice is not None:
+        update += f" AND NOT {notifications.seen_sql(p, notice.id)}"
+    update += ' RETURNING "id", "order_id", "amount"'
+    if raw_sql.postgres():
+        entry = ledger.record_sql(p, "paid", "order_id", account=ledger.WECHATPAY, kind=ledger.PAYMENT,
+                                  amount=amount, reference=reference)
+        rows = await raw_sql.fetch(
+            f'WITH paid AS ({update}), entry AS ({entry}) '
+            f'SELECT paid."id" AS "payment_id", paid."amount" AS "payment_amount", o.* '
+            f'FROM paid JOIN "{_ORDERS}" o ON o."id" = paid."order_id" FOR UPDATE OF o', *p)
+        if not rows:
+            return None
+        [row] = rows
+        order = Order._init_from_db(**row)
+        payment_id, order_id, paid = row["payment_id"], order.id, row["payment_amount"]
+    else:
+        rows = await raw_sql.fetch(update, *p)
+        if not rows:
+            return None
+        [row] = rows
+        payment_id, order_id, paid = row["id"], row["order_id"], row["amount"]
+        await ledger.record(account=ledger.WECHATPAY, kind=ledger.PAYMENT, amount=amount, reference=reference,
+                            order_id=order_id)
+        order = await Order.get(id=order_id)
+    payment = Payment(id=payment_id, order_id=order_id, out_trade_no=out_trade_no, amount=paid,
+                      status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id, paid_at=at)
+    payment._saved_in_db = True
+    return payment, order
+
+
+async def _unclaimed(out_trade_no: str, amount: int, notice: Notice | None) -> str:
+    """Why `_claim` claimed nothing: the notification was seen (REPLAYED), no such trade (NOT_FOUND), another
+    amount (INVALID), or the trade was settled already ("duplicate")."""
+    p = raw_sql.Params()
+    seen = notifications.seen_sql(p, notice.id) if notice is not None else "0"
+    [row] = await raw_sql.fetch(f'SELECT {seen} AS "seen", (SELECT "amount" FROM "{_PAYMENTS}" '
+                                f'WHERE "out_trade_no" = {p(out_trade_no)}) AS "amount"', *p)
+    if row["seen"]:
+        return REPLAYED
+    if row["amount"] is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no payment {out_trade_no}")
+    if amount != row["amount"]:
+        raise DomainError(ErrorCode.INVALID, f"paid {amount} fen but the payment asked {row['amount']}")
+    return notifications.DUPLICATE
+
+
+async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, payment: Payment,
+                         at: datetime) -> tuple[str, list[int]]:
+    """What the payment does to its order, and the SKUs whose held units it sold."""
     if order.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.CANCELLED) and payment.amount != order.payable:
         # a trade for an amount the order no longer owes (opened before the wallet paid part of it): it neither pays
         # nor revives the order, which would then hold the wallet part on top of the whole price
-        return "refund"
+        return "refund", []
     if order.status == OrderStatus.PENDING_PAYMENT:
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
-            return "refused"
-        await _paid(deps, policy, order)
-        return "paid"
+            return "refused", []
+        return "paid", await _paid(deps, policy, order)
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
@@ -315,12 +396,12 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, paym
                 if not await policy.take_payment(deps, order):
                     raise CannotRevive(f"order {order.number}'s kind refused its late payment")
         except (holds.OutOfStock, coupons.CouponTaken, CannotRevive, Insufficient):
-            return "refund"
+            return "refund", []
         await states.move(order, OrderStatus.PAID)
         await pickup_codes.issue(order)
         await policy.confirm_sale(deps, order)
-        return "revived"
-    return "refund"
+        return "revived", []
+    return "refund", []
 
 
 async def _refund_unwanted_payment(order: Order, payment: Payment) -> Refund:

@@ -140,7 +140,6 @@ async def join(deps: OrderDeps, request: JoinRequest) -> Placed:
     checkout_request = CheckoutRequest(
         customer_id=request.customer_id, delivery=request.delivery, lines=list(request.lines),
         remark=request.remark, idempotency_key=request.idempotency_key, use_wallet=request.use_wallet, mode=placement,
-        looked_for_earlier=request.idempotency_key is not None and not replayed,
     )
     return await checkout(deps, checkout_request)
 

@@ -61,7 +61,7 @@ class RechargePolicy(KindPolicy):
     async def confirm_sale(self, deps: OrderDeps, order: Order) -> None:
         """Stored value is no sale: no commission, no points."""
 
-    async def after_paid(self, deps: OrderDeps, order: Order) -> None:
+    async def after_paid(self, deps: OrderDeps, order: Order, sold: list[int]) -> None:
         """No units to forget."""
 
     async def after_released(self, deps: OrderDeps, order: Order) -> None:
@@ -124,7 +124,7 @@ async def _replay(deps: OrderDeps, order: Order) -> Placed:
 async def _write(deps: OrderDeps, customer_id: int, package: RechargePackage, idempotency_key: str | None,
                  at: datetime) -> tuple[Order, NewOrder | None]:
     async with in_transaction():
-        customer, existing = await earlier_tap(customer_id, idempotency_key)  # the customer's row locked
+        openid, existing = await earlier_tap(customer_id, idempotency_key)  # the customer's row locked
         if existing is not None:
             return existing, None
         if package.per_customer_limit is not None:
@@ -141,4 +141,4 @@ async def _write(deps: OrderDeps, customer_id: int, package: RechargePackage, id
         )
         await Recharge.create(order_id=order.id, customer_id=customer_id, package_id=package.id,
                               principal=package.price, bonus=package.bonus, created_at=at)
-    return order, NewOrder(customer.openid, [package.name])
+    return order, NewOrder(openid, [package.name])
