@@ -21,6 +21,7 @@ from server.health import Check, database_check, health_routes
 from server.metrics_access import MetricsAccess, metrics_route
 from server.observability import MetricsExtension, RequestIdMiddleware
 from server.pick_list import pick_list_routes
+from server.remembered_reads import RememberedReads
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.share_codes import share_code_routes
@@ -84,7 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     trusted = [str(network) for network in settings.trusted_proxy_networks]
     client_address = Middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
     body_limit = Middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[client_address, body_limit])
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[client_address, body_limit, Middleware(RememberedReads)])
     return app
 
 

@@ -289,7 +289,7 @@ def bench_trivial(args: argparse.Namespace, workdir: Path, name: str, workers: i
     with running(pond_server(name, 3600, workdir, workers=workers)) as server:
         for _ in range(3 * workers):
             reply = request(server.port, "POST", "/graphql", TRIVIAL, headers=headers)
-            answer = reply.json() if reply.status == 200 else {}
+            answer: Any = reply.json() if reply.status == 200 else {}
             if not (answer.get("data") or {}).get("tokenRefresh", {}).get("token"):
                 raise BenchError(f"{name}: tokenRefresh did not answer a token: {reply.body[:300]!r}")
         return measure(server, script, args)

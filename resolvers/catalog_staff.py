@@ -30,7 +30,9 @@ def _sku_draft(data: Any) -> SkuDraft:
 
 
 async def _changed(ctx: Context, outcome: Outcome[Any]) -> Outcome[Any]:
-    """Every successful goods mutation changes what shoppers read: drop the cached catalog before returning."""
+    """Every successful goods mutation changes what shoppers read: drop the cached catalog before returning. That
+    starts a new catalog generation in every process, which also drops the rows remembered for the old one
+    (promotions, member levels, distribution settings: `domain.remembered`)."""
     if not outcome.errors:
         await ctx.services.catalog_changed()
     return outcome

@@ -23,6 +23,7 @@ from domain.referral.models import ReferralReward
 from domain.transfers.ports import TransferGateway
 from domain.withdrawals import service as withdrawals
 from domain.withdrawals.models import Withdrawal, WithdrawalStatus
+from resolvers.catalog_staff import _changed
 from resolvers.context import Context
 from resolvers.orders import customer_id
 from resolvers.outcome import Outcome, attempt, decode_id
@@ -102,7 +103,7 @@ async def distribution_settings_update(ctx: Context, data: Any) -> Outcome[Setti
                 changes[name] = None if value is None else decode_id(value, "Coupon", field)
         return await settings.update(changes)
 
-    return await attempt(run())
+    return await _changed(ctx, await attempt(run()))  # the settings in force are remembered between staff changes
 
 
 def _target(data: Any) -> tuple[str, int]:

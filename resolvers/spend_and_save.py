@@ -8,6 +8,8 @@ from domain.pagination import Page
 from domain.pricing import spend_and_save
 from domain.pricing.models import SpendAndSave
 from domain.pricing.spend_and_save import SpendAndSaveChanges, SpendAndSaveDraft, SpendAndSaveStatus, TierDraft
+from resolvers.catalog_staff import _changed
+from resolvers.context import Context
 from resolvers.outcome import Outcome, attempt, decode_id, given, now
 
 
@@ -15,15 +17,15 @@ def _tiers(tiers: Any) -> list[TierDraft]:
     return [TierDraft(tier.threshold, tier.amount) for tier in tiers]
 
 
-async def spend_and_save_create(data: Any) -> Outcome[SpendAndSave]:
+async def spend_and_save_create(ctx: Context, data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
         draft = SpendAndSaveDraft(data.name, data.starts_at, data.ends_at, _tiers(data.tiers))
         return await spend_and_save.create_spend_and_save(draft, now())
 
-    return await attempt(run())
+    return await _changed(ctx, await attempt(run()))
 
 
-async def spend_and_save_update(data: Any) -> Outcome[SpendAndSave]:
+async def spend_and_save_update(ctx: Context, data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
         promotion_id = decode_id(data.id, "SpendAndSave")
         tiers = given(data.tiers)
@@ -35,14 +37,14 @@ async def spend_and_save_update(data: Any) -> Outcome[SpendAndSave]:
         )
         return await spend_and_save.update_spend_and_save(promotion_id, changes, now())
 
-    return await attempt(run())
+    return await _changed(ctx, await attempt(run()))
 
 
-async def spend_and_save_end(data: Any) -> Outcome[SpendAndSave]:
+async def spend_and_save_end(ctx: Context, data: Any) -> Outcome[SpendAndSave]:
     async def run() -> SpendAndSave:
         return await spend_and_save.end_spend_and_save(decode_id(data.id, "SpendAndSave"), now())
 
-    return await attempt(run())
+    return await _changed(ctx, await attempt(run()))
 
 
 async def staff_spend_and_saves(first: int | None, after: str | None, status: Any) -> Page[SpendAndSave]:

@@ -122,13 +122,13 @@ goods: list[type[BasePermission]] = [CanManageGoods]
 @strawberry.type
 class SpendAndSaveMutation:
     @strawberry.mutation(permission_classes=goods)
-    async def spend_and_save_create(self, input: SpendAndSaveCreateInput) -> SpendAndSavePayload:
-        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_create(input))
+    async def spend_and_save_create(self, info: Info, input: SpendAndSaveCreateInput) -> SpendAndSavePayload:
+        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_create(info.context, input))
 
     @strawberry.mutation(permission_classes=goods, description="Refused (INVALID_STATE) once it has ended")
-    async def spend_and_save_update(self, input: SpendAndSaveUpdateInput) -> SpendAndSavePayload:
-        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_update(input))
+    async def spend_and_save_update(self, info: Info, input: SpendAndSaveUpdateInput) -> SpendAndSavePayload:
+        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_update(info.context, input))
 
     @strawberry.mutation(permission_classes=goods, description="Ends it now: carts and checkouts stop getting it")
-    async def spend_and_save_end(self, input: SpendAndSaveEndInput) -> SpendAndSavePayload:
-        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_end(input))
+    async def spend_and_save_end(self, info: Info, input: SpendAndSaveEndInput) -> SpendAndSavePayload:
+        return payload(SpendAndSavePayload, "spend_and_save", await resolve.spend_and_save_end(info.context, input))

@@ -80,9 +80,22 @@ class InMemoryCacheStore:
         return self._generation
 
 
-_GET = """
-local generation = redis.call('GET', KEYS[1]) or '0'
+# A missing generation (a new Redis, or one restarted: it keeps nothing on disk) starts from the time in
+# microseconds, never from 0, so a generation number does not come round again (unless staff made more changes
+# than microseconds passed): what a process remembered for generation N (`domain.remembered`) cannot be taken for
+# the N of a restarted Redis.
+_START = """
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+    generation = ARGV[#ARGV]
+    redis.call('SET', KEYS[1], generation)
+end
+"""
+_GET = _START + """
 return {generation, redis.call('HGET', KEYS[2], ARGV[1])}
+"""
+_GENERATION = _START + """
+return generation
 """
 _PUT = """
 if (redis.call('GET', KEYS[1]) or '0') ~= ARGV[1] then return 0 end
@@ -91,7 +104,7 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], 600000)
 return 1
 """
-_INVALIDATE = """
+_INVALIDATE = _START + """
 redis.call('INCR', KEYS[1])
 redis.call('DEL', KEYS[2])
 return 1
@@ -109,9 +122,14 @@ class RedisCacheStore:
         self._get = redis.register_script(_GET)
         self._put = redis.register_script(_PUT)
         self._invalidate = redis.register_script(_INVALIDATE)
+        self._generation = redis.register_script(_GENERATION)
+
+    def _start(self) -> int:
+        """What a missing generation starts from: the time in microseconds."""
+        return int(self._clock() * 1_000_000)
 
     async def get(self, digest: str) -> Lookup:
-        generation, value = await self._get(keys=self._keys, args=[digest])
+        generation, value = await self._get(keys=self._keys, args=[digest, self._start()])
         if value is None:
             return Lookup(int(generation), None)
         expires, _, body = bytes(value).partition(b"|")
@@ -123,13 +141,13 @@ class RedisCacheStore:
         await self._put(keys=self._keys, args=[generation, digest, value, MAX_ENTRIES])
 
     async def invalidate(self) -> None:
-        await self._invalidate(keys=self._keys)
+        await self._invalidate(keys=self._keys, args=[self._start()])
 
     def known_generation(self) -> int | None:
         return None  # only Redis knows: every read asks it
 
     async def generation(self) -> int:
-        return int(await self._redis.get(self._keys[0]) or 0)
+        return int(await self._generation(keys=self._keys[:1], args=[self._start()]))
 
 
 class LeasedCacheStore:

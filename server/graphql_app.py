@@ -99,32 +99,13 @@ class PriceAudience:
 ANONYMOUS = PriceAudience(None)
 
 
-class MemberPrices:
-    """Whether any member level takes something off, worked out once per catalog generation (a staff change to the
-    levels drops the cached catalog, which starts a new one), so while none does a customer's cached catalog read
-    costs no query at all."""
-
-    def __init__(self) -> None:
-        self._known: tuple[int, bool] | None = None
-
-    async def exist(self, store: CacheStore) -> bool:
-        generation = store.known_generation()
-        known = self._known
-        if generation is not None and known is not None and known[0] == generation:
-            return known[1]
-        exist = await member_prices_exist()
-        if generation is not None:
-            self._known = (generation, exist)
-        return exist
-
-
-async def price_audience(scope: Scope, member_prices: MemberPrices) -> PriceAudience:
+async def price_audience(scope: Scope) -> PriceAudience:
     """The caller's audience, by the same rules as the resolvers: the token must name a customer the access gate
     still admits, and `discount_for` decides the member discount. No token costs nothing; nor does a customer's
-    while no level takes anything off (`MemberPrices`); else their standing is read (two small queries)."""
+    while no level takes anything off (the levels are remembered between staff changes: `domain.remembered`); else
+    their standing is read (two small queries)."""
     connection = HTTPConnection(scope)
-    store: CacheStore = scope["app"].state.runtime.cache
-    if bearer_token(connection.headers) is None or not await member_prices.exist(store):
+    if bearer_token(connection.headers) is None or not await member_prices_exist():
         return ANONYMOUS
     principal = await principal_of(connection, scope["app"].state.services)
     if principal is None or principal.kind != "customer":
@@ -142,7 +123,6 @@ class CachedCatalog:
         self.app = app
         self.ttl = ttl
         self.boundary = boundary or PriceBoundary(next_price_change)
-        self._member_prices = MemberPrices()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not self._eligible(scope):
@@ -153,7 +133,7 @@ class CachedCatalog:
         if digest is None:
             await self.app(scope, replay(body), send)
             return
-        audience = await price_audience(scope, self._member_prices)
+        audience = await price_audience(scope)
         scope = {**scope, AUDIENCE_SCOPE_KEY: audience}
         digest = audience.key(digest)
         store: CacheStore = scope["app"].state.runtime.cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from domain.inventory.memory_counter import MemoryStockCounter
 from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
+from domain.remembered import Remembered
 from domain.selling import flash_writer, order_events, order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
 from domain.withdrawals import service as withdrawals
@@ -78,6 +79,8 @@ class Runtime:
     """The merchant transfer (商家转账) port; its bills' ends arrive at /payments/wechat/transfer-notify."""
     wechat_client: WeChatClient | None = None
     """The WeChat server API client (access token, mini-program codes)."""
+    remembered: Remembered = field(default_factory=Remembered)
+    """Rows only staff change, remembered for the catalog generation known current (`server.remembered_reads`)."""
 
 
 async def no_notifications(scope: Scope, receive: Receive, send: Send) -> None:

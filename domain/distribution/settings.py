@@ -15,6 +15,7 @@ from domain.distribution.models import BindingMode, DistributionSettings, Distri
 from domain.errors import DomainErrors, Invalid
 from domain.orders.models import OrderKind
 from domain.pricing.models import Coupon
+from domain.remembered import changed, remembered
 
 MAX_RATE_BP = 5000
 """No distributor earns more than half of what a line sells for."""
@@ -84,7 +85,12 @@ class SettingsInForce:
 
 
 async def current() -> SettingsInForce:
-    """The rules in force; version 0 (distribution off, the defaults) until the owner first saves them."""
+    """The rules in force; version 0 (distribution off, the defaults) until the owner first saves them (remembered
+    between staff changes: `domain.remembered`)."""
+    return await remembered("distribution-settings", _read_current)
+
+
+async def _read_current() -> SettingsInForce:
     row = await DistributionSettings.first()
     if row is None:
         return SettingsInForce(0, Rules())
@@ -117,6 +123,7 @@ async def update(changes: dict[str, Any]) -> SettingsInForce:
             row.rules = new_rules.to_json()
             await row.save(update_fields=["version", "rules", "updated_at"])
         await DistributionSettingsVersion.create(version=row.version, rules=new_rules.to_json())
+    changed()
     return SettingsInForce(row.version, new_rules)
 
 

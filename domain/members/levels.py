@@ -17,6 +17,7 @@ from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid, NotFoun
 from domain.members.models import MemberLevel
 from domain.members.standing import FULL_PRICE_BP
 from domain.raw_sql import one_at_a_time
+from domain.remembered import changed
 
 MAX_LEVELS = 20
 MAX_NAME = 20
@@ -75,9 +76,12 @@ async def create(draft: LevelDraft) -> MemberLevel:
             if await MemberLevel.all().count() >= MAX_LEVELS:
                 raise DomainError(ErrorCode.LIMIT_EXCEEDED, f"at most {MAX_LEVELS} levels: delete one first")
             await _threshold_free(draft.threshold, None)
-            return await MemberLevel.create(name=draft.name, threshold=draft.threshold, discount_bp=draft.discount_bp)
+            level = await MemberLevel.create(name=draft.name, threshold=draft.threshold,
+                                             discount_bp=draft.discount_bp)
     except IntegrityError:
         raise _duplicate() from None
+    changed()
+    return level
 
 
 async def _get(level_id: int) -> MemberLevel:
@@ -103,15 +107,17 @@ async def update(level_id: int, changes: LevelChanges) -> MemberLevel:
             level.update_from_dict({"name": draft.name, "threshold": draft.threshold,
                                     "discount_bp": draft.discount_bp})
             await level.save()
-            return level
     except IntegrityError:
         raise _duplicate() from None
+    changed()
+    return level
 
 
 async def delete(level_id: int) -> int:
     """Customers who held it fall to the level below (if any); orders keep the prices they were placed at."""
     level = await _get(level_id)
     await MemberLevel.filter(id=level.id).delete()
+    changed()
     return level_id
 
 

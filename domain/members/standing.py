@@ -22,6 +22,7 @@ from domain.ledger.service import WALLET_PRINCIPAL, WECHATPAY
 from domain.members.models import MemberLevel
 from domain.orders.models import OrderKind, Refund
 from domain.orders.refund_states import SYSTEM, UNSETTLED
+from domain.remembered import remembered
 
 COUNTED_ACCOUNTS = (WECHATPAY, WALLET_PRINCIPAL)
 """Ledger accounts whose order money counts toward levels (the wallet's bonus does not)."""
@@ -68,7 +69,11 @@ async def paid_total(customer_id: int) -> int:
 
 
 async def all_levels() -> list[MemberLevel]:
-    """Every level, lowest threshold first."""
+    """Every level, lowest threshold first (remembered between staff changes: `domain.remembered`)."""
+    return await remembered("member-levels", _read_levels)
+
+
+async def _read_levels() -> list[MemberLevel]:
     return await MemberLevel.all().order_by("threshold")
 
 
@@ -92,7 +97,7 @@ async def standing_of(customer_id: int) -> Standing:
 
 async def member_prices_exist() -> bool:
     """Whether any level takes something off (else every customer is priced as anyone is)."""
-    return await MemberLevel.filter(discount_bp__gt=0).exists()
+    return any(level.discount_bp > 0 for level in await all_levels())
 
 
 async def discount_for(customer_id: int | None) -> MemberDiscount | None:

@@ -30,6 +30,7 @@ from domain.pricing.windows import (
     utc,
     window,
 )
+from domain.remembered import changed, remembered_each
 
 DISCOUNT_SOURCE = "DISCOUNT"
 """The price source kind (`engine.PriceSource.kind`, `OrderLine.price_source`) of a limited-time discount."""
@@ -120,6 +121,7 @@ async def create_discount(draft: DiscountDraft, now: datetime) -> Discount:
             per_customer_limit=draft.per_customer_limit,
         )
         await _write_items(discount, draft.items)
+    changed()
     return discount
 
 
@@ -168,6 +170,7 @@ async def update_discount(discount_id: int, changes: DiscountChanges, now: datet
         if changes.items is not None:
             await DiscountItem.filter(discount_id=discount.id).delete()
             await _write_items(discount, draft.items)
+    changed()
     return discount
 
 
@@ -176,20 +179,31 @@ async def end_discount(discount_id: int, now: datetime) -> Discount:
         discount = await _changeable(discount_id, now)
         discount.ended_at = now
         await discount.save(update_fields=["ended_at"])
+    changed()
     return discount
 
 
 async def active_discounts(sku_ids: Sequence[int], at: datetime) -> dict[int, DiscountItem]:
-    """The live discount item of each SKU at that moment (one query), with its discount loaded."""
+    """The live discount item of each SKU at that moment, with its discount loaded: the SKUs' items of discounts
+    not ended are remembered between staff changes (`domain.remembered`; one query for those not remembered), and
+    which of them is live is decided here, at `at`."""
     if not sku_ids:
         return {}
-    items = await DiscountItem.filter(
-        sku_id__in=list(set(sku_ids)),
-        discount__ended_at__isnull=True,
-        discount__starts_at__lte=at,
-        discount__ends_at__gt=at,
-    ).select_related("discount")
-    return {item.sku_id: item for item in items}
+    by_sku = await remembered_each("discount-items", sorted(set(sku_ids)), _items_not_ended)
+    return {item.sku_id: item for items in by_sku.values() for item in items if _live(item.discount, at)}
+
+
+async def _items_not_ended(sku_ids: list[int]) -> dict[int, list[DiscountItem]]:
+    items = await DiscountItem.filter(sku_id__in=sku_ids, discount__ended_at__isnull=True) \
+        .select_related("discount").order_by("id")
+    by_sku: dict[int, list[DiscountItem]] = {sku_id: [] for sku_id in sku_ids}
+    for item in items:
+        by_sku[item.sku_id].append(item)
+    return by_sku
+
+
+def _live(discount: Discount, at: datetime) -> bool:
+    return discount.ended_at is None and discount.starts_at <= at < discount.ends_at
 
 
 async def next_price_change(after: datetime) -> datetime | None:

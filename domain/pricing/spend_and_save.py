@@ -19,6 +19,7 @@ from domain.pricing import windows
 from domain.pricing.engine import Tier
 from domain.pricing.models import SpendAndSave
 from domain.pricing.windows import newest_first, set_up_errors, utc, window
+from domain.remembered import changed, remembered
 
 MAX_TIERS = 10
 MAX_AMOUNT = 100_000_000
@@ -93,9 +94,11 @@ async def create_spend_and_save(draft: SpendAndSaveDraft, now: datetime) -> Spen
         errors.append(Invalid("endsAt must be in the future", ["endsAt"]))
     if errors:
         raise DomainErrors(errors)
-    return await SpendAndSave.create(
+    promotion = await SpendAndSave.create(
         name=draft.name, starts_at=draft.starts_at, ends_at=draft.ends_at, tiers=_stored_tiers(draft.tiers)
     )
+    changed()
+    return promotion
 
 
 async def _changeable(promotion_id: int, now: datetime) -> SpendAndSave:
@@ -121,6 +124,7 @@ async def update_spend_and_save(promotion_id: int, changes: SpendAndSaveChanges,
         promotion.ends_at = draft.ends_at
         promotion.tiers = _stored_tiers(draft.tiers)
         await promotion.save()
+    changed()
     return promotion
 
 
@@ -129,12 +133,19 @@ async def end_spend_and_save(promotion_id: int, now: datetime) -> SpendAndSave:
         promotion = await _changeable(promotion_id, now)
         promotion.ended_at = now
         await promotion.save(update_fields=["ended_at", "updated_at"])
+    changed()
     return promotion
 
 
 async def running(at: datetime) -> list[SpendAndSave]:
-    """The spend-and-saves that apply at that moment, oldest first (one query)."""
-    return await SpendAndSave.filter(windows.running(at)).order_by("id")
+    """The spend-and-saves that apply at that moment, oldest first: those not ended are remembered between staff
+    changes (`domain.remembered`), and which of them run is decided here, at `at`."""
+    not_ended = await remembered("spend-and-saves", _not_ended)
+    return [p for p in not_ended if p.starts_at <= at < p.ends_at]
+
+
+async def _not_ended() -> list[SpendAndSave]:
+    return await SpendAndSave.filter(ended_at__isnull=True).order_by("id")
 
 
 async def running_tiers(at: datetime) -> list[Tier]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.members import levels
+from domain.members.levels import LevelDraft
 from domain.members.models import MemberLevel
 from domain.orders.models import OrderKind, OrderLine
 from domain.pricing import discounts
@@ -105,8 +107,8 @@ async def test_only_goods_managers_set_levels_up(gql, customer_token, finance_to
 async def test_my_level_and_the_way_to_the_next(gql, customer_token, other_customer_token, app):
     assert (await gql.data(ME, token=customer_token))["me"]["memberLevel"] == {
         "level": None, "paid": {"amount": 0}, "nextLevel": None, "amountToNextLevel": None}
-    await MemberLevel.create(name="银卡", threshold=10_000, discount_bp=500)
-    await MemberLevel.create(name="金卡", threshold=50_000, discount_bp=800)
+    await levels.create(LevelDraft(name="银卡", threshold=10_000, discount_bp=500))
+    await levels.create(LevelDraft(name="金卡", threshold=50_000, discount_bp=800))
     me = app.state.services.tokens.decode(customer_token).id
     await order_with_money(me, wechatpay=8000, wallet_principal=4000, wallet_bonus=3000)
     await order_with_money(me, OrderKind.RECHARGE, wechatpay=100_000)
@@ -122,7 +124,7 @@ async def test_my_prices_carry_my_member_discount_and_staff_see_the_plain_ones(
 ):
     product = await make_product("脐橙")  # SKUs at 3990 and 6990
     variables = {"id": gid("Product", product.id)}
-    await MemberLevel.create(name="银卡", threshold=10_000, discount_bp=500)
+    await levels.create(LevelDraft(name="银卡", threshold=10_000, discount_bp=500))
     me = app.state.services.tokens.decode(customer_token).id
     await order_with_money(me, wechatpay=10_000)
     mine = (await gql.data(SKU_PRICE, variables, customer_token))["product"]
@@ -141,7 +143,7 @@ async def test_a_level_reads_by_its_node_id(gql, operator_token):
 
 
 async def test_a_members_order_records_what_priced_it_and_a_discount_limit_still_counts(shop, customer_token, app):
-    level = await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)  # 9折
+    level = await levels.create(LevelDraft(name="全员", threshold=0, discount_bp=1000))  # 9折
     plain, limited = await shop.sku(price=2000, stock=10), await shop.sku(price=3000, stock=10)
     now = datetime.now(UTC)
     item = ItemDraft(limited.id, DiscountKind.FIXED_PRICE, 2500)
@@ -159,7 +161,7 @@ async def test_a_members_order_records_what_priced_it_and_a_discount_limit_still
 
 
 async def test_a_relay_price_takes_no_member_discount_but_a_dearer_one_loses_to_the_members_price(relays, shop):
-    await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)  # 9折
+    await levels.create(LevelDraft(name="全员", threshold=0, discount_bp=1000))  # 9折
     cheap, dear = await shop.sku(price=3000, stock=10), await shop.sku(price=3000, stock=10)
     relay = await relays.relay((cheap, 2000), (dear, 2900))
     joined = await relays.joined(await relays.member("小王"), relay, (cheap, 1), (dear, 1))

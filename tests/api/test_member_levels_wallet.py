@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.members.models import MemberLevel
+from domain.members import levels
+from domain.members.levels import LevelDraft
 from tests.fixtures.orders import ORDER_REQUEST_REFUND, REFUND_APPROVE
 from tests.fixtures.wallet import funded
 
@@ -20,7 +21,7 @@ async def standing(gql, token: str) -> dict:
 
 async def test_wallet_principal_counts_bonus_and_recharges_do_not_and_a_refund_takes_the_level_back(
         gql, shop, operator_token, finance_token, customer_token):
-    await MemberLevel.create(name="银卡", threshold=5000, discount_bp=500)
+    await levels.create(LevelDraft(name="银卡", threshold=5000, discount_bp=500))
     await funded(gql, shop, operator_token, customer_token, 50000, 5000)
     assert await standing(gql, customer_token) == {"level": None, "paid": {"amount": 0},
                                                    "amountToNextLevel": {"amount": 5000}}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from domain.members.models import MemberLevel
+from domain.members import levels
+from domain.members.levels import LevelDraft
 from tests.support.graphql import count_queries
 
 PAGE = """query($first: Int!) { products(first: $first) { totalCount edges { node {
@@ -61,7 +62,7 @@ MEMBER_STATEMENTS = EXPECTED_STATEMENTS + 3
 
 
 async def test_a_members_page_of_50_costs_the_same_queries_as_a_page_of_5(gql, make_product, customer_token):
-    await MemberLevel.create(name="银卡", threshold=0, discount_bp=500)
+    await levels.create(LevelDraft(name="银卡", threshold=0, discount_bp=500))
     for i in range(50):
         await make_product(f"商品{i}")
     await seen_once(gql, customer_token)

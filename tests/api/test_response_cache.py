@@ -6,7 +6,8 @@ import asyncio
 
 from domain.catalog.models import Sku
 from domain.identity.models import Customer
-from domain.members.models import MemberLevel
+from domain.members import levels
+from domain.members.levels import LevelDraft
 from tests.fixtures.catalog import gid
 from tests.fixtures.members import order_with_money
 
@@ -105,7 +106,7 @@ async def test_member_prices_are_cached_per_audience_never_per_customer_nor_for_
 ):
     product = await make_product("脐橙")  # 3990
     variables = {"id": gid("Product", product.id)}
-    silver = await MemberLevel.create(name="银卡", threshold=10_000, discount_bp=500)
+    silver = await levels.create(LevelDraft(name="银卡", threshold=10_000, discount_bp=500))
     tokens = app.state.services.tokens
     member, other_member, newcomer = [await issue_customer_token(f"o-{name}") for name in ("a", "c", "b")]
     await order_with_money(tokens.decode(member).id, wechatpay=10_000)
@@ -133,7 +134,7 @@ async def test_member_prices_are_cached_per_audience_never_per_customer_nor_for_
 async def test_a_blocked_members_catalog_is_the_anonymous_one(gql, make_product, customer_token, app):
     product = await make_product("脐橙")
     variables = {"id": gid("Product", product.id)}
-    await MemberLevel.create(name="全员", threshold=0, discount_bp=1000)
+    await levels.create(LevelDraft(name="全员", threshold=0, discount_bp=1000))
     assert await _read(gql, variables, customer_token) == ("miss", 3591)
     customer_id = app.state.services.tokens.decode(customer_token).id
     await Customer.filter(id=customer_id).update(blocked=True)

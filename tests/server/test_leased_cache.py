@@ -189,3 +189,20 @@ async def test_reads_that_find_the_lease_lapsed_share_one_generation_read(shared
     pages = await asyncio.gather(*(one.get("page") for _ in range(20)))
     assert {page.body for page in pages} == {b"page"}
     assert (len(generation_reads), lookups) == (1, [])
+
+
+async def test_a_generation_lost_with_a_redis_restart_never_comes_round_again(shared):
+    """Redis keeps nothing on disk: after a restart the generation starts from the time in microseconds, never
+    from 0, so a number a process remembered something for does not come back."""
+    store = RedisCacheStore(shared.client, prefix=shared.prefix)
+    first = await store.generation()
+    await store.invalidate()
+    seen = {first, first + 1}
+    assert await store.generation() == first + 1
+    await shared.client.delete(f"{{{shared.prefix}:catalog}}:generation")  # as a restarted Redis would have it
+    after_restart = await store.generation()
+    assert after_restart not in seen and after_restart > first
+    assert (await store.get("page")).generation == after_restart
+    await shared.client.delete(f"{{{shared.prefix}:catalog}}:generation")
+    await store.invalidate()  # a staff change meeting a missing generation starts it from the time, then bumps it
+    assert await store.generation() > first + 1
