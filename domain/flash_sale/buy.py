@@ -94,7 +94,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
         now = deps.clock()
         number = order_number(now, prefix="F")
         holder = holder_for(request.customer_id, request.idempotency_key, number)
-        outcome = await _take(deps, request, holder, now)
+        outcome = await _take(deps, request, holder, now, looked=True)
         if outcome is Take.HELD:
             if request.idempotency_key is None:
                 continue  # a random order number drawn twice: draw another
@@ -142,11 +142,12 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
 _loading: dict[int, asyncio.Lock] = {}
 
 
-async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime, looked: bool = False) -> Take:
     """The pool's answer. A pool that is not loaded is loaded from the database and asked again; in one process
-    one attempt loads it while the others wait (a rush right after a Redis flush reads the database once)."""
+    one attempt loads it while the others wait (a rush right after a Redis flush reads the database once).
+    `looked`: the attempt has asked `known_sold_out` already (see `FlashPool.take`)."""
     args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
-    outcome = await pool_of(deps).take(*args)
+    outcome = await pool_of(deps).take(*args, looked=looked)
     if outcome is not Take.MISSING:
         return outcome
     async with _loading.setdefault(request.sale_id, asyncio.Lock()):

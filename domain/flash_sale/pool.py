@@ -67,10 +67,11 @@ class PoolState:
 
 class FlashPool(Protocol):
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
-                   now_ms: int) -> Take:
+                   now_ms: int, *, looked: bool = False) -> Take:
         """Take `quantity` units of the SKU for the holder if the sale is open, the customer stays within the limit
         and the units are there (checked in that order: over the limit is LIMIT_EXCEEDED even when sold out).
-        Nothing changes unless the answer is OK."""
+        Nothing changes unless the answer is OK. `looked`: the caller asked `known_sold_out` for this attempt
+        already (and was let through), so the pool itself is asked."""
 
     def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
         """True when this process knows, without a round trip, that `take` would answer SOLD_OUT (or, for a pool in
@@ -114,7 +115,7 @@ class MemoryFlashPool:
         self._pools: dict[int, _Pool] = {}
 
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
-                   now_ms: int) -> Take:
+                   now_ms: int, *, looked: bool = False) -> Take:
         checked_take(quantity, holder)
         pool = self._pools.get(sale_id)
         if pool is None:

@@ -114,9 +114,9 @@ class RedisFlashPool:
         return [f"{tag}:meta", f"{tag}:left", f"{tag}:bought", f"{tag}:holders"]
 
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
-                   now_ms: int) -> Take:
+                   now_ms: int, *, looked: bool = False) -> Take:
         checked_take(quantity, holder)
-        if self.marks.sold_out(sale_id, sku_id, customer_id, quantity):
+        if not looked and self.marks.sold_out(sale_id, sku_id, customer_id, quantity):
             return Take.SOLD_OUT
         generation = self.marks.generation
         code = await self._take(keys=self.keys(sale_id), args=[now_ms, sku_id, customer_id, quantity, holder])
@@ -125,7 +125,7 @@ class RedisFlashPool:
         return outcome
 
     def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
-        return self.marks.sold_out(sale_id, sku_id, customer_id, quantity, claim=False)
+        return self.marks.sold_out(sale_id, sku_id, customer_id, quantity)
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         gave = bool(await self._give_back(keys=self.keys(sale_id), args=[holder, self.channel, sale_id]))

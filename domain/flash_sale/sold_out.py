@@ -43,17 +43,16 @@ class SoldOutMarks:
         self.generation = 0
         """Raised whenever marks are dropped: a SOLD_OUT asked before that marks nothing."""
 
-    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, *, claim: bool = True) -> bool:
-        """True: answer SOLD_OUT without asking the pool. A mark past its time lets this attempt ask, and with
-        `claim` gives the others another `ttl` meanwhile: only the check right before the pool's round trip claims
-        that turn (an earlier look, `claim=False`, must not use it up and leave the attempt refused by the mark)."""
+    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int) -> bool:
+        """True: answer SOLD_OUT without asking the pool. A mark past its time lets this attempt ask (and gives the
+        others another `ttl` meanwhile): the attempt then asks the pool without looking at the marks again
+        (`take(..., looked=True)`), which would refuse it by the mark it has just renewed."""
         mark = self._marks.get((sale_id, sku_id))
         if mark is None or quantity < mark.quantity or (sale_id, customer_id) in self._answered:
             return False
         now = self._clock()
         if now >= mark.until:
-            if claim:
-                mark.until = now + self.ttl
+            mark.until = now + self.ttl
             return False
         return True
 

@@ -30,9 +30,9 @@ def count_takes(monkeypatch: pytest.MonkeyPatch, pool: Any) -> list[int]:
     calls: list[int] = []
     take = pool.take
 
-    async def counted(*args: Any) -> Take:
+    async def counted(*args: Any, **kwargs: Any) -> Take:
         calls.append(1)
-        return await take(*args)
+        return await take(*args, **kwargs)
 
     monkeypatch.setattr(pool, "take", counted)
     return calls

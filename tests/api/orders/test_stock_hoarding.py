@@ -127,9 +127,9 @@ async def test_a_flash_buy_with_an_invalid_delivery_leaves_the_pool_untouched(
     asked: list[object] = []
     take = pool.take
 
-    async def recorded_take(*args: object) -> object:
+    async def recorded_take(*args: object, **kwargs: object) -> object:
         asked.append(args)
-        return await take(*args)
+        return await take(*args, **kwargs)
 
     monkeypatch.setattr(pool, "take", recorded_take)
 

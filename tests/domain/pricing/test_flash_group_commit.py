@@ -9,10 +9,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.exceptions import IntegrityError
 
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError
+from domain.flash_sale import batch_write
 from domain.flash_sale.buy import FlashBuyRequest, buy
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
@@ -121,3 +123,34 @@ async def test_a_double_tap_in_one_batch_writes_one_order(app, sale):
     assert await Order.filter(kind="FLASH_SALE").count() == 1
     assert await _taken(flash_sale) == 1
     assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 1}
+
+
+async def test_an_order_number_drawn_before_costs_that_buy_another_draw_not_the_batch_a_rewrite(app, sale,
+                                                                                               monkeypatch):
+    """Six random digits a minute meet again at a flash sale's pace. A buy with an idempotency key is held in the
+    pool under its key, so the pool cannot see that its number was drawn before: the batch does, and that buy draws
+    another, where the INSERT's collision cost the whole batch a write of each buy alone."""
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(11)
+    taken = "F2612050000000001"
+    draws = iter([taken] + [taken if i % 2 else f"F26120500009{i:05d}" for i in range(100)])
+    monkeypatch.setattr("domain.flash_sale.buy.order_number", lambda at, prefix="P": next(draws))
+    assert await _try(deps, flash_sale, sku, customers[0], "tap-0") == "OK"
+    collisions = 0
+    write_together = batch_write._write_together
+
+    async def watched(batch):
+        nonlocal collisions
+        try:
+            return await write_together(batch)
+        except IntegrityError:
+            collisions += 1
+            raise
+
+    monkeypatch.setattr(batch_write, "_write_together", watched)
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c, f"tap-{c}") for c in customers[1:]))
+    assert Counter(outcomes) == {"OK": 10}
+    assert collisions == 0
+    assert await Order.filter(kind="FLASH_SALE").count() == 11
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 11}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from domain.flash_sale.item_cache import ItemCache
@@ -35,3 +36,35 @@ async def test_a_missing_item_is_asked_every_time_and_forget_drops_one_sale() ->
     cache.forget(1)
     await cache.get(1, 10, load), await cache.get(2, 20, load)
     assert load.calls[2:] == [(1, 10), (2, 20), (1, 10)]
+
+
+async def test_buys_that_find_an_item_out_of_time_share_one_read() -> None:
+    cache, load = ItemCache(ttl=60.0), Loader()
+    slow = asyncio.Event()
+
+    async def slow_load(sale_id: int, sku_id: int) -> Any:
+        await slow.wait()
+        return await load(sale_id, sku_id)
+
+    waiting = [asyncio.ensure_future(cache.get(1, 10, slow_load)) for _ in range(20)]
+    await asyncio.sleep(0)
+    slow.set()
+    assert await asyncio.gather(*waiting) == ["item 1/10"] * 20
+    assert load.calls == [(1, 10)]
+
+
+async def test_a_read_that_started_before_a_staff_change_keeps_nothing() -> None:
+    cache, load = ItemCache(ttl=60.0), Loader()
+    slow = asyncio.Event()
+
+    async def slow_load(sale_id: int, sku_id: int) -> Any:
+        await slow.wait()
+        return await load(sale_id, sku_id)
+
+    before = asyncio.ensure_future(cache.get(1, 10, slow_load))
+    await asyncio.sleep(0)
+    cache.forget(1)
+    slow.set()
+    assert await before == "item 1/10"
+    assert await cache.get(1, 10, load) == "item 1/10"
+    assert load.calls == [(1, 10)] * 2  # read again after the change
