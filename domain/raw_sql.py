@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.models import Model
@@ -40,6 +40,22 @@ async def fetch(sql: str, *params: object) -> list[dict[str, Any]]:
         sql = _PLACEHOLDER.sub("?", sql)
     rows: list[dict[str, Any]] = await connection.execute_query_dict(sql, list(params))  # not execute_query: it
     return rows  # drops what RETURNING answers
+
+
+def columns(model: type[Model], alias: str) -> str:
+    """Every column of `model` from the table aliased `alias`, each named `<alias>.<column>` in the answer (so one
+    statement can read the rows of several models: `from_row`)."""
+    names = model._meta.fields_db_projection.values()
+    return ", ".join(f'{alias}."{column}" AS "{alias}.{column}"' for column in names)
+
+
+M = TypeVar("M", bound=Model)
+
+
+def from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
+    """The instance of `model` whose columns `columns(model, alias)` read into `row`, as the ORM would build it."""
+    start = len(alias) + 1
+    return model._init_from_db(**{key[start:]: value for key, value in row.items() if key.startswith(f"{alias}.")})
 
 
 def db_value(model: type[Model], field: str, value: datetime) -> object:
