@@ -38,33 +38,33 @@ async def test_a_missing_item_is_asked_every_time_and_forget_drops_one_sale() ->
     assert load.calls[2:] == [(1, 10), (2, 20), (1, 10)]
 
 
+class HeldLoader(Loader):
+    """A read that waits until `release` is set, as a read the database is slow to answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def __call__(self, sale_id: int, sku_id: int) -> Any:
+        await self.release.wait()
+        return await super().__call__(sale_id, sku_id)
+
+
 async def test_buys_that_find_an_item_out_of_time_share_one_read() -> None:
-    cache, load = ItemCache(ttl=60.0), Loader()
-    slow = asyncio.Event()
-
-    async def slow_load(sale_id: int, sku_id: int) -> Any:
-        await slow.wait()
-        return await load(sale_id, sku_id)
-
-    waiting = [asyncio.ensure_future(cache.get(1, 10, slow_load)) for _ in range(20)]
+    cache, load = ItemCache(ttl=60.0), HeldLoader()
+    waiting = [asyncio.ensure_future(cache.get(1, 10, load)) for _ in range(20)]
     await asyncio.sleep(0)
-    slow.set()
+    load.release.set()
     assert await asyncio.gather(*waiting) == ["item 1/10"] * 20
     assert load.calls == [(1, 10)]
 
 
 async def test_a_read_that_started_before_a_staff_change_keeps_nothing() -> None:
-    cache, load = ItemCache(ttl=60.0), Loader()
-    slow = asyncio.Event()
-
-    async def slow_load(sale_id: int, sku_id: int) -> Any:
-        await slow.wait()
-        return await load(sale_id, sku_id)
-
-    before = asyncio.ensure_future(cache.get(1, 10, slow_load))
+    cache, load = ItemCache(ttl=60.0), HeldLoader()
+    before = asyncio.ensure_future(cache.get(1, 10, load))
     await asyncio.sleep(0)
     cache.forget(1)
-    slow.set()
+    load.release.set()
     assert await before == "item 1/10"
     assert await cache.get(1, 10, load) == "item 1/10"
     assert load.calls == [(1, 10)] * 2  # read again after the change
