@@ -252,6 +252,9 @@ def report(run: Run) -> bool:
         print(f"  * the machine was busy before: {', '.join(noisy)}")
     print()
     print(f"units sold in the burst: {run.burst_sold}, oversold: {run.oversold} (must be 0)")
+    if run.server_rss_mb is not None:
+        print(f"server RSS after every phase: {run.server_rss_mb:.0f} MB (target < 200 MB)  "
+              f"{'PASS' if run.server_rss_mb < 200 else 'ABOVE'}")
     print(f"succeeding buys vs trivial mutation: {'PASS' if ok_success else 'BELOW'};  sold-out answers vs trivial "
           f"mutation: {'PASS' if ok_sold_out else 'BELOW'};  consistent: {'yes' if consistent else 'NO'}")
     return consistent

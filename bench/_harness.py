@@ -324,6 +324,17 @@ def _stat_fields(pid: int | str) -> tuple[str, list[str]] | None:
     return head.partition("(")[2], tail.split()
 
 
+def process_rss_mb(pid: int) -> float | None:
+    """A process's resident memory now, in MB (Linux /proc), None if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds one process has used so far (its threads included), None if it is gone."""
     found = _stat_fields(pid)

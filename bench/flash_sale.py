@@ -104,6 +104,7 @@ from bench._harness import (
     background_cpu,
     bench_main,
     delete_redis_keys,
+    process_rss_mb,
     require_wrk,
     run_event_loop,
     running,
@@ -235,6 +236,8 @@ class Run:
     checks: list[tuple[str, object, object]]
     orders: int
     seq_scans: list[tuple[str, int, int, int]]
+    server_rss_mb: float | None = None
+    """The server's resident memory once every phase has run (target < 200 MB)."""
 
 
 def mean_floor(floors: Sequence[WrkResult]) -> WrkResult:
@@ -385,6 +388,7 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
                     benchmark[label] = rps
         orders = await count_orders()
         scans = await sequential_scans()
+        rss = None if server.process is None else process_rss_mb(server.process.pid)
     finally:
         await client.aclose()
         info.close()
@@ -397,7 +401,7 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
                success=success.result, sold_out=sold_out.result, burst=tally, burst_row=burst_result(tally),
                burst_sold=sold, oversold=oversold, raw_ok=raw_ok, raw_sold_out=raw_sold_out,
                redis_benchmark=benchmark, redis_windows=windows, cpu_windows=windows, checks=checks,
-               orders=orders, seq_scans=scans)
+               orders=orders, seq_scans=scans, server_rss_mb=rss)
 
 
 def run(args: argparse.Namespace) -> int:
