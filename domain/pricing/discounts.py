@@ -21,6 +21,7 @@ from domain.orders.models import OrderLine, OrderStatus
 from domain.pagination import Page
 from domain.pricing.models import Discount, DiscountItem, DiscountKind
 from domain.pricing.windows import (
+    Window,
     changeable,
     clashing_skus,
     newest_first,
@@ -190,7 +191,8 @@ async def active_discounts(sku_ids: Sequence[int], at: datetime) -> dict[int, Di
     if not sku_ids:
         return {}
     by_sku = await remembered_each("discount-items", sorted(set(sku_ids)), _items_not_ended)
-    return {item.sku_id: item for items in by_sku.values() for item in items if _live(item.discount, at)}
+    return {item.sku_id: item for items in by_sku.values() for item in items
+            if window(item.discount, at) is Window.ACTIVE}
 
 
 async def _items_not_ended(sku_ids: list[int]) -> dict[int, list[DiscountItem]]:
@@ -200,10 +202,6 @@ async def _items_not_ended(sku_ids: list[int]) -> dict[int, list[DiscountItem]]:
     for item in items:
         by_sku[item.sku_id].append(item)
     return by_sku
-
-
-def _live(discount: Discount, at: datetime) -> bool:
-    return discount.ended_at is None and discount.starts_at <= at < discount.ends_at
 
 
 async def next_price_change(after: datetime) -> datetime | None:

@@ -18,7 +18,7 @@ from domain.pagination import Page
 from domain.pricing import windows
 from domain.pricing.engine import Tier
 from domain.pricing.models import SpendAndSave
-from domain.pricing.windows import newest_first, set_up_errors, utc, window
+from domain.pricing.windows import Window, newest_first, set_up_errors, utc, window
 from domain.remembered import changed, remembered
 
 MAX_TIERS = 10
@@ -141,7 +141,7 @@ async def running(at: datetime) -> list[SpendAndSave]:
     """The spend-and-saves that apply at that moment, oldest first: those not ended are remembered between staff
     changes (`domain.remembered`), and which of them run is decided here, at `at`."""
     not_ended = await remembered("spend-and-saves", _not_ended)
-    return [p for p in not_ended if p.starts_at <= at < p.ends_at]
+    return [p for p in not_ended if window(p, at) is Window.ACTIVE]
 
 
 async def _not_ended() -> list[SpendAndSave]:
