@@ -72,12 +72,14 @@ class SoldOutMarks:
                 mark.quantity, mark.until = min(mark.quantity, quantity), until
 
     def returned(self, sale_id: int, sku_id: int | None = None) -> None:
-        """Units of the SKU (None: of any SKU of the sale) came back, or the sale's pool changed."""
+        """Units of the SKU (None: of any SKU of the sale) came back, or the sale's pool changed.
+
+        The customers the pool has answered are kept: asking the pool is always right for them, and a process can
+        hear its own "pool loaded" message after a buyer's first OK; forgetting that buyer then would answer their
+        next tap SOLD_OUT by a mark instead of LIMIT_EXCEEDED (or their held order) by the pool."""
         self.generation += 1
         for key in [key for key in self._marks if key[0] == sale_id and sku_id in (None, key[1])]:
             del self._marks[key]
-        if sku_id is None:
-            self._answered = {key for key in self._answered if key[0] != sale_id}
 
     def heard_message(self, data: object) -> None:
         """A message of the returns channel: "sale" or "sale:sku"."""
