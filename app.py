@@ -25,6 +25,7 @@ from server.remembered_reads import RememberedReads
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.share_codes import share_code_routes
+from server.sold_out_answers import SoldOutAnswers
 from server.wiring import describe, runtime, simulators, withdrawal_transfer_finished
 from workers.in_process import run_sweeps
 
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
-            CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds),
+            SoldOutAnswers(CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds), schema),
             methods=["GET", "POST"],
         ),
         *health_routes(checks),

@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from domain.catalog.models import Sku
-from domain.errors import NotFound
+from domain.errors import DomainError, NotFound
 from domain.flash_sale import buy as flash_checkout
 from domain.flash_sale import sales as flash_sale
 from domain.flash_sale.buy import FlashBuyRequest
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.sales import FlashSaleChanges, FlashSaleDraft, FlashSaleStatus, ItemDraft
+from domain.identity.tokens import Principal
 from domain.orders.payment import Placed
 from domain.pagination import Page
 from domain.pricing import engine
 from resolvers.catalog_staff import _changed
-from resolvers.context import Context
+from resolvers.context import Context, Services
 from resolvers.orders import _delivery, customer_id
 from resolvers.outcome import Outcome, attempt, decode_id, given, now
+from resolvers.permissions import acts_as_customer
 
 
 def _sku_id(global_id: Any, index: int) -> int:
@@ -31,20 +33,36 @@ def _items(items: Any) -> list[ItemDraft]:
     return [ItemDraft(_sku_id(item.sku_id, i), item.price, item.quantity) for i, item in enumerate(items)]
 
 
+def _buy_request(customer: int, data: Any) -> FlashBuyRequest:
+    return FlashBuyRequest(
+        customer_id=customer,
+        sale_id=decode_id(data.flash_sale_id, "FlashSale", "flashSaleId"),
+        sku_id=decode_id(data.sku_id, "Sku", "skuId"),
+        quantity=data.quantity,
+        idempotency_key=data.idempotency_key,
+        delivery=None if data.delivery is None else _delivery(data.delivery),
+        remark=data.remark,
+    )
+
+
 async def flash_sale_buy(ctx: Context, data: Any) -> Outcome[Placed]:
     async def run() -> Placed:
-        request = FlashBuyRequest(
-            customer_id=customer_id(ctx),
-            sale_id=decode_id(data.flash_sale_id, "FlashSale", "flashSaleId"),
-            sku_id=decode_id(data.sku_id, "Sku", "skuId"),
-            quantity=data.quantity,
-            idempotency_key=data.idempotency_key,
-            delivery=None if data.delivery is None else _delivery(data.delivery),
-            remark=data.remark,
-        )
-        return await flash_checkout.buy(ctx.services.orders, request)
+        return await flash_checkout.buy(ctx.services.orders, _buy_request(customer_id(ctx), data))
 
     return await attempt(run())
+
+
+def flash_sale_buy_sold_out(services: Services, principal: Principal | None, data: Any) -> bool:
+    """True when `flashSaleBuy` would answer this caller and input SOLD_OUT at once: the caller may buy, the input
+    decodes and passes the buy's checks, and the process knows the SKU is sold out for them. Reads nothing, changes
+    nothing (`server.sold_out_answers` answers such a request before GraphQL)."""
+    if principal is None or not acts_as_customer(principal):
+        return False
+    try:
+        request = _buy_request(principal.id, data)
+    except DomainError:
+        return False
+    return flash_checkout.refused_at_once(services.orders, request)
 
 
 async def _settled(ctx: Context, outcome: Outcome[FlashSale], sku_ids: list[int]) -> Outcome[FlashSale]:

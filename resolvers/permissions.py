@@ -11,6 +11,7 @@ from strawberry.permission import BasePermission
 from domain.identity.models import StaffRole
 
 if TYPE_CHECKING:
+    from domain.identity.tokens import Principal
     from resolvers.context import Context
 
 
@@ -41,15 +42,18 @@ class IsSignedIn(BasePermission):
         return True
 
 
+def acts_as_customer(principal: Principal | None) -> bool:
+    """Whether the caller may use a customer's fields (`IsCustomer`)."""
+    return principal is not None and principal.kind == "customer"
+
+
 class IsCustomer(BasePermission):
     message = "Authentication required"
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         principal = info.context.principal
-        if principal is None:
-            raise unauthenticated()
-        if principal.kind != "customer":
-            raise forbidden()
+        if not acts_as_customer(principal):
+            raise unauthenticated() if principal is None else forbidden()
         return True
 
 

@@ -20,7 +20,7 @@ from domain.selling import next_price_change
 from resolvers.context import Context, Services
 from server.catalog_cache import CacheStore, PriceBoundary, cache_key
 from server.graphiql import graphiql_page
-from server.request_limits import replay
+from server.request_limits import read_body, replay
 
 log = structlog.get_logger("pond.graphql")
 
@@ -60,15 +60,6 @@ class PondGraphQL(GraphQL[Context, None]):
     async def render_graphql_ide(self, request: Request) -> Response:
         """Pond's GraphiQL page, loading its scripts from Pond rather than strawberry's CDN (works offline)."""
         return HTMLResponse(graphiql_page(request.scope.get("root_path", "")))
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 @lru_cache(maxsize=8192)
@@ -128,7 +119,7 @@ class CachedCatalog:
         if not self._eligible(scope):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         digest = cache_key(body)
         if digest is None:
             await self.app(scope, replay(body), send)
@@ -142,12 +133,12 @@ class CachedCatalog:
             await _send_json(send, lookup.body, hit=True)
             return
         started = datetime.now(UTC)
-        captured = await _capture(self.app, scope, replay(body))
+        captured = await capture(self.app, scope, replay(body))
         if captured.status == 200 and b'"errors"' not in captured.body:
             ttl = await self._ttl(lookup.generation, started)
             if ttl > 0:
                 await store.put(digest, lookup.generation, captured.body, ttl)
-        await captured.forward(send)
+        await captured.forward(send, (b"x-pond-cache", b"miss"))
 
     async def _ttl(self, generation: int, started: datetime) -> float:
         """At most `ttl`, and never past the next discount start or end: prices shown must not go stale."""
@@ -168,7 +159,9 @@ class CachedCatalog:
 
 
 
-class _Captured:
+class Captured:
+    """An app's answer, held to be looked at before it is sent on (`forward`)."""
+
     def __init__(self) -> None:
         self.status = 500
         self.headers: list[tuple[bytes, bytes]] = []
@@ -178,15 +171,15 @@ class _Captured:
     def body(self) -> bytes:
         return b"".join(self.parts)
 
-    async def forward(self, send: Send) -> None:
+    async def forward(self, send: Send, *extra_headers: tuple[bytes, bytes]) -> None:
         headers = [h for h in self.headers if h[0].lower() != b"content-length"]
-        headers += [(b"content-length", str(len(self.body)).encode()), (b"x-pond-cache", b"miss")]
+        headers += [(b"content-length", str(len(self.body)).encode()), *extra_headers]
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
 
 
-async def _capture(app: Any, scope: Scope, receive: Receive) -> _Captured:
-    captured = _Captured()
+async def capture(app: Any, scope: Scope, receive: Receive) -> Captured:
+    captured = Captured()
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":

@@ -344,6 +344,17 @@ def _bounded_operation_label(name: str) -> str:
         return label
 
 
+def count_operation(label: str, op_type: str, outcome: str, started: float) -> None:
+    """One GraphQL operation answered: `label` from `operation_label`, `started` a `time.perf_counter()`."""
+    GRAPHQL_OPERATIONS.labels(operation=label, type=op_type, outcome=outcome).inc()
+    GRAPHQL_OPERATION_DURATION.labels(operation=label, type=op_type).observe(time.perf_counter() - started)
+
+
+def operation_label(name: str | None) -> str:
+    """The metrics label of an operation: its name (the request's, else the document's), else its first root field."""
+    return _bounded_operation_label(name) if name else "anonymous"
+
+
 class MetricsExtension(SchemaExtension):
     """Counts GraphQL operations and times them (``pond_graphql_operation*`` metrics).
 
@@ -360,19 +371,15 @@ class MetricsExtension(SchemaExtension):
             raised = True
             raise
         finally:
-            elapsed = time.perf_counter() - start
-            operation = self.operation_label()
-            op_type = self.operation_type_label()
             outcome = OUTCOME_ERROR if raised else self.classify_outcome()
-            GRAPHQL_OPERATIONS.labels(operation=operation, type=op_type, outcome=outcome).inc()
-            GRAPHQL_OPERATION_DURATION.labels(operation=operation, type=op_type).observe(elapsed)
+            count_operation(self.operation_label(), self.operation_type_label(), outcome, start)
 
     def operation_label(self) -> str:
         ctx = self.execution_context
         name = ctx.operation_name
         if not name:
             name = self._first_root_field(ctx.graphql_document, ctx.operation_name)
-        return _bounded_operation_label(name) if name else "anonymous"
+        return operation_label(name)
 
     def operation_type_label(self) -> str:
         try:

@@ -121,6 +121,16 @@ def _is_json(scope: Scope) -> bool:
     return b"json" in dict(scope["headers"]).get(b"content-type", b"").lower()
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body (empty if the client went away first)."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
 def replay(body: bytes) -> Receive:
     """A `receive` that hands the app a body already read, once."""
     sent = False

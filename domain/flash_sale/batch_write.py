@@ -41,6 +41,7 @@ from domain.errors import DomainError, ErrorCode, NotFound
 from domain.flash_sale import sales
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
+from domain.flash_sale.pool import Take, refused
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
 from domain.orders import limits
@@ -78,10 +79,6 @@ class Written:
 
 class NumberTaken(Exception):
     """The buy's random order number was drawn before: draw another (its units went back)."""
-
-
-def _refusal(code: ErrorCode, message: str, field: str) -> DomainError:
-    return DomainError(code, message, [field])
 
 
 def _failed() -> DomainError:
@@ -172,10 +169,10 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
                 answers[index] = NumberTaken()  # drawn before: the buy draws another, the batch goes on
                 continue
             numbers_taken.add(admitted.number)
-            refused = await _refused(admitted, quote, found[admitted.item.sale_id], items[admitted.item.id], tally,
+            refusal = await _refused(admitted, quote, found[admitted.item.sale_id], items[admitted.item.id], tally,
                                      now)
-            if refused is not None:
-                answers[index] = refused
+            if refusal is not None:
+                answers[index] = refusal
                 continue
             accepted.append((index, admitted, _order(admitted, quote), quote))
         await _insert(accepted, tally, items)
@@ -220,18 +217,18 @@ async def _refused(admitted: Admitted, quote: engine.Quote, sale: FlashSale, ite
     """The buy's refusal by the database, or None (then the tally counts it)."""
     state = sales.status(sale, now)
     if sale.settled_at is not None or state is sales.FlashSaleStatus.ENDED:
-        return _refusal(ErrorCode.ENDED, "the flash sale has ended", "flashSaleId")
+        return refused(Take.ENDED)
     if state is sales.FlashSaleStatus.SCHEDULED:
-        return _refusal(ErrorCode.NOT_STARTED, "the flash sale has not started", "flashSaleId")
+        return refused(Take.NOT_STARTED)
     customer_id, quantity = admitted.customer_id, admitted.quantity
     over = limits.over_pending(tally.pending.get(customer_id, 0), admitted.deps.max_pending_orders)
     if over is not None:
         return over
     units = tally.units.get((sale.id, customer_id), 0)
     if units + quantity > sale.per_customer_limit:
-        return _refusal(ErrorCode.LIMIT_EXCEEDED, "over the per-customer limit of this flash sale", "quantity")
+        return refused(Take.LIMIT_EXCEEDED)
     if tally.taken[item.id] + quantity > item.quantity:
-        return _refusal(ErrorCode.SOLD_OUT, "sold out", "skuId")
+        return refused(Take.SOLD_OUT)
     discounted = quote.units_by_source(engine.DISCOUNT)
     if discounted:
         # The batch's earlier buys by this customer are not written yet: counted here.

@@ -19,12 +19,12 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from domain.errors import DomainError, ErrorCode, Invalid, NotFound
+from domain.errors import Invalid, NotFound
 from domain.flash_sale import sales as sales
 from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, write_batch
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
-from domain.flash_sale.pool import Take
+from domain.flash_sale.pool import Take, refused
 from domain.orders import delivery as deliveries
 from domain.orders import limits
 from domain.orders.checkout import earlier_tap
@@ -39,15 +39,6 @@ MAX_QUANTITY = 99
 ATTEMPTS = 5
 TWIN_PATIENCE = 5.0
 """Seconds a double tap waits for its twin's order before taking the twin's units for a dead attempt's."""
-
-_REFUSED = {
-    Take.SOLD_OUT: (ErrorCode.SOLD_OUT, "sold out", ["skuId"]),
-    Take.LIMIT_EXCEEDED: (ErrorCode.LIMIT_EXCEEDED, "over the per-customer limit of this flash sale", ["quantity"]),
-    Take.NOT_STARTED: (ErrorCode.NOT_STARTED, "the flash sale has not started", ["flashSaleId"]),
-    Take.ENDED: (ErrorCode.ENDED, "the flash sale has ended", ["flashSaleId"]),
-    Take.NOT_IN_SALE: (ErrorCode.NOT_FOUND, "this SKU is not in the flash sale", ["skuId"]),
-}
-
 
 @dataclass(frozen=True)
 class FlashBuyRequest:
@@ -70,9 +61,15 @@ def _check(request: FlashBuyRequest) -> None:
         raise Invalid("remark must be at most 200 characters", ["remark"])
 
 
-def _refused(outcome: Take) -> DomainError:
-    code, message, field = _REFUSED[outcome]
-    return DomainError(code, message, field)
+def refused_at_once(deps: OrderDeps, request: FlashBuyRequest) -> bool:
+    """True when `buy` would answer this request SOLD_OUT before reading anything (its checks pass and the process
+    knows the SKU is sold out for it). Asking changes nothing: a sold-out mark past its time is left for `buy`."""
+    try:
+        _check(request)
+    except Invalid:
+        return False
+    return pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
+                                        sales.epoch_ms(deps.clock()), claim=False)
 
 
 async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
@@ -81,7 +78,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     _check(request)
     if pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
                                     sales.epoch_ms(deps.clock())):
-        raise _refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
+        raise refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
     # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
     # that other buyers are meanwhile told are sold out.
     item = await _item(deps, request)
@@ -105,7 +102,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
                 await pool_of(deps).give_back(request.sale_id, holder)  # a holder whose attempt died: free it
                 continue
         if outcome is not Take.OK:
-            raise _refused(outcome)
+            raise refused(outcome)
         try:
             written = await _write(deps, request, item, delivery, number, holder, now)
         except NumberTaken:

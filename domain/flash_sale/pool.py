@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from domain.errors import DomainError, ErrorCode
+
 
 class Take(StrEnum):
     OK = "OK"
@@ -31,6 +33,22 @@ class Take(StrEnum):
     NOT_IN_SALE = "NOT_IN_SALE"
     SOLD_OUT = "SOLD_OUT"
     LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+
+
+_REFUSED = {
+    Take.SOLD_OUT: (ErrorCode.SOLD_OUT, "sold out", ["skuId"]),
+    Take.LIMIT_EXCEEDED: (ErrorCode.LIMIT_EXCEEDED, "over the per-customer limit of this flash sale", ["quantity"]),
+    Take.NOT_STARTED: (ErrorCode.NOT_STARTED, "the flash sale has not started", ["flashSaleId"]),
+    Take.ENDED: (ErrorCode.ENDED, "the flash sale has ended", ["flashSaleId"]),
+    Take.NOT_IN_SALE: (ErrorCode.NOT_FOUND, "this SKU is not in the flash sale", ["skuId"]),
+}
+
+
+def refused(outcome: Take) -> DomainError:
+    """What the customer is told for a refusal, whoever finds it (the pool, a sold-out mark, the group commit's
+    database guard): one payload per refusal."""
+    code, message, field = _REFUSED[outcome]
+    return DomainError(code, message, field)
 
 
 @dataclass(frozen=True)
@@ -73,9 +91,11 @@ class FlashPool(Protocol):
         Nothing changes unless the answer is OK. `looked`: the caller asked `known_sold_out` for this attempt
         already (and was let through), so the pool itself is asked."""
 
-    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int, *,
+                       claim: bool = True) -> bool:
         """True when this process knows, without a round trip, that `take` would answer SOLD_OUT (or, for a pool in
-        Redis, that it did a moment ago: `domain.flash_sale.sold_out`). False: ask `take`."""
+        Redis, that it did a moment ago: `domain.flash_sale.sold_out`). False: ask `take`. `claim=False` changes
+        nothing (a sold-out mark past its time is left for the attempt that asks with `claim=True`)."""
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         """Return the holder's units to the pool and the customer's allowance. True only for the call that did."""
@@ -139,8 +159,9 @@ class MemoryFlashPool:
         pool.holders[holder] = Held(customer_id, sku_id, quantity, now_ms)
         return Take.OK
 
-    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
-        """Exactly what `take` would answer for a customer holding nothing in the sale."""
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int, *,
+                       claim: bool = True) -> bool:
+        """Exactly what `take` would answer for a customer holding nothing in the sale (looking changes nothing)."""
         pool = self._pools.get(sale_id)
         if pool is None or not pool.state.starts_ms <= now_ms < pool.state.ends_ms:
             return False

@@ -124,8 +124,9 @@ class RedisFlashPool:
         self.marks.heard(sale_id, sku_id, customer_id, quantity, outcome, generation)
         return outcome
 
-    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int) -> bool:
-        return self.marks.sold_out(sale_id, sku_id, customer_id, quantity)
+    def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int, *,
+                       claim: bool = True) -> bool:
+        return self.marks.sold_out(sale_id, sku_id, customer_id, quantity, claim=claim)
 
     async def give_back(self, sale_id: int, holder: str) -> bool:
         gave = bool(await self._give_back(keys=self.keys(sale_id), args=[holder, self.channel, sale_id]))

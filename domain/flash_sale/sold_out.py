@@ -43,16 +43,18 @@ class SoldOutMarks:
         self.generation = 0
         """Raised whenever marks are dropped: a SOLD_OUT asked before that marks nothing."""
 
-    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int) -> bool:
+    def sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, *, claim: bool = True) -> bool:
         """True: answer SOLD_OUT without asking the pool. A mark past its time lets this attempt ask (and gives the
         others another `ttl` meanwhile): the attempt then asks the pool without looking at the marks again
-        (`take(..., looked=True)`), which would refuse it by the mark it has just renewed."""
+        (`take(..., looked=True)`), which would refuse it by the mark it has just renewed.
+        `claim=False` only looks: a mark past its time answers False and is left for the attempt that will ask."""
         mark = self._marks.get((sale_id, sku_id))
         if mark is None or quantity < mark.quantity or (sale_id, customer_id) in self._answered:
             return False
         now = self._clock()
         if now >= mark.until:
-            mark.until = now + self.ttl
+            if claim:
+                mark.until = now + self.ttl
             return False
         return True
 

@@ -51,3 +51,16 @@ def test_a_mark_past_its_time_lets_one_attempt_ask_and_keeps_the_others_out():
 
     assert not marks.sold_out(SALE, SKU, STRANGER, 1)
     assert marks.sold_out(SALE, SKU, STRANGER, 1)
+
+
+def test_only_looking_leaves_a_mark_past_its_time_for_the_attempt_that_asks():
+    clock = Clock()
+    marks = SoldOutMarks(ttl=0.5, clock=clock)
+    marks.heard(SALE, SKU, STRANGER, 1, Take.SOLD_OUT, marks.generation)
+
+    assert marks.sold_out(SALE, SKU, STRANGER, 1, claim=False)
+    clock.now = 0.6
+    assert not marks.sold_out(SALE, SKU, STRANGER, 1, claim=False)
+    assert not marks.sold_out(SALE, SKU, STRANGER, 1, claim=False), "looking claimed nothing"
+    assert not marks.sold_out(SALE, SKU, STRANGER, 1)
+    assert marks.sold_out(SALE, SKU, STRANGER, 1, claim=False)
