@@ -205,7 +205,7 @@ def report(run: Run) -> bool:
         p99 = percentile(arrived.tally.checkout_ms, 99)
         verdict = "PASS" if p99 < TARGET_P99_MS else "BELOW"
         print(f"open loop after it: {len(arrived.tally.checkout_ms)} customers arriving at {arrived.rate:.1f}/s "
-              f"({arrived.share:g} x the closed loop's rate), in flight when one arrived: "
+              f"({arrived.share:g} x the closed loop's placed and paid rate), in flight when one arrived: "
               f"mean {sum(flight) / len(flight):.1f}, max {max(flight)}")
         print(latency_line("  checkout (client), open loop", arrived.tally.checkout_ms))
         print(f"checkout p99 {p99:.1f} ms at an open-loop rate of {arrived.share:g} x the closed loop's "

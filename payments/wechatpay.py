@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from wechatpayv3.async_ import AsyncWeChatPay, WeChatPayType
 from wechatpayv3.async_.type import RequestType
 
+from wechat.http import network_client
+
 if TYPE_CHECKING:
     from payments.keys import SimulatorKeys
 
@@ -140,7 +142,8 @@ def _check_bill_no(out_bill_no: str) -> None:
 class WeChatPayGateway:
     """Use as ``async with WeChatPayGateway(config) as gw:`` (or ``await gw.start()`` ... ``await gw.aclose()``).
 
-    ``transport`` replaces the network, e.g. ``httpx.ASGITransport(app=simulator)`` to talk to an in-process simulator.
+    ``transport`` replaces the network (`wechat.http`), e.g. ``httpx.ASGITransport(app=simulator)`` to talk to an
+    in-process simulator.
     ``request_payment_params`` and ``parse_notification`` need no started client.
     """
 
@@ -174,11 +177,10 @@ class WeChatPayGateway:
         if self._started:
             return
         await self._wxpay.__aenter__()
-        if self._transport is not None:
-            await self._wxpay._core._client.aclose()
-            self._wxpay._core._client = httpx.AsyncClient(
-                transport=self._transport, timeout=httpx.Timeout(self.config.read_timeout, connect=CONNECT_TIMEOUT)
-            )
+        await self._wxpay._core._client.aclose()  # the SDK's own client: replaced by one over `wechat.http`'s pool
+        timeout = httpx.Timeout(self.config.read_timeout, connect=CONNECT_TIMEOUT)
+        self._wxpay._core._client = (network_client(timeout) if self._transport is None
+                                     else httpx.AsyncClient(transport=self._transport, timeout=timeout))
         self._started = True
 
     async def aclose(self) -> None:

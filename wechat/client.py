@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from wechat.http import network_client
+
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 SYSTEM_BUSY = -1
@@ -58,7 +60,7 @@ class WeChatClient:
         self._secret = secret
         self._api_base = api_base.rstrip("/")
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
+        self._http = http if http is not None else network_client(DEFAULT_TIMEOUT)
         self._retries = retries
         self._backoff = backoff
         self._token: tuple[str, float] | None = None  # (access token, monotonic time it must be refreshed by)

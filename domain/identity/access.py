@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain import raw_sql
 from domain.identity.models import Customer, Staff, StaffRole
 from domain.identity.tokens import Principal, PrincipalKind
 
@@ -28,7 +29,8 @@ async def standing(kind: PrincipalKind, account_id: int) -> Standing | None:
             return None
         row = rows[0]
         return Standing(allowed=bool(row["active"]), role=StaffRole(row["role"]), token_version=row["token_version"])
-    rows = await Customer.filter(id=account_id).values("blocked")
+    # Raw SQL: a customer's first request reads this, and the ORM's query building cost more than the query
+    rows = await raw_sql.fetch(f'SELECT "blocked" FROM "{Customer._meta.db_table}" WHERE "id" = $1', account_id)
     return Standing(allowed=not rows[0]["blocked"]) if rows else None
 
 
