@@ -9,7 +9,7 @@ that need the database's own form (datetimes) go through their model field's `to
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -61,6 +61,19 @@ def from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
 def db_value(model: type[Model], field: str, value: datetime) -> object:
     """`value` as the ORM would store it in `model.field` on this database."""
     return model._meta.fields_map[field].to_db_value(value, model)
+
+
+async def update(model: type[Model], changes: Mapping[str, object], **where: object) -> int:
+    """`model.filter(**where).update(**changes)` (equalities only) without the ORM's query building: the rows
+    changed. Values go through the fields' `to_db_value`, as the ORM sends them."""
+    meta, params = model._meta, Params()
+
+    def assigned(name: str, value: object) -> str:
+        return f'"{meta.fields_db_projection[name]}" = {params(meta.fields_map[name].to_db_value(value, model))}'
+
+    sets = ", ".join(assigned(name, value) for name, value in changes.items())
+    conditions = " AND ".join(assigned(name, value) for name, value in where.items())
+    return len(await fetch(f'UPDATE "{meta.db_table}" SET {sets} WHERE {conditions} RETURNING 1', *params))
 
 
 async def one_at_a_time(key: int) -> None:

@@ -103,7 +103,9 @@ async def prepay(deps: OrderDeps, order: Order, new: NewOrder | None = None) -> 
         raise payment_failed(exc) from None
     payment.prepay_id = prepay_id
     payment.prepay_expires_at = now + timedelta(hours=2)
-    await payment.save(update_fields=["prepay_id", "prepay_expires_at", "updated_at"])
+    payment.updated_at = now
+    await raw_sql.update(Payment, {"prepay_id": prepay_id, "prepay_expires_at": payment.prepay_expires_at,
+                                   "updated_at": now}, id=payment.id)
     return deps.gateway.payment_params(prepay_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.timezone import now
 
+from domain import raw_sql
 from domain.errors import DomainError, ErrorCode
 from domain.orders.models import Order, OrderStatus
 
@@ -42,7 +43,7 @@ async def move(order: Order, target: OrderStatus, **changes: object) -> None:
     stamp = TIMESTAMPS.get(target)
     if stamp and stamp not in changes:
         changes[stamp] = now()
-    updated = await Order.filter(id=order.id, status=current).update(status=target, **changes)
+    updated = await raw_sql.update(Order, {"status": target, **changes}, id=order.id, status=current)
     if not updated:
         await order.refresh_from_db()
         raise invalid_state(order, target)
