@@ -35,6 +35,7 @@ from schema.distribution import DistributionMutation, DistributionQuery
 from schema.flash_sale import FlashSaleMutation, FlashSaleQuery
 from schema.group_buy import GroupBuyMutation, GroupBuyQuery
 from schema.identity import IdentityMutation, IdentityQuery
+from schema.input_plans import plan_inputs
 from schema.members import MembersMutation, MembersQuery
 from schema.orders import OrderMutation, OrderQuery
 from schema.orders_staff import OrderStaffMutation, OrderStaffQuery
@@ -158,7 +159,9 @@ def build_schema(
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return PondSchema(query=Query, mutation=Mutation, extensions=extensions)
+    built = PondSchema(query=Query, mutation=Mutation, extensions=extensions)
+    plan_inputs(built)
+    return built
 
 
 schema = build_schema()

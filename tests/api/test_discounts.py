@@ -11,7 +11,7 @@ from domain.inventory.models import Reservation
 from domain.orders.models import Order
 from domain.pricing.models import Discount, DiscountItem
 from tests.fixtures.catalog import gid
-from tests.support.graphql import error_codes
+from tests.support.graphql import catalog_cache, error_codes
 
 FIELDS = "discount { id name status startsAt endsAt endedAt perCustomerLimit items { kind value sku { id } } }"
 ERRORS = "errors { field code message }"
@@ -135,8 +135,8 @@ async def test_a_cancelled_order_gives_the_allowance_back(shop, gql, operator_to
 async def test_a_cached_product_is_not_served_past_a_discount_start(gql, operator_token, make_sku, app):
     sku = await make_sku(price=1000)
     variables = {"id": gid("Product", sku.product_id)}
-    route = next(r for r in app.routes if getattr(r, "path", "") == "/graphql")
-    cache, ttl = route.app, route.app.ttl
+    cache = catalog_cache(app)
+    ttl = cache.ttl
     cache.ttl = 3600
     try:
         created = await create(gql, operator_token, discount_input((sku.id, "PERCENT", 50), starts=1.5))

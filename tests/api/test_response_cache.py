@@ -10,6 +10,7 @@ from domain.members import levels
 from domain.members.levels import LevelDraft
 from tests.fixtures.catalog import gid
 from tests.fixtures.members import order_with_money
+from tests.support.graphql import catalog_cache
 
 PRODUCT = "query($id: ID!) { product(id: $id) { title skus { price { amount } available } } }"
 
@@ -48,8 +49,8 @@ async def test_an_unpublished_product_disappears_at_once(gql, make_product, oper
 async def test_stock_sold_outside_staff_mutations_shows_within_the_lag(gql, make_product, app):
     product = await make_product("脐橙")
     variables = {"id": gid("Product", product.id)}
-    graphql_route = next(r for r in app.routes if getattr(r, "path", "") == "/graphql")
-    cache, ttl = graphql_route.app, graphql_route.app.ttl
+    cache = catalog_cache(app)
+    ttl = cache.ttl
     cache.ttl = 0.3
     try:
         assert (await gql.data(PRODUCT, variables))["product"]["skus"][0]["available"] == 10

@@ -66,3 +66,13 @@ def count_queries() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(counter)
         logger.setLevel(previous)
+
+
+def catalog_cache(app: Any) -> Any:
+    """The /graphql route's response cache (`CachedCatalog`, behind the early sold-out answers)."""
+    from server.graphql_app import CachedCatalog
+
+    layer = next(route for route in app.routes if getattr(route, "path", "") == "/graphql").app
+    while not isinstance(layer, CachedCatalog):
+        layer = layer.app
+    return layer
