@@ -9,7 +9,7 @@ that need the database's own form (datetimes) go through their model field's `to
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -99,6 +99,24 @@ async def insert_returning(instances: Sequence[Model], key: str) -> None:
     `to_db_value`, as `save` would send them (auto_now_add and auto_now set here)."""
     if not instances:
         return
+    meta = type(instances[0])._meta
+    insert, params = _insert(instances)
+    key_column = meta.fields_db_projection[key]
+    sql = f'{insert} RETURNING "{meta.db_pk_column}" AS pk, "{key_column}" AS key'
+    ids = {row["key"]: row["pk"] for row in await fetch(sql, *params)}
+    for instance in instances:
+        instance.pk = ids[getattr(instance, key)]
+        instance._saved_in_db = True
+
+
+async def insert(instances: Sequence[Model]) -> None:
+    """`insert_returning` for rows whose keys nobody reads back (the instances keep no primary key)."""
+    if instances:
+        sql, params = _insert(instances)
+        await fetch(sql, *params)
+
+
+def _insert(instances: Sequence[Model]) -> tuple[str, list[object]]:
     model = type(instances[0])
     meta = model._meta
     names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
@@ -109,10 +127,18 @@ async def insert_returning(instances: Sequence[Model], key: str) -> None:
         start = len(params)
         params += [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
         rows.append("(" + ", ".join(f"${start + i + 1}" for i in range(len(names))) + ")")
-    key_column = meta.fields_db_projection[key]
-    sql = (f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)} '
-           f'RETURNING "{meta.db_pk_column}" AS pk, "{key_column}" AS key')
-    ids = {row["key"]: row["pk"] for row in await fetch(sql, *params)}
-    for instance in instances:
-        instance.pk = ids[getattr(instance, key)]
-        instance._saved_in_db = True
+    return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}', params
+
+
+def listed(params: Params, values: Iterable[object]) -> str:
+    """`(p1, p2, …)`, one placeholder a value, for an IN."""
+    return "(" + ", ".join(params(value) for value in values) + ")"
+
+
+async def select(model: type[M], where: str, params: Sequence[object], lock: str = "") -> list[M]:
+    """The instances of `model` (its table aliased `t`) matching `where`, in id order, as the ORM builds them.
+    `lock` ("FOR UPDATE", "FOR NO KEY UPDATE") is taken on PostgreSQL; SQLite writes one transaction at a time."""
+    sql = f'SELECT {columns(model, "t")} FROM "{model._meta.db_table}" t WHERE {where} ORDER BY t."id"'
+    if lock and postgres():
+        sql += f" {lock} OF t"
+    return [from_row(model, row, "t") for row in await fetch(sql, *params)]

@@ -32,11 +32,10 @@ from datetime import datetime
 
 import structlog
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from domain import raw_sql
-from domain.catalog.models import Sku
+from domain.catalog.models import Product, Sku
 from domain.errors import DomainError, ErrorCode, NotFound
 from domain.flash_sale import sales
 from domain.flash_sale.models import FlashSale, FlashSaleItem
@@ -47,7 +46,7 @@ from domain.inventory.models import Reservation
 from domain.orders import limits
 from domain.orders.checkout import order_line
 from domain.orders.deps import OrderDeps
-from domain.orders.models import Order, OrderKind, OrderLine
+from domain.orders.models import Order, OrderKind
 from domain.pricing import discounts, engine
 
 log = structlog.get_logger("pond.flash_sale.batch_write")
@@ -147,10 +146,13 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
     item_ids = sorted({a.item.id for a in batch})
     answers: list[Written | BaseException | None] = [None] * len(batch)
     async with in_transaction():
-        customers = {c.id for c in await Customer.filter(id__in=customer_ids).order_by("id")
-                     .select_for_update(no_key=True)}
-        found = {s.id: s for s in await FlashSale.filter(id__in=sale_ids).order_by("id").select_for_update()}
-        items = {i.id: i for i in await FlashSaleItem.filter(id__in=item_ids).order_by("id").select_for_update()}
+        customers = await _locked_customers(customer_ids)
+        p = raw_sql.Params()
+        found = {s.id: s for s in await raw_sql.select(FlashSale, f't."id" IN {raw_sql.listed(p, sale_ids)}', p,
+                                                       lock="FOR UPDATE")}
+        p = raw_sql.Params()
+        items = {i.id: i for i in await raw_sql.select(FlashSaleItem, f't."id" IN {raw_sql.listed(p, item_ids)}', p,
+                                                       lock="FOR UPDATE")}
         earlier, numbers_taken = await _earlier_orders(batch)
         tally = _Tally(await limits.pending_by_customer(customer_ids),
                        await sales.units_by_customer(sale_ids, customer_ids),
@@ -182,19 +184,29 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
     return [_failed() if answer is None else answer for answer in answers]  # every buy is answered above
 
 
+async def _locked_customers(customer_ids: Sequence[int]) -> set[int]:
+    """The buyers' rows, locked in id order (the order every writer of them takes): those that exist."""
+    p = raw_sql.Params()
+    sql = f'SELECT "id" FROM "{Customer._meta.db_table}" WHERE "id" IN {raw_sql.listed(p, customer_ids)} ORDER BY "id"'
+    if raw_sql.postgres():
+        sql += " FOR NO KEY UPDATE"
+    return {int(row["id"]) for row in await raw_sql.fetch(sql, *p)}
+
+
 async def _earlier_orders(batch: Sequence[Admitted]) -> tuple[dict[tuple[int, str], Order], set[str]]:
     """In one query: the orders placed before with the buys' idempotency keys, and which of the buys' random order
     numbers were drawn before (at a flash sale's pace, six random digits a minute meet again; a collision found
     here costs that buy another draw, where one found by the INSERT costs the batch a write of each buy alone)."""
     keyed = [a for a in batch if a.idempotency_key]
     numbers = sorted({a.number for a in batch})
-    wanted = Q(number__in=numbers)
+    p = raw_sql.Params()
+    wanted = f't."number" IN {raw_sql.listed(p, numbers)}'
     if keyed:
-        wanted |= Q(customer_id__in=sorted({a.customer_id for a in keyed}),
-                    idempotency_key__in=sorted({str(a.idempotency_key) for a in keyed}))
+        wanted += (f' OR (t."customer_id" IN {raw_sql.listed(p, sorted({a.customer_id for a in keyed}))} AND '
+                   f't."idempotency_key" IN {raw_sql.listed(p, sorted({str(a.idempotency_key) for a in keyed}))})')
     earlier: dict[tuple[int, str], Order] = {}
     taken: set[str] = set()
-    for order in await Order.filter(wanted):
+    for order in await raw_sql.select(Order, wanted, p):
         if order.number in numbers:
             taken.add(order.number)
         if order.idempotency_key is not None:
@@ -205,8 +217,16 @@ async def _earlier_orders(batch: Sequence[Admitted]) -> tuple[dict[tuple[int, st
 async def _quotes(batch: Sequence[Admitted], items: dict[int, FlashSaleItem], now: datetime) -> list[engine.Quote]:
     """Each buy priced as of now from the rows as they are (the SKUs with their products, the items under lock, the
     live discounts): line prices only, a flash sale order takes no order-level promotions."""
-    skus = {sku.id: sku for sku in await Sku.filter(id__in=sorted({a.item.sku_id for a in batch}))
-            .select_related("product")}
+    p = raw_sql.Params()
+    rows = await raw_sql.fetch(
+        f'SELECT {raw_sql.columns(Sku, "s")}, {raw_sql.columns(Product, "p")} FROM "{Sku._meta.db_table}" s '
+        f'JOIN "{Product._meta.db_table}" p ON p."id" = s."product_id" '
+        f'WHERE s."id" IN {raw_sql.listed(p, sorted({a.item.sku_id for a in batch}))}', *p)
+    skus: dict[int, Sku] = {}
+    for row in rows:
+        sku = raw_sql.from_row(Sku, row, "s")
+        object.__setattr__(sku, "_product", raw_sql.from_row(Product, row, "p"))
+        skus[sku.id] = sku
     return await engine.quotes([([(skus[a.item.sku_id], a.quantity)],
                                  {a.item.sku_id: [sales.price_source(items[a.item.id])]}, a.customer_id)
                                 for a in batch], now)
@@ -260,13 +280,10 @@ async def _insert(accepted: Sequence[tuple[int, Admitted, Order, engine.Quote]],
     if not accepted:
         return
     await raw_sql.insert_returning([order for _, _, order, _ in accepted], key="number")
-    await OrderLine.bulk_create([order_line(order, priced) for _, _, order, quote in accepted
-                                 for priced in quote.lines])
-    await Reservation.bulk_create([Reservation(order_id=order.id, sku_id=admitted.item.sku_id,
-                                               quantity=admitted.quantity, flash_item_id=admitted.item.id)
-                                   for _, admitted, order, _ in accepted])
+    await raw_sql.insert([order_line(order, priced) for _, _, order, quote in accepted for priced in quote.lines])
+    await raw_sql.insert([Reservation(order_id=order.id, sku_id=admitted.item.sku_id, quantity=admitted.quantity,
+                                      flash_item_id=admitted.item.id) for _, admitted, order, _ in accepted])
     for item_id, taken in sorted(tally.taken.items()):
         more = taken - items[item_id].taken
-        if more and not await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - more) \
-                .update(taken=F("taken") + more):
+        if more and not await sales.take_from_pool(item_id, more):
             raise RuntimeError(f"flash item {item_id} changed under its lock")

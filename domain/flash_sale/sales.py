@@ -20,6 +20,7 @@ from enum import StrEnum
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from domain import raw_sql
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError, DomainErrors, ErrorCode, Invalid
@@ -29,6 +30,7 @@ from domain.flash_sale.pool import Held, PoolState
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
 from domain.orders.holders import holder_of
+from domain.orders.models import Order
 from domain.pagination import Page
 from domain.pricing.engine import PriceSource
 from domain.pricing.windows import (
@@ -252,19 +254,22 @@ async def customer_units(sale_id: int, customer_id: int) -> int:
 
 async def units_by_customer(sale_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[tuple[int, int], int]:
     """`customer_units` of many customers in many sales in one query: (sale id, customer id) → units."""
-    rows = await Reservation.filter(flash_item__sale_id__in=list(sale_ids), order__customer_id__in=list(customer_ids),
-                                    state__in=OPEN_STATES).values_list("flash_item__sale_id", "order__customer_id",
-                                                                       "quantity")
-    units: dict[tuple[int, int], int] = {}
-    for sale_id, customer_id, quantity in rows:
-        units[(int(sale_id), int(customer_id))] = units.get((int(sale_id), int(customer_id)), 0) + int(quantity)
-    return units
+    p = raw_sql.Params()
+    rows = await raw_sql.fetch(
+        f'SELECT i."sale_id", o."customer_id", SUM(r."quantity") AS "units" FROM "{Reservation._meta.db_table}" r '
+        f'JOIN "{FlashSaleItem._meta.db_table}" i ON i."id" = r."flash_item_id" '
+        f'JOIN "{Order._meta.db_table}" o ON o."id" = r."order_id" '
+        f'WHERE i."sale_id" IN {raw_sql.listed(p, sale_ids)} AND o."customer_id" IN {raw_sql.listed(p, customer_ids)} '
+        f'AND r."state" IN {raw_sql.listed(p, [state.value for state in OPEN_STATES])} '
+        'GROUP BY i."sale_id", o."customer_id"', *p)
+    return {(int(row["sale_id"]), int(row["customer_id"])): int(row["units"]) for row in rows}
 
 
 async def take_from_pool(item_id: int, quantity: int) -> bool:
     """The database's oversell guard for the pool."""
-    return bool(await FlashSaleItem.filter(id=item_id, taken__lte=F("quantity") - quantity)
-                .update(taken=F("taken") + quantity))
+    return bool(await raw_sql.fetch(f'UPDATE "{FlashSaleItem._meta.db_table}" SET "taken" = "taken" + $1 '
+                                    'WHERE "id" = $2 AND "taken" <= "quantity" - $3 RETURNING 1',
+                                    quantity, item_id, quantity))
 
 
 async def sale_items(sale_id: int, sku_id: int) -> FlashSaleItem | None:

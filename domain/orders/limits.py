@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tortoise.functions import Count
-
 from domain import raw_sql
 from domain.errors import DomainError, ErrorCode
 from domain.orders.models import Order, OrderKind, OrderStatus
@@ -44,10 +42,13 @@ async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tu
 
 async def pending_by_customer(customer_ids: Sequence[int]) -> dict[int, int]:
     """`pending_orders` of many customers in one query (customers holding none are left out)."""
-    rows = await Order.filter(customer_id__in=list(customer_ids), status=OrderStatus.PENDING_PAYMENT,
-                              kind__in=HOLDING_KINDS).group_by("customer_id").annotate(held=Count("id")) \
-        .values_list("customer_id", "held")
-    return {int(customer_id): int(held) for customer_id, held in rows}
+    p = raw_sql.Params()
+    rows = await raw_sql.fetch(
+        f'SELECT "customer_id", COUNT(*) AS "held" FROM "{Order._meta.db_table}" '
+        f'WHERE "customer_id" IN {raw_sql.listed(p, customer_ids)} '
+        f'AND "status" = {p(OrderStatus.PENDING_PAYMENT.value)} '
+        f'AND "kind" IN {raw_sql.listed(p, [kind.value for kind in HOLDING_KINDS])} GROUP BY "customer_id"', *p)
+    return {int(row["customer_id"]): int(row["held"]) for row in rows}
 
 
 def over_pending(held: int, limit: int) -> DomainError | None:

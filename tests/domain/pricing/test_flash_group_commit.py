@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 
+from domain import raw_sql
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError
@@ -96,12 +99,16 @@ async def test_a_batch_killed_by_an_error_inside_it_gives_every_unit_back_and_an
     await _try(deps, flash_sale, sku, customers[0])
     kills = 0
 
-    async def broken(*args: object, **kwargs: object) -> None:
-        nonlocal kills
-        kills += 1
-        raise RuntimeError("the disk is full")  # inside the transaction, after the orders' INSERT
+    insert = raw_sql.insert
 
-    monkeypatch.setattr(Reservation, "bulk_create", broken)
+    async def broken(instances: Sequence[Model]) -> None:
+        nonlocal kills
+        if instances and isinstance(instances[0], Reservation):
+            kills += 1
+            raise RuntimeError("the disk is full")  # inside the transaction, after the orders' INSERT
+        await insert(instances)
+
+    monkeypatch.setattr(raw_sql, "insert", broken)
     outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers[1:]))
     assert Counter(outcomes) == {"PAYMENT_FAILED": BUYERS - 1}
     assert 1 <= kills < BUYERS - 1  # whole batches died
