@@ -5,8 +5,9 @@ A request reads them through `remembered(key, load)`. The server says, for each 
 (`remembering`): the one of the catalog generation the process knows is current without asking anyone
 (`server.catalog_cache.CacheStore.known_generation`). Every staff change bumps that generation (and every process
 has seen the bump by the time the staff mutation returns), so a memo never outlives a change; where no generation is
-known (its lease lapsed), or outside a request (sweeps, the flash writer's batches, `pond audit`), there is no memo
-and every read goes to the database as before.
+known (its lease lapsed), or outside a request (sweeps, `pond audit`), there is no memo and every read goes to the
+database as before. The flash writer's batch reads through the memo its buys' requests had (`current_memo`), when
+they all had the same one.
 
 A change written through this process's domain code (`changed`) also drops the memo at once, whether or not a
 generation was bumped (a test writing through the domain, say). Values are remembered as read; what depends on
@@ -72,6 +73,11 @@ def remembering(memo: Memo | None) -> Iterator[None]:
 def _memo() -> Memo | None:
     memo = _current.get()
     return memo if memo is not None and memo.changes == _changes else None
+
+
+def current_memo() -> Memo | None:
+    """The memo reads use here: work handed to another task (the flash writer's batch) takes it along."""
+    return _memo()
 
 
 async def remembered(key: str, load: Callable[[], Awaitable[T]]) -> T:

@@ -190,12 +190,14 @@ class SoldOutAnswers:
 
 def _sold_out_answer(body: bytes) -> bool:
     """Whether GraphQL's answer is the SOLD_OUT payload (every SOLD_OUT a buy answers is the same payload)."""
+    if body.count(b'"SOLD_OUT"') != 1:
+        return False
     try:
         answer = json.loads(body)
     except ValueError:
         return False
     return (isinstance(answer, dict) and answer.keys() == {"data"} and isinstance(answer["data"], dict)
-            and len(answer["data"]) == 1 and body.count(b'"SOLD_OUT"') == 1)
+            and len(answer["data"]) == 1)
 
 
 async def _send_json(send: Send, body: bytes) -> None:

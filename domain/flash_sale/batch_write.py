@@ -48,6 +48,7 @@ from domain.orders.checkout import order_line
 from domain.orders.deps import OrderDeps
 from domain.orders.models import Order, OrderKind
 from domain.pricing import discounts, engine
+from domain.remembered import Memo, remembering
 
 log = structlog.get_logger("pond.flash_sale.batch_write")
 
@@ -67,6 +68,8 @@ class Admitted:
     pickup_point_id: int | None
     remark: str
     admitted_at: datetime
+    memo: Memo | None = None
+    """What the buy's request read rows only staff change through (`domain.remembered`)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,10 @@ def _failed() -> DomainError:
 async def write_batch(batch: Sequence[Admitted]) -> list[Written | BaseException]:
     """Each buy's order, or its error; every buy that ends without an order has its units back in the pool."""
     answers: list[Written | BaseException]
+    memos = {id(admitted.memo): admitted.memo for admitted in batch}
     try:
-        answers = await _write_together(batch)
+        with remembering(next(iter(memos.values())) if len(memos) == 1 else None):
+            answers = await _write_together(batch)
     except IntegrityError:
         if len(batch) == 1:
             answers = [await _collided(batch[0])]

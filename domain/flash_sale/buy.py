@@ -34,6 +34,7 @@ from domain.orders.holders import holder_for
 from domain.orders.models import Order, OrderStatus
 from domain.orders.numbers import order_number
 from domain.orders.payment import Placed, settle_free
+from domain.remembered import current_memo
 
 MAX_QUANTITY = 99
 ATTEMPTS = 5
@@ -125,7 +126,8 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
     snapshot, pickup_point_id = delivery
     admitted = Admitted(deps=deps, customer_id=request.customer_id, item=item, quantity=request.quantity,
                         idempotency_key=request.idempotency_key, number=number, holder=holder, delivery=snapshot,
-                        pickup_point_id=pickup_point_id, remark=request.remark, admitted_at=now)
+                        pickup_point_id=pickup_point_id, remark=request.remark, admitted_at=now,
+                        memo=current_memo())
     writer = flash_policy(deps).writer
     if writer is None:
         answer = (await write_batch([admitted]))[0]

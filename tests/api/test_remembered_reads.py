@@ -127,6 +127,20 @@ async def test_a_request_that_finds_them_remembered_reads_none_of_them(shop, gql
                                if table in read], statements
 
 
+async def test_a_flash_buy_s_batch_reads_them_through_its_request_s_memo(shop, flash, gql, operator_token,
+                                                                      customer_token, other_customer_token):
+    """The group commit writes the buy in its own task: it takes the buys' memo along."""
+    sku = await shop.sku(price=12_000, stock=10)
+    await staff(gql, LEVEL_CREATE, {"name": "全员", "threshold": 0, "discountBasisPoints": 1000}, operator_token)
+    sale = await flash.sale((sku, 9_900, 5), limit=1)
+    assert (await flash.buy(customer_token, sale, sku))["errors"] == []
+    async with count_statements() as statements:
+        assert (await flash.buy(other_customer_token, sale, sku))["errors"] == []
+    read = " ".join(statements)
+    assert "flash_sale" in read and not [table for table in ("pricing_discount_item", "member_level")
+                                         if table in read], statements
+
+
 async def test_a_value_loaded_while_a_change_was_written_is_not_kept() -> None:
     memo = Remembered().memo_for(1)
     loads = 0
