@@ -277,14 +277,36 @@ class Run:
 
 @dataclass(frozen=True)
 class Trivial:
-    """`tokenRefresh` under wrk on the same server: the floor any mutation pays, in server CPU per request."""
+    """`tokenRefresh` under wrk on the same server, once before the checkouts and once after: the floor any mutation
+    pays, in server CPU per request (both runs together, so a machine that runs faster or slower for a while, as
+    this one does by up to half between runs, weighs on both sides of the ratio)."""
 
-    result: WrkResult
-    server_cpu: float | None  # seconds, over the measured run
+    runs: list[tuple[WrkResult, float | None]]  # each run with the server's CPU seconds over it
 
     @property
     def cpu_per_request(self) -> float | None:
-        return None if self.server_cpu is None or not self.result.requests else self.server_cpu / self.result.requests
+        if any(cpu is None for _, cpu in self.runs) or not sum(result.requests for result, _ in self.runs):
+            return None
+        return sum(cpu or 0.0 for _, cpu in self.runs) / sum(result.requests for result, _ in self.runs)
+
+    def each(self) -> list[float | None]:
+        return [None if cpu is None or not result.requests else cpu / result.requests for result, cpu in self.runs]
+
+
+def measure_trivial(server: Server, token: str, workdir: Path, args: argparse.Namespace) -> tuple[WrkResult,
+                                                                                                   float | None]:
+    """One `tokenRefresh` run under wrk (after a second's warm-up) and the server's CPU seconds over it."""
+    assert server.process is not None
+    threads = min(2, args.concurrency)
+    script = lua_post_script(token_refresh_body(), workdir, headers={"Authorization": f"Bearer {token}"})
+    run_wrk(server.port, "/graphql", script, seconds=1, connections=args.concurrency, threads=threads)
+    busy = background_cpu()
+    cpu_before = process_cpu_seconds(server.process.pid)
+    refreshed = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
+                        threads=threads)
+    cpu_after = process_cpu_seconds(server.process.pid)
+    return (dataclasses.replace(refreshed, background_cpu=busy),
+            None if cpu_before is None or cpu_after is None else cpu_after - cpu_before)
 
 
 @dataclass(frozen=True)
@@ -331,7 +353,10 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
             if warm_tally.failures or warm_tally.paid != len(warm):
                 raise BenchError(f"warm-up: {warm_tally.paid} paid of {len(warm)}: {dict(warm_tally.failures)}")
             await wait_for_notifications(sim, len(warm), args.notify_timeout)
-        await server_timings(client)  # drop the warm-up's
+        print(f"  tokenRefresh: {args.product_seconds:g}s with wrk at {args.concurrency} connections (the trivial "
+              "mutation: server CPU per request; measured again after the checkouts)", flush=True)
+        trivial_before = measure_trivial(server, tokens[(warm or customers)[0]], workdir, args)
+        await server_timings(client)  # drop the warm-up's (and tokenRefresh's)
 
         pace = f"{args.concurrency} at a time" if args.rate is None else f"one every {1000 / args.rate:.1f} ms"
         print(f"  measured: {args.customers} customers, {pace}, {args.stock} units in stock", flush=True)
@@ -381,17 +406,8 @@ async def drive(server: Server, wechat: WeChat | None, target: Target, args: arg
                       threads=threads)
     product = dataclasses.replace(product, background_cpu=busy)
 
-    print(f"  tokenRefresh: {args.product_seconds:g}s with wrk at {args.concurrency} connections (the trivial "
-          "mutation: server CPU per request)", flush=True)
-    script = lua_post_script(token_refresh_body(), workdir, headers={"Authorization": f"Bearer {token}"})
-    run_wrk(server.port, "/graphql", script, seconds=1, connections=args.concurrency, threads=threads)
-    busy = background_cpu()
-    cpu_before = process_cpu_seconds(server.process.pid)
-    refreshed = run_wrk(server.port, "/graphql", script, seconds=args.product_seconds, connections=args.concurrency,
-                        threads=threads)
-    cpu_after = process_cpu_seconds(server.process.pid)
-    trivial = Trivial(dataclasses.replace(refreshed, background_cpu=busy),
-                      None if cpu_before is None or cpu_after is None else cpu_after - cpu_before)
+    print(f"  tokenRefresh again: {args.product_seconds:g}s with wrk at {args.concurrency} connections", flush=True)
+    trivial = Trivial([trivial_before, measure_trivial(server, token, workdir, args)])
     return Run(args, target, tally, seconds, cpu, delivery, timings, ledger, product,
                notify_requests, server.process.pid, len(warm), sim_pids, recording, open_loop, trivial)
 

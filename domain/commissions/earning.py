@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from domain import raw_sql
 from domain.attribution.models import OrderAttribution
 from domain.balances import service as balances
 from domain.commissions import amounts
@@ -31,9 +32,11 @@ from domain.orders.models import Order, OrderLine, Refund
 
 async def earn(order: Order) -> list[Commission]:
     """The order's sale is final: its commissions, once (a repeated call finds them)."""
-    attribution = await OrderAttribution.get_or_none(order_id=order.id)
-    if attribution is None or await Commission.exists(order_id=order.id):
+    # Raw SQL: every paid order asks, and most have no attribution (the ORM's query building cost more than the query)
+    attributions = await raw_sql.select(OrderAttribution, 't."order_id" = $1', [order.id])
+    if not attributions or await Commission.exists(order_id=order.id):
         return []
+    attribution = attributions[0]
     rules = await settings.rules_of_version(attribution.settings_version) or settings.Rules()
     product_rates = {rate.product_id: rate for rate in rules.product_rates}
     lines = await OrderLine.filter(order_id=order.id).order_by("id")
