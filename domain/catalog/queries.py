@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
 
+from domain import raw_sql
 from domain.catalog.categories import with_descendants
 from domain.catalog.models import Category, Product, Sku
 from domain.pagination import Page, paginate
@@ -73,3 +75,19 @@ async def children_by_parent(parent_ids: list[int]) -> dict[int, list[Category]]
         assert category.parent_id is not None  # the filter picks children only
         grouped[category.parent_id].append(category)
     return grouped
+
+
+async def skus_with_products(sku_ids: Sequence[int], *, on_sale: bool) -> dict[int, Sku]:
+    """The SKUs, each with its product, in one raw SQL read (on the order paths the ORM's query building cost more
+    than the query). `on_sale`: only SKUs and products not deleted, of published products."""
+    p = raw_sql.Params()
+    sql = (f'SELECT {raw_sql.columns(Sku, "s")}, {raw_sql.columns(Product, "p")} FROM "{Sku._meta.db_table}" s '
+           f'JOIN "{Product._meta.db_table}" p ON p."id" = s."product_id" WHERE s."id" IN {raw_sql.listed(p, sku_ids)}')
+    if on_sale:
+        sql += f' AND s."deleted_at" IS NULL AND p."published" = {p(True)} AND p."deleted_at" IS NULL'
+    found: dict[int, Sku] = {}
+    for row in await raw_sql.fetch(sql, *p):
+        sku = raw_sql.from_row(Sku, row, "s")
+        object.__setattr__(sku, "_product", raw_sql.from_row(Product, row, "p"))
+        found[sku.id] = sku
+    return found

@@ -35,7 +35,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from domain import raw_sql
-from domain.catalog.models import Product, Sku
+from domain.catalog.queries import skus_with_products
 from domain.errors import DomainError, ErrorCode, NotFound
 from domain.flash_sale import sales
 from domain.flash_sale.models import FlashSale, FlashSaleItem
@@ -222,16 +222,7 @@ async def _earlier_orders(batch: Sequence[Admitted]) -> tuple[dict[tuple[int, st
 async def _quotes(batch: Sequence[Admitted], items: dict[int, FlashSaleItem], now: datetime) -> list[engine.Quote]:
     """Each buy priced as of now from the rows as they are (the SKUs with their products, the items under lock, the
     live discounts): line prices only, a flash sale order takes no order-level promotions."""
-    p = raw_sql.Params()
-    rows = await raw_sql.fetch(
-        f'SELECT {raw_sql.columns(Sku, "s")}, {raw_sql.columns(Product, "p")} FROM "{Sku._meta.db_table}" s '
-        f'JOIN "{Product._meta.db_table}" p ON p."id" = s."product_id" '
-        f'WHERE s."id" IN {raw_sql.listed(p, sorted({a.item.sku_id for a in batch}))}', *p)
-    skus: dict[int, Sku] = {}
-    for row in rows:
-        sku = raw_sql.from_row(Sku, row, "s")
-        object.__setattr__(sku, "_product", raw_sql.from_row(Product, row, "p"))
-        skus[sku.id] = sku
+    skus = await skus_with_products(sorted({a.item.sku_id for a in batch}), on_sale=False)
     return await engine.quotes([([(skus[a.item.sku_id], a.quantity)],
                                  {a.item.sku_id: [sales.price_source(items[a.item.id])]}, a.customer_id)
                                 for a in batch], now)
