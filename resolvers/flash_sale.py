@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from domain.catalog.models import Sku
@@ -52,17 +54,23 @@ async def flash_sale_buy(ctx: Context, data: Any) -> Outcome[Placed]:
     return await attempt(run())
 
 
-def flash_sale_buy_sold_out(services: Services, principal: Principal | None, data: Any) -> bool:
-    """True when `flashSaleBuy` would answer this caller and input SOLD_OUT at once: the caller may buy, the input
-    decodes and passes the buy's checks, and the process knows the SKU is sold out for them. Reads nothing, changes
-    nothing (`server.sold_out_answers` answers such a request before GraphQL)."""
-    if principal is None or not acts_as_customer(principal):
-        return False
+async def flash_sale_buy_sold_out(services: Services, caller: Callable[[], Awaitable[Principal | None]],
+                                  data: Any) -> bool:
+    """True when `flashSaleBuy` would answer this caller and input SOLD_OUT at once: the input decodes and passes
+    the buy's checks, the caller may buy, and the process knows the SKU is sold out for them. Changes nothing
+    (`server.sold_out_answers` answers such a request before GraphQL). The caller (a token check) is only asked
+    when the SKU is sold out for a customer the pool has never answered (id 0): a buy that goes on to GraphQL
+    pays little here."""
     try:
-        request = _buy_request(principal.id, data)
+        request = _buy_request(0, data)
     except DomainError:
         return False
-    return flash_checkout.refused_at_once(services.orders, request)
+    if not flash_checkout.refused_at_once(services.orders, request):
+        return False
+    principal = await caller()
+    if principal is None or not acts_as_customer(principal):
+        return False
+    return flash_checkout.refused_at_once(services.orders, replace(request, customer_id=principal.id))
 
 
 async def _settled(ctx: Context, outcome: Outcome[FlashSale], sku_ids: list[int]) -> Outcome[FlashSale]:

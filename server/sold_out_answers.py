@@ -7,10 +7,10 @@ keeps the answer and sends it again for the same document whenever the same rule
 GraphQL (a crowd on a sold-out sale then costs about what a trivial request does):
 
 - the variable is coerced and converted by graphql-core's and strawberry's own functions, and the NUL rule applied;
-- the bearer token is checked as for any request (`principal_of`: signature, then the access gate);
 - `resolvers.flash_sale.flash_sale_buy_sold_out` decides, by the resolver's own request building and the domain's
-  `refused_at_once`: it reads nothing and changes nothing (a sold-out mark past its time is left for the attempt
-  GraphQL runs, which asks the pool).
+  `refused_at_once`, and checks the bearer token as for any request (`principal_of`: signature, then the access
+  gate) only once the SKU is known sold out: it changes nothing (a sold-out mark past its time is left for the
+  attempt GraphQL runs, which asks the pool).
 
 Anything else goes on to GraphQL unchanged: another operation, a document of another shape, an input GraphQL would
 refuse or answer otherwise, a caller who may not buy. A document qualifies when it is one mutation whose only field
@@ -46,10 +46,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument, convert_argument
 
-from domain.errors import NotFound
-from domain.flash_sale.buy import FlashBuyRequest, refused_at_once
 from resolvers.flash_sale import flash_sale_buy_sold_out
-from resolvers.outcome import decode_id
 from schema.text_input import nul_paths
 from server.graphql_app import capture, principal_of
 from server.observability import OUTCOME_OK, count_operation, operation_label
@@ -127,7 +124,7 @@ class SoldOutAnswers:
         key, shape, value = request
         answer = self._answers.get(key)
         if answer is not None:
-            if self._maybe_sold_out(scope, value) and await self._sold_out(scope, value):
+            if await self._sold_out(scope, value):
                 await _send_json(send, answer)
                 count_operation(shape.label, OperationType.MUTATION.value, OUTCOME_OK, started)
             else:
@@ -160,22 +157,6 @@ class SoldOutAnswers:
             return None
         return (query, name), shape, variables[shape.variable]
 
-    @staticmethod
-    def _maybe_sold_out(scope: Scope, value: Any) -> bool:
-        """A quick look first, so a buy that goes on to GraphQL pays little here: False when the process knows of
-        no refusal for anyone new to the sale (customer 0, whom the pool has never answered). Only ever answers
-        False where `_sold_out` would; anything unusual in the input is left to it (True)."""
-        if not isinstance(value, dict):
-            return True
-        sale, sku, quantity = value.get("flashSaleId"), value.get("skuId"), value.get("quantity", 1)
-        if not isinstance(sale, str) or not isinstance(sku, str) or type(quantity) is not int:
-            return True
-        try:
-            request = FlashBuyRequest(0, decode_id(sale, "FlashSale"), decode_id(sku, "Sku"), quantity)
-        except NotFound:
-            return True
-        return refused_at_once(scope["app"].state.services.orders, request)
-
     async def _sold_out(self, scope: Scope, value: Any) -> bool:
         coerced = coerce_input_value(value, self._input_type)
         if coerced is Undefined:
@@ -184,8 +165,7 @@ class SoldOutAnswers:
         if next(nul_paths(data, ()), None) is not None:
             return False
         services = scope["app"].state.services
-        principal = await principal_of(HTTPConnection(scope), services)
-        return flash_sale_buy_sold_out(services, principal, data)
+        return await flash_sale_buy_sold_out(services, lambda: principal_of(HTTPConnection(scope), services), data)
 
 
 def _sold_out_answer(body: bytes) -> bool:

@@ -69,16 +69,19 @@ def refused_at_once(deps: OrderDeps, request: FlashBuyRequest) -> bool:
         _check(request)
     except Invalid:
         return False
+    return _known_sold_out(deps, request, claim=False)
+
+
+def _known_sold_out(deps: OrderDeps, request: FlashBuyRequest, *, claim: bool) -> bool:
     return pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
-                                        sales.epoch_ms(deps.clock()), claim=False)
+                                        sales.epoch_ms(deps.clock()), claim=claim)
 
 
 async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     """The created order, PENDING_PAYMENT, with no payment: the customer pays it with `orderPay` (a free order is
     settled at once)."""
     _check(request)
-    if pool_of(deps).known_sold_out(request.sale_id, request.sku_id, request.customer_id, request.quantity,
-                                    sales.epoch_ms(deps.clock())):
+    if _known_sold_out(deps, request, claim=True):
         raise refused(Take.SOLD_OUT)  # a crowd on a sold-out SKU costs neither the database nor Redis
     # Everything that can refuse the attempt is asked before the pool, so a refused attempt never holds units
     # that other buyers are meanwhile told are sold out.

@@ -44,10 +44,8 @@ async def pending_by_customer(customer_ids: Sequence[int]) -> dict[int, int]:
     """`pending_orders` of many customers in one query (customers holding none are left out)."""
     p = raw_sql.Params()
     rows = await raw_sql.fetch(
-        f'SELECT "customer_id", COUNT(*) AS "held" FROM "{Order._meta.db_table}" '
-        f'WHERE "customer_id" IN {raw_sql.listed(p, customer_ids)} '
-        f'AND "status" = {p(OrderStatus.PENDING_PAYMENT.value)} '
-        f'AND "kind" IN {raw_sql.listed(p, [kind.value for kind in HOLDING_KINDS])} GROUP BY "customer_id"', *p)
+        f'SELECT customer_id, COUNT(*) AS held FROM {Order._meta.db_table} '
+        f'WHERE customer_id IN {raw_sql.listed(p, customer_ids)} AND {_PENDING_SQL} GROUP BY customer_id', *p)
     return {int(row["customer_id"]): int(row["held"]) for row in rows}
 
 
