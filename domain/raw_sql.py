@@ -130,9 +130,38 @@ def _insert(instances: Sequence[Model]) -> tuple[str, list[object]]:
     return f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(rows)}', params
 
 
-def listed(params: Params, values: Iterable[object]) -> str:
-    """`(p1, p2, …)`, one placeholder a value, for an IN."""
-    return "(" + ", ".join(params(value) for value in values) + ")"
+def among(params: Params, values: Iterable[object]) -> str:
+    """`= ANY($n)` on PostgreSQL (one parameter: the statement's text is the same however many values, so asyncpg
+    prepares it once), `IN (?, ?, …)` on SQLite: a column's condition, `f'"id" {among(p, ids)}'`."""
+    if postgres():
+        return f"= ANY({params(list(values))})"
+    return "IN (" + ", ".join(params(value) for value in values) + ")"
+
+
+def unnest(params: Params, instances: Sequence[Model], leave_out: Iterable[str] = (),
+           more: Mapping[str, tuple[str, Sequence[object]]] | None = None) -> tuple[list[str], str]:
+    """PostgreSQL only: the rows of new `instances` of one model as a table, one array parameter a column, for
+    `INSERT … SELECT … FROM` (a statement whose text is the same however many rows). Answers the columns and
+    `unnest($1::T[], …) AS u(…)`. Values go through the fields' `to_db_value`, as `insert` sends them; `leave_out`:
+    fields the statement fills itself; `more`: extra columns of the table, name → (PostgreSQL type, one value a row),
+    to join on."""
+    meta = type(instances[0])._meta
+    skipped = set(leave_out)
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated and name not in skipped]
+    arrays: list[str] = []
+    for name in names:
+        field = meta.fields_map[name]
+        sql_type = _BASE_TYPE.sub("", field.get_for_dialect("postgres", "SQL_TYPE"))
+        arrays.append(f"{params([field.to_db_value(getattr(i, name), i) for i in instances])}::{sql_type}[]")
+    columns = [meta.fields_db_projection[name] for name in names]
+    for column, (sql_type, values) in (more or {}).items():
+        arrays.append(f"{params(list(values))}::{sql_type}[]")
+        columns.append(column)
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    return columns[:len(names)], f"unnest({', '.join(arrays)}) AS u({quoted})"
+
+
+_BASE_TYPE = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
 async def select(model: type[M], where: str, params: Sequence[object], lock: str = "") -> list[M]:

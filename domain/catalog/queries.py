@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tortoise.queryset import QuerySet
 
@@ -82,12 +83,14 @@ async def skus_with_products(sku_ids: Sequence[int], *, on_sale: bool) -> dict[i
     than the query). `on_sale`: only SKUs and products not deleted, of published products."""
     p = raw_sql.Params()
     sql = (f'SELECT {raw_sql.columns(Sku, "s")}, {raw_sql.columns(Product, "p")} FROM "{Sku._meta.db_table}" s '
-           f'JOIN "{Product._meta.db_table}" p ON p."id" = s."product_id" WHERE s."id" IN {raw_sql.listed(p, sku_ids)}')
+           f'JOIN "{Product._meta.db_table}" p ON p."id" = s."product_id" WHERE s."id" {raw_sql.among(p, sku_ids)}')
     if on_sale:
         sql += f' AND s."deleted_at" IS NULL AND p."published" = {p(True)} AND p."deleted_at" IS NULL'
-    found: dict[int, Sku] = {}
-    for row in await raw_sql.fetch(sql, *p):
-        sku = raw_sql.from_row(Sku, row, "s")
-        object.__setattr__(sku, "_product", raw_sql.from_row(Product, row, "p"))
-        found[sku.id] = sku
+    return {sku.id: sku for sku in (sku_from_row(row, "s", "p") for row in await raw_sql.fetch(sql, *p))}
+
+
+def sku_from_row(row: dict[str, Any], sku: str, product: str) -> Sku:
+    """The SKU with its product that `raw_sql.columns(Sku, sku)` and `raw_sql.columns(Product, product)` read."""
+    found = raw_sql.from_row(Sku, row, sku)
+    object.__setattr__(found, "_product", raw_sql.from_row(Product, row, product))
     return found

@@ -1,20 +1,24 @@
-"""The flash sale buys the pool admitted, written together: one transaction, multi-row statements.
+"""The flash sale buys the pool admitted, written together: one transaction of four statements on PostgreSQL.
 
 `write_batch` is the group commit's batch function (`domain.flash_sale.group_commit`). In one transaction it locks
-the buyers' rows, then the sales' and items' rows (in id order, the order every other writer of them takes), reads
-what the guards need for the whole batch at once, prices every buy from the rows as they are now (the SKUs, the
-items, the live discounts: one query each for the batch), and checks each buy in turn as `buy` once did alone, counting
-the buys before it in the batch:
+the buyers' rows, then the sales' and items' rows (in id order, the order every other writer of them takes) and
+reads them with the items' SKUs (`_lock`, one statement); reads what the guards count for the whole batch (`_counted`,
+one statement, after the locks); prices every buy from the rows as they are now (the SKUs, the items, the live
+discounts) and checks each buy in turn as `buy` once did alone, counting the buys before it in the batch:
 
 - the sale is still open and not settled (the pool said open, the database says no: the database wins);
 - an earlier order with the same idempotency key is answered instead (its twin's units are given back);
 - the customer's unpaid-order cap (`limits`), the sale's per-customer limit, the item's `taken` not above its
   quantity, and a limited discount's per-customer units if the quote priced by one.
 
-The buys that pass are written with one INSERT of the orders (`raw_sql.insert_returning`), one of their lines, one
-of their flash reservations, one UPDATE of `taken` per item, and the orders told as placed (`placed_all`) inside
-the transaction. A buy that fails its guard is answered with its error and its units go back to the pool; the
-others commit.
+The buys that pass are written together (`_insert`: on PostgreSQL one data-modifying statement for the orders, their
+lines, their flash reservations and the items' `taken`; on SQLite four), and the orders told as placed
+(`placed_all`) inside the transaction. A buy that fails its guard is answered with its error and its units go back
+to the pool; the others commit.
+
+Why so few statements: the writer waits on each one while the event loop serves every other request, so under load
+each statement costs the batch a whole turn of the loop, not just a round trip. On PostgreSQL the statements' text
+is the same whatever the batch's size (arrays, `raw_sql.among` and `raw_sql.unnest`), so asyncpg prepares each once.
 
 A batch that fails as a whole (an exception inside it): when it is a unique-key collision (a random order number
 drawn twice, or a racing order with the same key) each buy is written again alone, so one unlucky buy sinks no
@@ -32,10 +36,12 @@ from datetime import datetime
 
 import structlog
 from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from domain import raw_sql
-from domain.catalog.queries import skus_with_products
+from domain.catalog.models import Product, Sku
+from domain.catalog.queries import sku_from_row
 from domain.errors import DomainError, ErrorCode, NotFound
 from domain.flash_sale import sales
 from domain.flash_sale.models import FlashSale, FlashSaleItem
@@ -46,7 +52,7 @@ from domain.inventory.models import Reservation
 from domain.orders import limits
 from domain.orders.checkout import order_line
 from domain.orders.deps import OrderDeps
-from domain.orders.models import Order, OrderKind
+from domain.orders.models import Order, OrderKind, OrderLine
 from domain.pricing import discounts, engine
 from domain.remembered import Memo, remembering
 
@@ -144,29 +150,29 @@ class _Tally:
     discounted: dict[tuple[int, int], int]
 
 
+@dataclass
+class _Locked:
+    """What the batch read under its locks: the buyers that exist, the sales, the items and the items' SKUs."""
+
+    customers: set[int]
+    sales: dict[int, FlashSale]
+    items: dict[int, FlashSaleItem]
+    skus: dict[int, Sku]
+
+
 async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseException]:
     deps = batch[0].deps
     customer_ids = sorted({a.customer_id for a in batch})
     sale_ids = sorted({a.item.sale_id for a in batch})
-    item_ids = sorted({a.item.id for a in batch})
     answers: list[Written | BaseException | None] = [None] * len(batch)
     async with in_transaction():
-        customers = await _locked_customers(customer_ids)
-        p = raw_sql.Params()
-        found = {s.id: s for s in await raw_sql.select(FlashSale, f't."id" IN {raw_sql.listed(p, sale_ids)}', p,
-                                                       lock="FOR UPDATE")}
-        p = raw_sql.Params()
-        items = {i.id: i for i in await raw_sql.select(FlashSaleItem, f't."id" IN {raw_sql.listed(p, item_ids)}', p,
-                                                       lock="FOR UPDATE")}
-        earlier, numbers_taken = await _earlier_orders(batch)
-        tally = _Tally(await limits.pending_by_customer(customer_ids),
-                       await sales.units_by_customer(sale_ids, customer_ids),
-                       {item_id: item.taken for item_id, item in items.items()}, {})
+        locked = await _lock(customer_ids, sale_ids, sorted({a.item.id for a in batch}))
+        tally, earlier, numbers_taken = await _counted(batch, customer_ids, sale_ids, locked.items)
         now = deps.clock()
-        quotes = await _quotes(batch, items, now)
+        quotes = await _quotes(batch, locked, now)
         accepted: list[tuple[int, Admitted, Order, engine.Quote]] = []
         for index, (admitted, quote) in enumerate(zip(batch, quotes, strict=True)):
-            if admitted.customer_id not in customers:
+            if admitted.customer_id not in locked.customers:
                 answers[index] = NotFound("customer")
                 continue
             if admitted.idempotency_key and (admitted.customer_id, admitted.idempotency_key) in earlier:
@@ -176,55 +182,101 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
                 answers[index] = NumberTaken()  # drawn before: the buy draws another, the batch goes on
                 continue
             numbers_taken.add(admitted.number)
-            refusal = await _refused(admitted, quote, found[admitted.item.sale_id], items[admitted.item.id], tally,
-                                     now)
+            refusal = await _refused(admitted, quote, locked.sales[admitted.item.sale_id],
+                                     locked.items[admitted.item.id], tally, now)
             if refusal is not None:
                 answers[index] = refusal
                 continue
             accepted.append((index, admitted, _order(admitted, quote), quote))
-        await _insert(accepted, tally, items)
+        await _insert(accepted, tally, locked.items)
         await deps.events.placed_all([order for _, _, order, _ in accepted])
         for index, _, order, _ in accepted:
             answers[index] = Written(order, False)
     return [_failed() if answer is None else answer for answer in answers]  # every buy is answered above
 
 
-async def _locked_customers(customer_ids: Sequence[int]) -> set[int]:
-    """The buyers' rows, locked in id order (the order every writer of them takes): those that exist."""
+async def _lock(customer_ids: Sequence[int], sale_ids: Sequence[int], item_ids: Sequence[int]) -> _Locked:
+    """In one statement: the buyers' rows locked in id order, then the sales', then the items' (the order every
+    other writer of them takes: each CTE waits for the one before it through `(SELECT COUNT(*) …) >= 0`), answering
+    the sales and items as they are under the locks, with the items' SKUs and products (read without a lock). On
+    SQLite, which writes one transaction at a time, the same statement without the locks."""
+    postgres = raw_sql.postgres()
+
+    def lock(clause: str) -> str:
+        return f" {clause}" if postgres else ""
+
     p = raw_sql.Params()
-    sql = f'SELECT "id" FROM "{Customer._meta.db_table}" WHERE "id" IN {raw_sql.listed(p, customer_ids)} ORDER BY "id"'
-    if raw_sql.postgres():
-        sql += " FOR NO KEY UPDATE"
-    return {int(row["id"]) for row in await raw_sql.fetch(sql, *p)}
+    read = [(FlashSale, "s"), (FlashSaleItem, "i"), (Sku, "k"), (Product, "pr")]
+    nulls = ", ".join("NULL" for model, _ in read for _ in model._meta.fields_db_projection)
+    sql = (f'WITH c AS (SELECT "id" FROM "{Customer._meta.db_table}" WHERE "id" {raw_sql.among(p, customer_ids)} '
+           f'ORDER BY "id"{lock("FOR NO KEY UPDATE")}), '
+           f's AS (SELECT * FROM "{FlashSale._meta.db_table}" WHERE "id" {raw_sql.among(p, sale_ids)} '
+           f'AND (SELECT COUNT(*) FROM c) >= 0 ORDER BY "id"{lock("FOR UPDATE")}), '
+           f'i AS (SELECT * FROM "{FlashSaleItem._meta.db_table}" WHERE "id" {raw_sql.among(p, item_ids)} '
+           f'AND (SELECT COUNT(*) FROM s) >= 0 ORDER BY "id"{lock("FOR UPDATE")}) '
+           f'SELECT NULL AS "customer", {", ".join(raw_sql.columns(model, alias) for model, alias in read)} '
+           f'FROM i JOIN s ON s."id" = i."sale_id" JOIN "{Sku._meta.db_table}" k ON k."id" = i."sku_id" '
+           f'JOIN "{Product._meta.db_table}" pr ON pr."id" = k."product_id" '
+           f'UNION ALL SELECT c."id", {nulls} FROM c')
+    locked = _Locked(set(), {}, {}, {})
+    for row in await raw_sql.fetch(sql, *p):
+        if row["customer"] is not None:
+            locked.customers.add(int(row["customer"]))
+            continue
+        item = raw_sql.from_row(FlashSaleItem, row, "i")
+        locked.items[item.id] = item
+        locked.sales.setdefault(item.sale_id, raw_sql.from_row(FlashSale, row, "s"))
+        locked.skus.setdefault(item.sku_id, sku_from_row(row, "k", "pr"))
+    return locked
 
 
-async def _earlier_orders(batch: Sequence[Admitted]) -> tuple[dict[tuple[int, str], Order], set[str]]:
-    """In one query: the orders placed before with the buys' idempotency keys, and which of the buys' random order
+async def _counted(batch: Sequence[Admitted], customer_ids: Sequence[int], sale_ids: Sequence[int],
+                   items: dict[int, FlashSaleItem]) -> tuple[_Tally, dict[tuple[int, str], Order], set[str]]:
+    """In one statement, read after the locks (so it sees every order committed before them): what the guards
+    count (`_Tally`), the orders placed before with the buys' idempotency keys, and which of the buys' random order
     numbers were drawn before (at a flash sale's pace, six random digits a minute meet again; a collision found
     here costs that buy another draw, where one found by the INSERT costs the batch a write of each buy alone)."""
     keyed = [a for a in batch if a.idempotency_key]
-    numbers = sorted({a.number for a in batch})
     p = raw_sql.Params()
-    wanted = f't."number" IN {raw_sql.listed(p, numbers)}'
+    pending = limits.pending_by_customer_sql(p, customer_ids)
+    units = sales.units_by_customer_sql(p, sale_ids, customer_ids)
+    earlier = f'"number" {raw_sql.among(p, sorted({a.number for a in batch}))}'
     if keyed:
-        wanted += (f' OR (t."customer_id" IN {raw_sql.listed(p, sorted({a.customer_id for a in keyed}))} AND '
-                   f't."idempotency_key" IN {raw_sql.listed(p, sorted({str(a.idempotency_key) for a in keyed}))})')
-    earlier: dict[tuple[int, str], Order] = {}
+        earlier += (f' OR ("customer_id" {raw_sql.among(p, sorted({a.customer_id for a in keyed}))} AND '
+                    f'"idempotency_key" {raw_sql.among(p, sorted({str(a.idempotency_key) for a in keyed}))})')
+    sql = (f'SELECT \'p\' AS "k", "customer_id" AS "a", NULL AS "b", "held" AS "n", NULL AS "t", NULL AS "u" '
+           f'FROM ({pending}) AS pending '
+           f'UNION ALL SELECT \'u\', "sale_id", "customer_id", "units", NULL, NULL FROM ({units}) AS units '
+           f'UNION ALL SELECT \'e\', "id", "customer_id", 0, "number", "idempotency_key" '
+           f'FROM "{Order._meta.db_table}" WHERE {earlier}')
+    tally = _Tally({}, {}, {item_id: item.taken for item_id, item in items.items()}, {})
+    numbers = {a.number for a in batch}
+    wanted = {(a.customer_id, str(a.idempotency_key)) for a in keyed}
     taken: set[str] = set()
-    for order in await raw_sql.select(Order, wanted, p):
-        if order.number in numbers:
-            taken.add(order.number)
-        if order.idempotency_key is not None:
-            earlier[(order.customer_id, str(order.idempotency_key))] = order
-    return earlier, taken
+    replayed: list[int] = []
+    for row in await raw_sql.fetch(sql, *p):
+        if row["k"] == "p":
+            tally.pending[int(row["a"])] = int(row["n"])
+        elif row["k"] == "u":
+            tally.units[(int(row["a"]), int(row["b"]))] = int(row["n"])
+        else:
+            if row["t"] in numbers:
+                taken.add(row["t"])
+            if (int(row["b"]), row["u"]) in wanted:
+                replayed.append(int(row["a"]))
+    found: dict[tuple[int, str], Order] = {}
+    if replayed:  # a double tap: its twin's order, read whole
+        p = raw_sql.Params()
+        for order in await raw_sql.select(Order, f't."id" {raw_sql.among(p, replayed)}', p):
+            found[(order.customer_id, str(order.idempotency_key))] = order
+    return tally, found, taken
 
 
-async def _quotes(batch: Sequence[Admitted], items: dict[int, FlashSaleItem], now: datetime) -> list[engine.Quote]:
+async def _quotes(batch: Sequence[Admitted], locked: _Locked, now: datetime) -> list[engine.Quote]:
     """Each buy priced as of now from the rows as they are (the SKUs with their products, the items under lock, the
     live discounts): line prices only, a flash sale order takes no order-level promotions."""
-    skus = await skus_with_products(sorted({a.item.sku_id for a in batch}), on_sale=False)
-    return await engine.quotes([([(skus[a.item.sku_id], a.quantity)],
-                                 {a.item.sku_id: [sales.price_source(items[a.item.id])]}, a.customer_id)
+    return await engine.quotes([([(locked.skus[a.item.sku_id], a.quantity)],
+                                 {a.item.sku_id: [sales.price_source(locked.items[a.item.id])]}, a.customer_id)
                                 for a in batch], now)
 
 
@@ -273,13 +325,55 @@ def _order(admitted: Admitted, quote: engine.Quote) -> Order:
 
 async def _insert(accepted: Sequence[tuple[int, Admitted, Order, engine.Quote]], tally: _Tally,
                   items: dict[int, FlashSaleItem]) -> None:
+    """The accepted buys' orders (their primary keys set), lines and flash reservations, and the items' `taken`
+    raised under the database's oversell guard: one data-modifying statement on PostgreSQL, four on SQLite."""
     if not accepted:
         return
-    await raw_sql.insert_returning([order for _, _, order, _ in accepted], key="number")
-    await raw_sql.insert([order_line(order, priced) for _, _, order, quote in accepted for priced in quote.lines])
-    await raw_sql.insert([Reservation(order_id=order.id, sku_id=admitted.item.sku_id, quantity=admitted.quantity,
-                                      flash_item_id=admitted.item.id) for _, admitted, order, _ in accepted])
-    for item_id, taken in sorted(tally.taken.items()):
-        more = taken - items[item_id].taken
-        if more and not await sales.take_from_pool(item_id, more):
-            raise RuntimeError(f"flash item {item_id} changed under its lock")
+    orders = [order for _, _, order, _ in accepted]
+    more = {item_id: taken - items[item_id].taken for item_id, taken in sorted(tally.taken.items())
+            if taken != items[item_id].taken}
+    lines = [(order, order_line(order, priced)) for _, _, order, quote in accepted for priced in quote.lines]
+    reservations = [(order, Reservation(sku_id=admitted.item.sku_id, quantity=admitted.quantity,
+                                        flash_item_id=admitted.item.id)) for _, admitted, order, _ in accepted]
+    if raw_sql.postgres():
+        raised = await _insert_together(orders, lines, reservations, more)
+    else:
+        await raw_sql.insert_returning(orders, key="number")
+        for order, row in [*lines, *reservations]:
+            row.order_id = order.id
+        await raw_sql.insert([line for _, line in lines])
+        await raw_sql.insert([reservation for _, reservation in reservations])
+        p = raw_sql.Params()
+        raised = len(await raw_sql.fetch(sales.take_from_pools_sql(p, more), *p))
+    if raised != len(more):
+        raise RuntimeError(f"flash items {sorted(more)} changed under their lock")
+
+
+async def _insert_together(orders: Sequence[Order], lines: Sequence[tuple[Order, OrderLine]],
+                           reservations: Sequence[tuple[Order, Reservation]], more: dict[int, int]) -> int:
+    """PostgreSQL: `_insert` in one statement whose text is the same whatever the batch's size (one array a column):
+    the lines and reservations join their orders by number. Answers how many items `taken` was raised for."""
+    p = raw_sql.Params()
+    order_columns, order_rows = raw_sql.unnest(p, orders)
+
+    def under_their_orders(alias: str, rows: Sequence[tuple[Order, Model]]) -> str:
+        columns, source = raw_sql.unnest(p, [row for _, row in rows], leave_out=["order_id"],
+                                         more={"order_number": ("VARCHAR", [order.number for order, _ in rows])})
+        named = ", ".join(f'"{column}"' for column in columns)
+        table = type(rows[0][1])._meta.db_table
+        return (f'{alias} AS (INSERT INTO "{table}" ({named}, "order_id") SELECT {named}, o."id" FROM {source} '
+                f'JOIN o ON o."number" = u."order_number")')
+
+    named = ", ".join(f'"{column}"' for column in order_columns)
+    sql = (f'WITH o AS (INSERT INTO "{Order._meta.db_table}" ({named}) SELECT {named} FROM {order_rows} '
+           f'RETURNING "id", "number"), {under_their_orders("l", lines)}, '
+           f'{under_their_orders("r", reservations)}, t AS ({sales.take_from_pools_sql(p, more)}) '
+           'SELECT "id", "number", (SELECT COUNT(*) FROM t) AS "raised" FROM o')
+    rows = await raw_sql.fetch(sql, *p)
+    ids = {row["number"]: row["id"] for row in rows}
+    for order in orders:
+        order.pk = ids[order.number]
+        order._saved_in_db = True
+    for order, row in [*lines, *reservations]:
+        row.order_id = order.id
+    return int(rows[0]["raised"]) if rows else 0

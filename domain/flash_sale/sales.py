@@ -12,7 +12,7 @@ an SKU (DUPLICATE).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -252,24 +252,30 @@ async def customer_units(sale_id: int, customer_id: int) -> int:
     return sum(units)
 
 
-async def units_by_customer(sale_ids: Sequence[int], customer_ids: Sequence[int]) -> dict[tuple[int, int], int]:
-    """`customer_units` of many customers in many sales in one query: (sale id, customer id) → units."""
-    p = raw_sql.Params()
-    rows = await raw_sql.fetch(
-        f'SELECT i."sale_id", o."customer_id", SUM(r."quantity") AS "units" FROM "{Reservation._meta.db_table}" r '
-        f'JOIN "{FlashSaleItem._meta.db_table}" i ON i."id" = r."flash_item_id" '
-        f'JOIN "{Order._meta.db_table}" o ON o."id" = r."order_id" '
-        f'WHERE i."sale_id" IN {raw_sql.listed(p, sale_ids)} AND o."customer_id" IN {raw_sql.listed(p, customer_ids)} '
-        f'AND r."state" IN {raw_sql.listed(p, [state.value for state in OPEN_STATES])} '
-        'GROUP BY i."sale_id", o."customer_id"', *p)
-    return {(int(row["sale_id"]), int(row["customer_id"])): int(row["units"]) for row in rows}
+def units_by_customer_sql(params: raw_sql.Params, sale_ids: Sequence[int], customer_ids: Sequence[int]) -> str:
+    """`customer_units` of many customers in many sales as one SELECT of (sale_id, customer_id, units), to be read
+    inside another statement."""
+    return (f'SELECT i."sale_id", o."customer_id", SUM(r."quantity") AS "units" FROM "{Reservation._meta.db_table}" r '
+            f'JOIN "{FlashSaleItem._meta.db_table}" i ON i."id" = r."flash_item_id" '
+            f'JOIN "{Order._meta.db_table}" o ON o."id" = r."order_id" '
+            f'WHERE i."sale_id" {raw_sql.among(params, sale_ids)} '
+            f'AND o."customer_id" {raw_sql.among(params, customer_ids)} '
+            f'AND r."state" {raw_sql.among(params, [state.value for state in OPEN_STATES])} '
+            'GROUP BY i."sale_id", o."customer_id"')
 
 
-async def take_from_pool(item_id: int, quantity: int) -> bool:
-    """The database's oversell guard for the pool."""
-    return bool(await raw_sql.fetch(f'UPDATE "{FlashSaleItem._meta.db_table}" SET "taken" = "taken" + $1 '
-                                    'WHERE "id" = $2 AND "taken" <= "quantity" - $3 RETURNING 1',
-                                    quantity, item_id, quantity))
+def take_from_pools_sql(params: raw_sql.Params, more: Mapping[int, int]) -> str:
+    """The database's oversell guard for the pools: one UPDATE raising each item's `taken` by `more[item id]` where
+    that keeps it within the item's quantity, answering the ids of the items it raised (fewer ids than items: the
+    guard refused)."""
+    table = FlashSaleItem._meta.db_table
+    if raw_sql.postgres():
+        rows = f'unnest({params(list(more))}::INT[], {params(list(more.values()))}::INT[]) AS u("item", "more")'
+    else:
+        rows = "(" + " UNION ALL ".join(f'SELECT {params(item_id)} AS "item", {params(n)} AS "more"'
+                                        for item_id, n in more.items()) + ") AS u"
+    return (f'UPDATE "{table}" AS i SET "taken" = i."taken" + u."more" FROM {rows} '
+            f'WHERE i."id" = u."item" AND i."taken" <= i."quantity" - u."more" RETURNING "id"')
 
 
 async def sale_items(sale_id: int, sku_id: int) -> FlashSaleItem | None:

@@ -40,13 +40,11 @@ async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tu
     return held, keyed
 
 
-async def pending_by_customer(customer_ids: Sequence[int]) -> dict[int, int]:
-    """`pending_orders` of many customers in one query (customers holding none are left out)."""
-    p = raw_sql.Params()
-    rows = await raw_sql.fetch(
-        f'SELECT customer_id, COUNT(*) AS held FROM {Order._meta.db_table} '
-        f'WHERE customer_id IN {raw_sql.listed(p, customer_ids)} AND {_PENDING_SQL} GROUP BY customer_id', *p)
-    return {int(row["customer_id"]): int(row["held"]) for row in rows}
+def pending_by_customer_sql(params: raw_sql.Params, customer_ids: Sequence[int]) -> str:
+    """`pending_orders` of many customers as one SELECT of (customer_id, held), to be read inside another statement
+    (customers holding none are left out)."""
+    return (f'SELECT customer_id, COUNT(*) AS held FROM {Order._meta.db_table} '
+            f'WHERE customer_id {raw_sql.among(params, customer_ids)} AND {_PENDING_SQL} GROUP BY customer_id')
 
 
 def over_pending(held: int, limit: int) -> DomainError | None:
