@@ -254,12 +254,15 @@ async def customer_units(sale_id: int, customer_id: int) -> int:
 
 def units_by_customer_sql(params: raw_sql.Params, sale_ids: Sequence[int], customer_ids: Sequence[int]) -> str:
     """`customer_units` of many customers in many sales as one SELECT of (sale_id, customer_id, units), to be read
-    inside another statement."""
+    inside another statement. Driven by the customers' orders (PostgreSQL: `= ANY(ARRAY(…))`, an index condition
+    whatever the statistics say), never by the sale's reservations, which a sale in full swing adds by the thousand
+    faster than statistics follow."""
+    orders = f'SELECT "id" FROM "{Order._meta.db_table}" WHERE "customer_id" {raw_sql.among(params, customer_ids)}'
+    theirs = f'= ANY(ARRAY({orders}))' if raw_sql.postgres() else f'IN ({orders})'
     return (f'SELECT i."sale_id", o."customer_id", SUM(r."quantity") AS "units" FROM "{Reservation._meta.db_table}" r '
             f'JOIN "{FlashSaleItem._meta.db_table}" i ON i."id" = r."flash_item_id" '
             f'JOIN "{Order._meta.db_table}" o ON o."id" = r."order_id" '
-            f'WHERE i."sale_id" {raw_sql.among(params, sale_ids)} '
-            f'AND o."customer_id" {raw_sql.among(params, customer_ids)} '
+            f'WHERE r."order_id" {theirs} AND i."sale_id" {raw_sql.among(params, sale_ids)} '
             f'AND r."state" {raw_sql.among(params, [state.value for state in OPEN_STATES])} '
             'GROUP BY i."sale_id", o."customer_id"')
 
