@@ -32,8 +32,8 @@ Around each measured run it reads Redis's INFO (EVALSHA calls, read events = rou
 own count of operations (/metrics) and the CPU of the server, PostgreSQL, Redis, the simulators and the client.
 Prints the table, the ratios succeeding buys / trivial mutation (target >= 0.5) and sold-out answers / trivial
 mutation (target >= 0.9), Redis round trips and CPU per attempt, and the checks. --profile DIR records the server
-with py-spy during the measured success and sold-out runs (collapsed stacks in DIR; those runs are then slowed by the
-sampling) and prints where the time goes.
+with py-spy during the first measured trivial run and the measured success and sold-out runs (collapsed stacks in
+DIR; those runs are then slowed by the sampling) and prints where the time goes.
 
 Exit status: 0 after a consistent measurement whatever the ratios; 1 if units were oversold, a count does not add
 up, a request failed or answered wrongly, or a server failed to start.
@@ -286,7 +286,7 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
         def floor_phase(label: str) -> Phase:
             print(f"  trivial mutation (tokenRefresh): wrk {args.seconds:g}s", flush=True)
             phase = wrk_phase(meter, workdir, "trivial mutation", token_refresh_body(), rotation, label,
-                              "TokenRefresh", args)
+                              "TokenRefresh", args, profile=profile_path(args, "trivial") if label == "t1" else None)
             for answers, what in ((phase.warm_answers, "warm-up"), (phase.answers, "measured")):
                 checks.append((f"tokenRefresh answers ok ({what}, of {answers.total})", answers.ok, answers.total))
             return phase
@@ -432,7 +432,8 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None:
         from bench._flash_sale_profile import print_profile
 
-        for name, result in (("success", outcome.success), ("sold-out", outcome.sold_out)):
+        for name, result in (("trivial", outcome.floors[0]), ("success", outcome.success),
+                             ("sold-out", outcome.sold_out)):
             print()
             print_profile(profile_path(args, name), f"the measured {name} run", args.seconds, result.requests,
                           PROFILE_RATE)
