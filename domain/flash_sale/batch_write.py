@@ -89,7 +89,8 @@ class NumberTaken(Exception):
     """The buy's random order number was drawn before: draw another (its units went back)."""
 
 
-def _failed() -> DomainError:
+def not_written() -> DomainError:
+    """The answer to a buy whose order was not written and whose units went back: tapping again is safe."""
     return DomainError(ErrorCode.PAYMENT_FAILED, "the order could not be written; nothing was taken, try again")
 
 
@@ -111,7 +112,7 @@ async def write_batch(batch: Sequence[Admitted]) -> list[Written | BaseException
         raise
     except Exception:
         log.exception("flash sale batch failed", size=len(batch))
-        answers = [_failed() for _ in batch]
+        answers = [not_written() for _ in batch]
     await _give_back([admitted for admitted, answer in zip(batch, answers, strict=True)
                       if not isinstance(answer, Written) or answer.replayed])
     return answers
@@ -137,7 +138,7 @@ async def _collided(admitted: Admitted) -> Written | BaseException:
         if existing is not None:
             return Written(existing, True)
     log.error("flash sale buy collided on no known key", number=admitted.number)
-    return _failed()
+    return not_written()
 
 
 @dataclass
@@ -192,7 +193,7 @@ async def _write_together(batch: Sequence[Admitted]) -> list[Written | BaseExcep
         await deps.events.placed_all([order for _, _, order, _ in accepted])
         for index, _, order, _ in accepted:
             answers[index] = Written(order, False)
-    return [_failed() if answer is None else answer for answer in answers]  # every buy is answered above
+    return [not_written() if answer is None else answer for answer in answers]  # every buy is answered above
 
 
 async def _lock(customer_ids: Sequence[int], sale_ids: Sequence[int], item_ids: Sequence[int]) -> _Locked:

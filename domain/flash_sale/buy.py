@@ -21,7 +21,8 @@ from tortoise.transactions import in_transaction
 
 from domain.errors import Invalid, NotFound
 from domain.flash_sale import sales as sales
-from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, write_batch
+from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, not_written, write_batch
+from domain.flash_sale.group_commit import WriterStopped
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Take, refused
@@ -137,7 +138,10 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
         if isinstance(answer, BaseException):
             raise answer
         return answer
-    written: Written = await writer.submit(admitted)
+    try:
+        written: Written = await writer.submit(admitted)
+    except WriterStopped as exc:  # the server stopped before writing it: the writer gave its units back
+        raise not_written() from exc
     return written
 
 

@@ -18,6 +18,7 @@ from domain.columns import column
 from domain.errors import DomainError
 from domain.flash_sale import batch_write
 from domain.flash_sale.buy import FlashBuyRequest, buy
+from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
@@ -184,3 +185,31 @@ async def test_a_batch_is_four_statements_on_postgresql_whose_text_is_the_same_w
         assert not [s for s in many if s not in one and "idempotency_key = $2" not in s], (before_the_pool, many)
     assert await Order.filter(kind="FLASH_SALE").count() == 7
     assert await _taken(flash_sale) == 7
+
+
+async def test_buys_a_stopping_server_never_wrote_are_told_to_try_again_with_their_units_back(app, sale, monkeypatch):
+    """Stopping outlasts its grace while one batch is being written and another buy waits: neither is answered with
+    an internal error, nothing of theirs is written, and the pool has their units again."""
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(3)
+    await _try(deps, flash_sale, sku, customers[0])
+    write_together, started = batch_write._write_together, asyncio.Event()
+
+    async def slow(batch):
+        started.set()
+        await asyncio.sleep(30)  # a database that does not answer
+        return await write_together(batch)
+
+    monkeypatch.setattr(batch_write, "_write_together", slow)
+    writer = GroupCommit(batch_write.write_batch, abandon=batch_write.abandon, window=0, max_batch=1)
+    monkeypatch.setattr(flash_policy(deps), "writer", writer)
+    writer.start()
+    buys = [asyncio.ensure_future(_try(deps, flash_sale, sku, c)) for c in customers[1:]]
+    await started.wait()
+    await asyncio.sleep(0.05)  # the second buy is queued behind the first one's batch
+    await writer.stop(grace=0.05)
+    assert await asyncio.gather(*buys) == ["PAYMENT_FAILED", "PAYMENT_FAILED"]
+    assert await Order.filter(kind="FLASH_SALE").count() == 1
+    assert await _taken(flash_sale) == 1
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 1}
