@@ -139,12 +139,12 @@ def among(params: Params, values: Iterable[object]) -> str:
 
 
 def unnest(params: Params, instances: Sequence[Model], leave_out: Iterable[str] = (),
-           more: Mapping[str, tuple[str, Sequence[object]]] | None = None) -> tuple[list[str], str]:
+           extra: Mapping[str, tuple[str, Sequence[object]]] | None = None) -> tuple[list[str], str]:
     """PostgreSQL only: the rows of new `instances` of one model as a table, one array parameter a column, for
     `INSERT … SELECT … FROM` (a statement whose text is the same however many rows). Answers the columns and
-    `unnest($1::T[], …) AS u(…)`. Values go through the fields' `to_db_value`, as `insert` sends them; `leave_out`:
-    fields the statement fills itself; `more`: extra columns of the table, name → (PostgreSQL type, one value a row),
-    to join on."""
+    `unnest($1::T[], …) AS u(…)`. Values go through the fields' `to_db_value`, as `insert` sends them. `leave_out`:
+    fields the statement fills itself; `extra`: columns of `u` that are no field of the model, name → (PostgreSQL
+    type, one value a row), to join on (left out of the columns answered)."""
     meta = type(instances[0])._meta
     skipped = set(leave_out)
     names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated and name not in skipped]
@@ -154,7 +154,7 @@ def unnest(params: Params, instances: Sequence[Model], leave_out: Iterable[str] 
         sql_type = _BASE_TYPE.sub("", field.get_for_dialect("postgres", "SQL_TYPE"))
         arrays.append(f"{params([field.to_db_value(getattr(i, name), i) for i in instances])}::{sql_type}[]")
     columns = [meta.fields_db_projection[name] for name in names]
-    for column, (sql_type, values) in (more or {}).items():
+    for column, (sql_type, values) in (extra or {}).items():
         arrays.append(f"{params(list(values))}::{sql_type}[]")
         columns.append(column)
     quoted = ", ".join(f'"{column}"' for column in columns)

@@ -359,7 +359,7 @@ async def _insert_together(orders: Sequence[Order], lines: Sequence[tuple[Order,
 
     def under_their_orders(alias: str, rows: Sequence[tuple[Order, Model]]) -> str:
         columns, source = raw_sql.unnest(p, [row for _, row in rows], leave_out=["order_id"],
-                                         more={"order_number": ("VARCHAR", [order.number for order, _ in rows])})
+                                         extra={"order_number": ("VARCHAR", [order.number for order, _ in rows])})
         named = ", ".join(f'"{column}"' for column in columns)
         table = type(rows[0][1])._meta.db_table
         return (f'{alias} AS (INSERT INTO "{table}" ({named}, "order_id") SELECT {named}, o."id" FROM {source} '
