@@ -14,7 +14,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 from strawberry.extensions.max_aliases import create_validator as alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -44,6 +43,7 @@ from schema.points import PointsMutation, PointsQuery
 from schema.relay import RelayMutation, RelayQuery
 from schema.spend_and_save import SpendAndSaveMutation, SpendAndSaveQuery
 from schema.text_input import RefuseNulText
+from schema.validation_cache import ValidationByText
 from schema.wallet import WalletMutation, WalletQuery
 
 MAX_DEPTH = 10
@@ -143,13 +143,13 @@ def build_schema(
     introspection: bool = True,
 ) -> strawberry.Schema:
     # Depth and alias limits are validation rules. QueryDepthLimiter/MaxAliasesLimiter would mint new rule classes
-    # for every request, and ValidationCache keys on the rules, so it would never hit: build the classes once.
+    # for every request, and ValidationByText keys on the rules, so it would never hit: build the classes once.
     limits: list[type[ASTValidationRule]] = [depth_rule(MAX_DEPTH, None), alias_rule(MAX_ALIASES)]
     extensions: list[Any] = [
         lambda: AddValidationRules(limits),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
+        ValidationByText,
         lambda: MaskErrors(should_mask_error=_is_internal, error_message=INTERNAL_ERROR),
         DomainErrorCodes,
         RefuseNulText,
