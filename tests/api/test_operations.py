@@ -57,9 +57,8 @@ async def test_query_depth_and_alias_limits_reject_abusive_queries(gql):
 
 
 async def test_repeated_operations_hit_the_parser_and_validation_caches(gql, make_product, operator_token):
-    from strawberry.extensions.validation_cache import _get_validate_cache
+    from schema.validation_cache import _validated as cache
 
-    cache = _get_validate_cache(1024)
     query = "query Repeat { products(first: 1) { totalCount } }"
     await gql.data(query, token=operator_token)  # staff: past the response cache, into strawberry
     before = cache.cache_info().hits
