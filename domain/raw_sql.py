@@ -164,10 +164,7 @@ def unnest(params: Params, instances: Sequence[Model], leave_out: Iterable[str] 
 _BASE_TYPE = re.compile(r"\(\d+(?:,\s*\d+)?\)")
 
 
-async def select(model: type[M], where: str, params: Sequence[object], lock: str = "") -> list[M]:
-    """The instances of `model` (its table aliased `t`) matching `where`, in id order, as the ORM builds them.
-    `lock` ("FOR UPDATE", "FOR NO KEY UPDATE") is taken on PostgreSQL; SQLite writes one transaction at a time."""
+async def select(model: type[M], where: str, params: Sequence[object]) -> list[M]:
+    """The instances of `model` (its table aliased `t`) matching `where`, in id order, as the ORM builds them."""
     sql = f'SELECT {columns(model, "t")} FROM "{model._meta.db_table}" t WHERE {where} ORDER BY t."id"'
-    if lock and postgres():
-        sql += f" {lock} OF t"
     return [from_row(model, row, "t") for row in await fetch(sql, *params)]
