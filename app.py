@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from payments.notify import notify_routes
 from schema import build_schema
+from server.flash_buy_lane import FlashBuyLane
 from server.gc_tuning import tune_after_start_up
 from server.graphiql import graphiql_static
 from server.graphql_app import CachedCatalog, PondGraphQL
@@ -25,7 +26,6 @@ from server.remembered_reads import RememberedReads
 from server.request_limits import BodyLimit, GraphQLRequestShape
 from server.settings import Settings, load_settings
 from server.share_codes import share_code_routes
-from server.sold_out_answers import SoldOutAnswers
 from server.wiring import describe, runtime, simulators, withdrawal_transfer_finished
 from workers.in_process import run_sweeps
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[BaseRoute] = [
         Route(
             "/graphql",
-            SoldOutAnswers(CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds), schema),
+            FlashBuyLane(CachedCatalog(GraphQLRequestShape(graphql), settings.catalog_cache_seconds), schema),
             methods=["GET", "POST"],
         ),
         *health_routes(checks),

@@ -85,6 +85,9 @@ def pond_server(workdir: Path, keys_dir: Path, login: Server, pay: Server, pool_
         "POND_LOG_LEVEL": "WARNING",
         "POND_LOGIN_RATE_LIMIT": "1000000",  # every bench customer logs in from 127.0.0.1
         "POND_FLASH_SALE_PAYMENT_MINUTES": "60",  # nothing expires during the run (no sweeps run anyway)
+        # The bench's customers keep every order unpaid, 4 or 5 each by the sold-out phase: the cap of unpaid orders
+        # (5 by default) would answer some sold-out attempts LIMIT_EXCEEDED, which comes before the pool.
+        "POND_MAX_PENDING_ORDERS": "1000",
         "POND_SECRET_KEY": secrets.token_urlsafe(48),
         "POND_DATA_DIR": str(workdir / ".pond"),
         **wechat_env(keys_dir, login, pay),

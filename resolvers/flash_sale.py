@@ -58,7 +58,7 @@ async def flash_sale_buy_sold_out(services: Services, caller: Callable[[], Await
                                   data: Any) -> bool:
     """True when `flashSaleBuy` would answer this caller and input SOLD_OUT at once: the input decodes and passes
     the buy's checks, the caller may buy, and the process knows the SKU is sold out for them. Changes nothing
-    (`server.sold_out_answers` answers such a request before GraphQL). The caller (a token check) is only asked
+    (`server.flash_buy_lane` answers such a request before GraphQL). The caller (a token check) is only asked
     when the SKU is sold out for a customer the pool has never answered (id 0): a buy that goes on to GraphQL
     pays little here."""
     try:

@@ -105,6 +105,14 @@ Mutation = merge_types(
 )
 
 
+def _with_code(error: GraphQLError) -> None:
+    original = error.original_error
+    if isinstance(original, DomainError):
+        error.extensions = {**(error.extensions or {}), "code": original.code.value}
+        if original.field:
+            error.extensions["field"] = original.field
+
+
 class DomainErrorCodes(SchemaExtension):
     """A business error raised by a query (e.g. a bad cursor) reaches the client with its code, unmasked."""
 
@@ -112,16 +120,29 @@ class DomainErrorCodes(SchemaExtension):
         yield
         result = self.execution_context.result
         for error in getattr(result, "errors", None) or []:
-            original = error.original_error
-            if isinstance(original, DomainError):
-                error.extensions = {**(error.extensions or {}), "code": original.code.value}
-                if original.field:
-                    error.extensions["field"] = original.field
+            _with_code(error)
 
 
 def _is_internal(error: GraphQLError) -> bool:
     original = error.original_error
     return original is not None and not isinstance(original, (GraphQLError, DomainError))
+
+
+def _masked() -> MaskErrors:
+    return MaskErrors(should_mask_error=_is_internal, error_message=INTERNAL_ERROR)
+
+
+def answered_errors(schema: strawberry.Schema, errors: list[GraphQLError]) -> list[GraphQLError]:
+    """Execution errors as the schema's extensions answer them, for a caller that executed a document without them
+    (`server.flash_buy_lane`): told to `process_errors` (logged), business errors with their code, Pond's own
+    faults masked."""
+    schema.process_errors(errors)
+    mask = _masked()
+    answered = []
+    for error in errors:
+        _with_code(error)
+        answered.append(mask.anonymise_error(error) if _is_internal(error) else error)
+    return answered
 
 
 class PondSchema(strawberry.Schema):
@@ -150,7 +171,7 @@ def build_schema(
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=1024),
         ValidationByText,
-        lambda: MaskErrors(should_mask_error=_is_internal, error_message=INTERNAL_ERROR),
+        _masked,
         DomainErrorCodes,
         RefuseNulText,
         *extra_extensions,

@@ -44,14 +44,18 @@ def client_ip(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def request_context(request: HTTPConnection, response: Any, services: Services, principal: Principal | None) -> Context:
+    """The resolvers' Context for one request (its caller decided by `principal_of`), with fresh DataLoaders."""
+    return Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
+                   response=response)
+
+
 class PondGraphQL(GraphQL[Context, None]):
     """Builds one Context per request: the caller from the bearer token, fresh DataLoaders."""
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         services: Services = request.app.state.services
-        principal = await principal_of(request, services)
-        context = Context(services=services, principal=principal, client_ip=client_ip(request), request=request,
-                          response=response)
+        context = request_context(request, response, services, await principal_of(request, services))
         audience: PriceAudience | None = request.scope.get(AUDIENCE_SCOPE_KEY)
         if audience is not None:  # priced exactly for the audience whose cache entry it may be stored under
             context.loaders.price_for(audience.member)

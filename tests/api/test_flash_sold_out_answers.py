@@ -1,4 +1,4 @@
-"""A crowd on a sold-out SKU is answered before GraphQL runs (server/sold_out_answers.py), with the bytes GraphQL
+"""A crowd on a sold-out SKU is answered before GraphQL runs (server/flash_buy_lane.py), with the bytes GraphQL
 itself answered for the same document; whatever the lane cannot vouch for is run through GraphQL."""
 
 from __future__ import annotations
