@@ -42,8 +42,18 @@ async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tu
 
 def pending_by_customer_sql(params: raw_sql.Params, customer_ids: Sequence[int]) -> str:
     """`pending_orders` of many customers as one SELECT of (customer_id, held), to be read inside another statement
-    (customers holding none are left out)."""
-    return (f'SELECT customer_id, COUNT(*) AS held FROM {Order._meta.db_table} '
+    (customers holding none are left out).
+
+    PostgreSQL counts each customer's orders through the index led by `customer_id`, whatever the statistics say:
+    a table a flash sale fills faster than it is analysed looks to the planner as if few orders were unpaid, and it
+    would read every unpaid order through the status index (about 1 ms at 3,000). So the count runs once a customer
+    (`LATERAL`) and the status test is kept out of index matching (`(…) IS TRUE`)."""
+    table = Order._meta.db_table
+    if raw_sql.postgres():
+        return (f'SELECT c."id" AS customer_id, p.held FROM unnest({params(list(customer_ids))}::INT[]) AS c("id") '
+                f'CROSS JOIN LATERAL (SELECT COUNT(*) AS held FROM {table} o WHERE o.customer_id = c."id" '
+                f'AND ({_PENDING_SQL}) IS TRUE) AS p WHERE p.held > 0')
+    return (f'SELECT customer_id, COUNT(*) AS held FROM {table} '
             f'WHERE customer_id {raw_sql.among(params, customer_ids)} AND {_PENDING_SQL} GROUP BY customer_id')
 
 
