@@ -8,9 +8,12 @@ that need the database's own form (datetimes) go through their model field's `to
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from copy import deepcopy
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
@@ -56,6 +59,51 @@ def from_row(model: type[M], row: dict[str, Any], alias: str) -> M:
     """The instance of `model` whose columns `columns(model, alias)` read into `row`, as the ORM would build it."""
     start = len(alias) + 1
     return model._init_from_db(**{key[start:]: value for key, value in row.items() if key.startswith(f"{alias}.")})
+
+
+def new(model: type[M], **values: object) -> M:
+    """`model(**values)` for a hot path that builds many: the same instance (the same attributes, each value through
+    its field's `to_python_value`, the fields' defaults for the rest), without the ORM's per-field `__setattr__`
+    and default lookups (an `Order` costs about a fifth). Fields only, by name (`customer_id`, not `customer`)."""
+    meta = model._meta
+    instance = model.__new__(model)
+    state = instance.__dict__
+    state.update(_partial=False, _saved_in_db=False, _custom_generated_pk=False, _await_when_save={})
+    for name, value in values.items():
+        field = meta.fields_map[name]
+        if name not in meta.fields_db_projection:
+            raise TypeError(f"{model.__name__}.{name} is not a column: pass its id")
+        if value is None and not field.null:
+            raise ValueError(f"{name} is non nullable field, but null was passed")
+        state[name] = field.to_python_value(value)
+    for name, default in _defaults(model):
+        if name not in values:
+            state[name] = default()
+    return instance
+
+
+@cache
+def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], object]], ...]:
+    """Each column's default as `Model.__init__` gives it, as a function to call per instance."""
+    meta = model._meta
+    defaults: list[tuple[str, Callable[[], object]]] = []
+    for name in meta.fields_db_projection:
+        field = meta.fields_map[name]
+        default = field.default
+        if inspect.iscoroutinefunction(default):
+            raise TypeError(f"{model.__name__}.{name}: an awaited default is not supported by raw_sql.new")
+        if callable(default):
+            defaults.append((name, default))
+        elif default is not None:
+            if isinstance(default, (int, float, str, bool, bytes)):
+                defaults.append((name, lambda value=default: value))
+            else:
+                defaults.append((name, lambda value=default: deepcopy(value)))
+        elif field.has_db_default():
+            defaults.append((name, field.get_db_default_value))
+        else:
+            defaults.append((name, lambda: None))
+    return tuple(defaults)
 
 
 def db_value(model: type[Model], field: str, value: datetime) -> object:

@@ -316,8 +316,8 @@ async def _refused(admitted: Admitted, quote: engine.Quote, sale: FlashSale, ite
 
 def _order(admitted: Admitted, quote: engine.Quote) -> Order:
     window = flash_policy(admitted.deps).payment_window(admitted.deps)
-    return Order(
-        number=admitted.number, customer_id=admitted.customer_id, kind=OrderKind.FLASH_SALE,
+    return raw_sql.new(
+        Order, number=admitted.number, customer_id=admitted.customer_id, kind=OrderKind.FLASH_SALE,
         subtotal=quote.subtotal, discount_total=quote.discount_total, payable=quote.total,
         delivery=admitted.delivery, pickup_point_id=admitted.pickup_point_id, remark=admitted.remark.strip(),
         idempotency_key=admitted.idempotency_key, expires_at=admitted.admitted_at + window,
@@ -334,7 +334,7 @@ async def _insert(accepted: Sequence[tuple[int, Admitted, Order, engine.Quote]],
     more = {item_id: taken - items[item_id].taken for item_id, taken in sorted(tally.taken.items())
             if taken != items[item_id].taken}
     lines = [(order, order_line(order, priced)) for _, _, order, quote in accepted for priced in quote.lines]
-    reservations = [(order, Reservation(sku_id=admitted.item.sku_id, quantity=admitted.quantity,
+    reservations = [(order, raw_sql.new(Reservation, sku_id=admitted.item.sku_id, quantity=admitted.quantity,
                                         flash_item_id=admitted.item.id)) for _, admitted, order, _ in accepted]
     if raw_sql.postgres():
         raised = await _insert_together(orders, lines, reservations, more)

@@ -11,6 +11,7 @@ from typing import Protocol
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from domain import raw_sql
 from domain.catalog.models import Sku
 from domain.catalog.queries import skus_with_products
 from domain.errors import DomainError, ErrorCode, Invalid, NotFound
@@ -343,7 +344,8 @@ def order_line(order: Order, priced: engine.PricedLine) -> OrderLine:
     """An order line snapshots what was bought and what priced it."""
     sku = priced.sku
     product = sku.product
-    line = OrderLine(
+    line = raw_sql.new(
+        OrderLine,
         sku_id=sku.id,
         product_id=product.id,
         title=product.title,
