@@ -95,15 +95,21 @@ def _defaults(model: type[Model]) -> tuple[tuple[str, Callable[[], object]], ...
         if callable(default):
             defaults.append((name, default))
         elif default is not None:
-            if isinstance(default, (int, float, str, bool, bytes)):
-                defaults.append((name, lambda value=default: value))
-            else:
-                defaults.append((name, lambda value=default: deepcopy(value)))
+            immutable = isinstance(default, (int, float, str, bool, bytes))
+            defaults.append((name, _constant(default) if immutable else _copied(default)))
         elif field.has_db_default():
             defaults.append((name, field.get_db_default_value))
         else:
-            defaults.append((name, lambda: None))
+            defaults.append((name, _constant(None)))
     return tuple(defaults)
+
+
+def _constant(value: object) -> Callable[[], object]:
+    return lambda: value
+
+
+def _copied(value: object) -> Callable[[], object]:
+    return lambda: deepcopy(value)
 
 
 def db_value(model: type[Model], field: str, value: datetime) -> object:

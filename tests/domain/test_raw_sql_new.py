@@ -38,7 +38,8 @@ async def test_it_builds_the_instance_the_orm_builds(model: type[Model], values:
 
 async def test_defaults_are_its_own_and_values_are_the_fields_python_values() -> None:
     first, second = raw_sql.new(OrderLine, **CASES[3][1]), raw_sql.new(OrderLine, **CASES[3][1])
-    first.specs.append("changed")
+    specs: list[Any] = first.specs
+    specs.append("changed")
     assert second.specs == []  # a mutable default is made anew for each instance, as the ORM does
     order = raw_sql.new(Order, **CASES[1][1])
     assert order.kind is OrderKind.GROUP_BUY and order.status is OrderStatus.PENDING_PAYMENT
