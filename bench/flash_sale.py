@@ -1,7 +1,8 @@
 """Flash sale benchmark: buyers on a flash sale's pool through the real HTTP API, against the floor any mutation pays.
 
-    python bench/flash_sale.py [--customers 1000] [--connections 32] [--seconds 5] [--burst-pool 100]
-                               [--burst-limit 2] [--burst-customers 1000] [--burst-taps 3] [--profile DIR]
+    python bench/flash_sale.py [--customers 1000] [--connections 32] [--seconds 5] [--success-limit 10]
+                               [--burst-pool 100] [--burst-limit 2] [--burst-customers 1000] [--burst-taps 3]
+                               [--profile DIR]
 
 One `pond serve` (one uvicorn worker) on PostgreSQL (database `pond_bench_flash`, dropped and recreated, Pond's
 migrations and demo catalog) and Redis (keys under the prefix `benchfs`, deleted before and after), with WeChat's two
