@@ -57,6 +57,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.http import process_result
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument, convert_argument
@@ -238,11 +239,8 @@ class FlashBuyLane:
 
     @staticmethod
     def _encoded(result: ExecutionResult) -> bytes:
-        """The body strawberry's view answers for the result."""
-        answer: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            answer["errors"] = [error.formatted for error in result.errors]
-        return json.dumps(answer, separators=(",", ":")).encode()
+        """The body strawberry's view answers for the result (its `process_result` and `encode_json`)."""
+        return json.dumps(process_result(result), separators=(",", ":")).encode()
 
 
 class _Caller:
