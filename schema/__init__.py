@@ -134,9 +134,10 @@ def _masked() -> MaskErrors:
 
 def answered_errors(schema: strawberry.Schema, errors: list[GraphQLError]) -> list[GraphQLError]:
     """Execution errors as the schema's extensions answer them, for a caller that executed a document without them
-    (`server.flash_buy_lane`): told to `process_errors` (logged), business errors with their code, Pond's own
+    (`server.flash_buy_lane`): processed as strawberry processes them after executing (`_process_errors`: field
+    suggestions as configured, then `process_errors`, which logs), business errors with their code, Pond's own
     faults masked."""
-    schema.process_errors(errors)
+    schema._process_errors(errors)
     mask = _masked()
     answered = []
     for error in errors:
