@@ -23,14 +23,16 @@ Anything else goes on to GraphQL unchanged: another operation, a document of ano
 yet executed in this process (the lane runs only documents GraphQL has validated and executed: the first request of a
 document always goes through GraphQL), an input GraphQL would refuse or answer otherwise, a caller who may not buy.
 A document qualifies when it is one mutation whose only field is `flashSaleBuy(input: $v)` with `$v:
-FlashSaleBuyInput!` its only variable, no directive and no NUL escape anywhere, so nothing in its answer depends on
-the variables but through the root field, and no argument below it carries text the NUL rule would refuse.
+FlashSaleBuyInput!` its only variable, no directive and no string holding a NUL anywhere, so nothing in its answer
+depends on the variables but through the root field, and no argument below it carries text the NUL rule would
+refuse.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,6 +40,7 @@ from typing import Any
 
 import strawberry
 from graphql import (
+    BREAK,
     DocumentNode,
     ExecutionResult,
     FieldNode,
@@ -47,10 +50,13 @@ from graphql import (
     NonNullTypeNode,
     OperationDefinitionNode,
     OperationType,
+    StringValueNode,
     Undefined,
     VariableNode,
+    Visitor,
     execute,
     parse,
+    visit,
 )
 from graphql.utilities import coerce_input_value
 from starlette.requests import HTTPConnection
@@ -58,6 +64,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http import process_result
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import StrawberryArgument, convert_argument
@@ -71,12 +78,12 @@ from schema.flash_sale import buy_payload
 from schema.text_input import nul_paths
 from server.graphql_app import capture, principal_of, request_context
 from server.observability import OUTCOME_ERROR, OUTCOME_OK, count_operation, operation_label
-from server.request_limits import read_body, replay
+from server.request_limits import parsed_request, read_body, replay
 
 FIELD = "flashSaleBuy"
 INPUT_TYPE = "FlashSaleBuyInput"
 MAX_DOCUMENTS = 64
-"""Documents the lane runs (a mini-program sends one or two; more are run through GraphQL)."""
+"""Documents the lane keeps (a mini-program sends one or two; the least recently used beyond them is forgotten)."""
 MAX_QUERY_CHARACTERS = 4096
 
 
@@ -91,12 +98,13 @@ class _Shape:
 
 @lru_cache(maxsize=256)
 def _shape(query: str, operation_name: str | None) -> _Shape | None:
-    if len(query) > MAX_QUERY_CHARACTERS or FIELD not in query or "@" in query or "\\u0000" in query.lower() \
-            or "\x00" in query:  # "@": any directive; the NUL escape: text below the root the NUL rule may refuse
+    if len(query) > MAX_QUERY_CHARACTERS or FIELD not in query or "@" in query:  # "@": any directive
         return None
     try:
         document = parse(query)
     except GraphQLError:
+        return None
+    if _nul_text(document):  # text below the root the NUL rule (`RefuseNulText`) may refuse
         return None
     if len(document.definitions) != 1 or not isinstance(document.definitions[0], OperationDefinitionNode):
         return None
@@ -135,8 +143,9 @@ class FlashBuyLane:
         self._config = schema.config
         self._execution = {**execution_context_class_kwargs(schema.execution_context_class),
                            "is_awaitable": optimized_is_awaitable}  # as strawberry's own `execute` call
-        self._executed: set[tuple[str, str | None]] = set()
-        """Documents GraphQL has executed (so validated) in this process: the lane runs them."""
+        self._executed: OrderedDict[tuple[str, str | None], None] = OrderedDict()
+        """Documents GraphQL has executed (so validated) in this process, the most recently used last: the lane runs
+        them. At most MAX_DOCUMENTS: the one used least recently is forgotten (and learnt again if it comes back)."""
         self._sold_out: dict[tuple[str, str | None], bytes] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -151,11 +160,9 @@ class FlashBuyLane:
             return
         key, shape, variables = request
         if key not in self._executed:
-            if len(self._executed) < MAX_DOCUMENTS:
-                await self._learn(key, scope, body, send)
-            else:
-                await self.app(scope, replay(body), send)
+            await self._learn(key, scope, body, send)
             return
+        self._executed.move_to_end(key)
         data = self._converted(variables[shape.variable], b"\\u0000" in body)
         if data is None:
             await self.app(scope, replay(body), send)
@@ -187,20 +194,20 @@ class FlashBuyLane:
         if captured.status == 200:
             answer = captured.body
             if _executed(answer):
-                self._executed.add(key)
-            if _sold_out_answer(answer):
-                self._sold_out[key] = answer
+                self._executed[key] = None
+                if _sold_out_answer(answer):
+                    self._sold_out[key] = answer
+                while len(self._executed) > MAX_DOCUMENTS:
+                    forgotten, _ = self._executed.popitem(last=False)
+                    self._sold_out.pop(forgotten, None)
         await captured.forward(send)
 
     def _request(self, scope: Scope, body: bytes) -> tuple[tuple[str, str | None], _Shape, dict[str, Any]] | None:
         """(the document's key, its shape, the variables) for a JSON POST of a qualifying document."""
-        if b"application/json" not in dict(scope["headers"]).get(b"content-type", b""):
+        if not _json_body(dict(scope["headers"]).get(b"content-type", b"")):
             return None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(data, dict) or not data.keys() <= {"query", "operationName", "variables"}:
+        data, _ = parsed_request(body)  # a body `GraphQLRequestShape` refuses is left to it
+        if data is None or not data.keys() <= {"query", "operationName", "variables"}:
             return None
         query, name, variables = data.get("query"), data.get("operationName"), data.get("variables")
         if not isinstance(query, str) or not (name is None or isinstance(name, str)) \
@@ -256,6 +263,27 @@ class _Caller:
             self._principal = await self._ask()
             self._asked = True
         return self._principal
+
+
+def _nul_text(document: DocumentNode) -> bool:
+    """Whether a string anywhere in the document holds a NUL (written `\\u0000` or `\\u{0}`, or raw)."""
+    found = []
+
+    class Nul(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> Any:
+            if "\x00" in node.value:
+                found.append(node)
+                return BREAK
+            return None
+
+    visit(document, Nul())
+    return bool(found)
+
+
+@lru_cache(maxsize=64)
+def _json_body(content_type: bytes) -> bool:
+    """Whether strawberry's view reads a body of this content type as JSON (its own parsing of the header)."""
+    return "application/json" in parse_content_type(content_type.decode("latin-1"))[0]
 
 
 def _executed(body: bytes) -> bool:

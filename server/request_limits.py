@@ -72,23 +72,28 @@ class BodyLimit:
 
 def request_shape_error(body: bytes) -> str | None:
     """Why a GraphQL POST body is not one operation Pond can run, or None when it is."""
+    return parsed_request(body)[1]
+
+
+def parsed_request(body: bytes) -> tuple[dict[str, Any], None] | tuple[None, str]:
+    """A GraphQL POST body's JSON object, or why it is not one operation Pond can run (`request_shape_error`)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        return "the request body is not UTF-8"
+        return None, "the request body is not UTF-8"
     try:
         data: Any = json.loads(text)
     except ValueError:
-        return "the request body is not valid JSON"
+        return None, "the request body is not valid JSON"
     if isinstance(data, list):
-        return "send one operation per request: batching is not enabled"
+        return None, "send one operation per request: batching is not enabled"
     if not isinstance(data, dict):
-        return "the request body must be a JSON object with a query"
+        return None, "the request body must be a JSON object with a query"
     expected = (("query", str, "a string"), ("operationName", str, "a string"), ("variables", dict, "an object"))
     for key, kind, described in expected:
         if data.get(key) is not None and not isinstance(data[key], kind):
-            return f"`{key}` must be {described} or null"
-    return None
+            return None, f"`{key}` must be {described} or null"
+    return data, None
 
 
 class GraphQLRequestShape:

@@ -3,6 +3,7 @@ document, its buys are run without strawberry's machinery and answered exactly a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from strawberry import Schema
 
 from domain.orders.models import Order, OrderKind, OrderStatus
 from resolvers import flash_sale as flash_resolvers
+from server import flash_buy_lane
 from tests.api.test_flash_sold_out_answers import buy_document, buy_input, label_of, operations
 from tests.fixtures.catalog import gid
 from tests.support.graphql import GraphQLClient
@@ -108,3 +110,44 @@ async def test_a_fault_inside_the_lane_is_answered_as_graphql_answers_it(shop, f
     assert by_lane.json()["data"] is None
     assert [error["message"] for error in by_lane.json()["errors"]] == ["Internal server error"]
     assert "database" not in by_lane.text
+
+
+async def test_a_body_graphql_refuses_is_refused_even_for_a_document_the_lane_runs(shop, flash, gql: GraphQLClient,
+                                                                                 customer_token, monkeypatch):
+    sale, sku = await running_sale(shop, flash)
+    document = buy_document("order { id } errors { code }")
+    learnt = await post(gql, document, buy_input(sale, sku, "k1"), customer_token, named=True)
+    assert learnt.json()["data"]["flashSaleBuy"]["errors"] == []
+    body = json.dumps({"query": document, "variables": buy_input(sale, sku, "k2"),
+                       "operationName": label_of(document)}).encode()
+    bearer = {"authorization": f"Bearer {customer_token}"}
+
+    with_bom = await gql.http.post("/graphql", content=b"\xef\xbb\xbf" + body,
+                                   headers={**bearer, "content-type": "application/json"})
+    not_json = await gql.http.post("/graphql", content=body,
+                                   headers={**bearer, "content-type": 'text/plain; charset="application/json"'})
+
+    assert with_bom.status_code == 400 and not_json.status_code == 400
+    assert await Order.filter(idempotency_key="k2").count() == 0
+
+
+async def test_the_lane_keeps_the_documents_used_most_recently(shop, flash, gql: GraphQLClient, customer_token,
+                                                              monkeypatch):
+    monkeypatch.setattr(flash_buy_lane, "MAX_DOCUMENTS", 1)
+    sale, sku = await running_sale(shop, flash, units=20, limit=20)
+    first, second = buy_document("order { id }"), buy_document("order { number }")
+    runs = count_graphql_runs(monkeypatch)
+
+    for n, document in enumerate([first, first, second, second, second, first, first]):
+        await post(gql, document, buy_input(sale, sku, f"k{n}"), customer_token, named=True)
+
+    assert len(runs) == 3, "each document learnt once, and the first again once the second had taken its place"
+
+
+def test_a_document_with_nul_text_anywhere_is_never_the_lanes():
+    for nul in ("\\u0000", "\\u{0}", "\\u{000}"):
+        document = ('mutation($in: FlashSaleBuyInput!) { flashSaleBuy(input: $in) { errors { code(x: "a' + nul
+                    + '") } } }')
+        assert flash_buy_lane._shape(document, None) is None, document
+    clean = 'mutation($in: FlashSaleBuyInput!) { flashSaleBuy(input: $in) { errors { code(x: "a") } } }'
+    assert flash_buy_lane._shape(clean, None) is not None
