@@ -72,11 +72,19 @@ async def post(gql: GraphQLClient, document: str, variables: dict[str, Any], tok
     return await gql.http.post("/graphql", json=body, headers={"authorization": f"Bearer {token}"})
 
 
-async def test_the_lanes_refusals_are_graphqls(shop, flash, gql: GraphQLClient, customer_token, monkeypatch):
-    sale, sku = await running_sale(shop, flash, units=10, limit=1)
-    document = buy_document("order { id } errors { code message field }")
-    learnt = await post(gql, document, buy_input(sale, sku, "k1"), customer_token, named=True)
+async def learnt_by_the_lane(shop: Any, flash: Any, gql: GraphQLClient, token: str, *, limit: int = 5,
+                             selection: str = "order { id } errors { code }") -> tuple[dict[str, Any], Any, str]:
+    """A running sale, its SKU, and a document of its own that GraphQL has run once (named): the lane runs it now."""
+    sale, sku = await running_sale(shop, flash, units=10, limit=limit)
+    document = buy_document(selection)
+    learnt = await post(gql, document, buy_input(sale, sku, "k1"), token, named=True)
     assert learnt.json()["data"]["flashSaleBuy"]["errors"] == []
+    return sale, sku, document
+
+
+async def test_the_lanes_refusals_are_graphqls(shop, flash, gql: GraphQLClient, customer_token, monkeypatch):
+    sale, sku, document = await learnt_by_the_lane(shop, flash, gql, customer_token, limit=1,
+                                                    selection="order { id } errors { code message field }")
     runs = count_graphql_runs(monkeypatch)
 
     for variables in (buy_input(sale, sku, "k2"), buy_input(sale, sku, "k3", skuId=gid("Sku", 999_999))):
@@ -90,10 +98,7 @@ async def test_the_lanes_refusals_are_graphqls(shop, flash, gql: GraphQLClient, 
 
 async def test_a_fault_inside_the_lane_is_answered_as_graphql_answers_it(shop, flash, gql: GraphQLClient,
                                                                         customer_token, monkeypatch):
-    sale, sku = await running_sale(shop, flash)
-    document = buy_document("order { id } errors { code }")
-    learnt = await post(gql, document, buy_input(sale, sku, "k1"), customer_token, named=True)
-    assert learnt.json()["data"]["flashSaleBuy"]["errors"] == []
+    sale, sku, document = await learnt_by_the_lane(shop, flash, gql, customer_token)
 
     async def broken(ctx: Any, data: Any) -> Any:
         raise RuntimeError("the database went away")
@@ -114,10 +119,7 @@ async def test_a_fault_inside_the_lane_is_answered_as_graphql_answers_it(shop, f
 
 async def test_a_body_graphql_refuses_is_refused_even_for_a_document_the_lane_runs(shop, flash, gql: GraphQLClient,
                                                                                  customer_token, monkeypatch):
-    sale, sku = await running_sale(shop, flash)
-    document = buy_document("order { id } errors { code }")
-    learnt = await post(gql, document, buy_input(sale, sku, "k1"), customer_token, named=True)
-    assert learnt.json()["data"]["flashSaleBuy"]["errors"] == []
+    sale, sku, document = await learnt_by_the_lane(shop, flash, gql, customer_token)
     body = json.dumps({"query": document, "variables": buy_input(sale, sku, "k2"),
                        "operationName": label_of(document)}).encode()
     bearer = {"authorization": f"Bearer {customer_token}"}
