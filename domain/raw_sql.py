@@ -192,6 +192,12 @@ def among(params: Params, values: Iterable[object]) -> str:
     return "IN (" + ", ".join(params(value) for value in values) + ")"
 
 
+def ids_table(params: Params, ids: Sequence[int], alias: str) -> str:
+    """PostgreSQL only: `ids` as a table `alias("id")` (one array parameter), to drive a `LATERAL` look-up per id
+    through an index whatever the statistics say."""
+    return f'unnest({params(list(ids))}::INT[]) AS {alias}("id")'
+
+
 def unnest(params: Params, instances: Sequence[Model], leave_out: Iterable[str] = (),
            extra: Mapping[str, tuple[str, Sequence[object]]] | None = None) -> tuple[list[str], str]:
     """PostgreSQL only: the rows of new `instances` of one model as a table, one array parameter a column, for

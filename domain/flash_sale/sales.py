@@ -260,7 +260,7 @@ def units_by_customer_sql(params: raw_sql.Params, sale_ids: Sequence[int], custo
     `customer_id` (one `LATERAL` look-up a customer: unanalysed, the planner would scan the table for them)."""
     table = Order._meta.db_table
     if raw_sql.postgres():
-        theirs = (f'= ANY(ARRAY(SELECT t."id" FROM unnest({params(list(customer_ids))}::INT[]) AS c("id") '
+        theirs = (f'= ANY(ARRAY(SELECT t."id" FROM {raw_sql.ids_table(params, customer_ids, "c")} '
                   f'CROSS JOIN LATERAL (SELECT "id" FROM "{table}" WHERE "customer_id" = c."id" OFFSET 0) AS t))')
     else:
         theirs = f'IN (SELECT "id" FROM "{table}" WHERE "customer_id" {raw_sql.among(params, customer_ids)})'

@@ -50,7 +50,7 @@ def pending_by_customer_sql(params: raw_sql.Params, customer_ids: Sequence[int])
     (`LATERAL`) and the status test is kept out of index matching (`(…) IS TRUE`)."""
     table = Order._meta.db_table
     if raw_sql.postgres():
-        return (f'SELECT c."id" AS customer_id, p.held FROM unnest({params(list(customer_ids))}::INT[]) AS c("id") '
+        return (f'SELECT c."id" AS customer_id, p.held FROM {raw_sql.ids_table(params, customer_ids, "c")} '
                 f'CROSS JOIN LATERAL (SELECT COUNT(*) AS held FROM {table} o WHERE o.customer_id = c."id" '
                 f'AND ({_PENDING_SQL}) IS TRUE) AS p WHERE p.held > 0')
     return (f'SELECT customer_id, COUNT(*) AS held FROM {table} '
