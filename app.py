@@ -20,7 +20,7 @@ from server.graphiql import graphiql_static
 from server.graphql_app import CachedCatalog, PondGraphQL
 from server.health import Check, database_check, health_routes
 from server.metrics_access import MetricsAccess, metrics_route
-from server.observability import MetricsExtension, RequestIdMiddleware
+from server.observability import MetricsExtension, RequestIdMiddleware, configure_logging
 from server.pick_list import pick_list_routes
 from server.remembered_reads import RememberedReads
 from server.request_limits import BodyLimit, GraphQLRequestShape
@@ -94,6 +94,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
 def create_asgi_app(settings: Settings | None = None) -> RequestIdMiddleware:
     """The served app: request ids and access logs wrap everything, Starlette's own 500s included."""
     return RequestIdMiddleware(create_app(settings))
+
+
+def create_served_app() -> RequestIdMiddleware:
+    """What `pond serve` runs in each server process: logging set up from the settings, then the served app.
+
+    With `--workers N`, uvicorn starts every worker as a fresh interpreter, so the logging `pond serve` set up in its
+    own process never reaches them: each must set up its own, or a worker logs at INFO, as console text, whatever
+    POND_LOG_LEVEL says."""
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_asgi_app(settings)  # looked up when called: the benches wrap it with their timers
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ def _serve() -> None:
     import app as pond_app
     from payments.notify import TransferFinished
     from server.cli import cli
+    from server.settings import Settings
 
     samples: dict[str, list[float]] = {}
 
@@ -65,8 +66,8 @@ def _serve() -> None:
         return [Route(r.path, timed(NOTIFY_TIMER, r.endpoint), methods=sorted(r.methods or ()))
                 for r in notify_routes(on_transfer_finished)]
 
-    def timed_asgi_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-        inner = create_asgi_app()
+    def timed_asgi_app(settings: Settings | None = None) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        inner = create_asgi_app(settings)
         header = TIMER_HEADER.encode()
 
         async def outer(scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,7 +92,7 @@ def _serve() -> None:
         return outer
 
     pond_app.notify_routes = timed_notify_routes  # create_app() reads these module globals when uvicorn calls it
-    pond_app.create_asgi_app = timed_asgi_app  # type: ignore[assignment]  # any ASGI app serves; uvicorn calls it bare
+    pond_app.create_asgi_app = timed_asgi_app  # type: ignore[assignment]  # any ASGI app serves; `create_served_app` calls it
     cli(args=sys.argv[1:], prog_name="pond")
 
 

@@ -92,6 +92,7 @@ def _serve() -> None:
 
     import app as pond_app
     from bench import _checkout_server
+    from server.settings import Settings
 
     tune = pond_app.tune_after_start_up
     thresholds = [int(t) for t in os.environ.get(THRESHOLDS_VARIABLE, "").split(",") if t]
@@ -109,8 +110,8 @@ def _serve() -> None:
     tasks: set[asyncio.Task[None]] = set()
     create_asgi_app = pond_app.create_asgi_app  # _checkout_server's _serve wraps this one in its timers
 
-    def watched_asgi_app() -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-        inner = create_asgi_app()
+    def watched_asgi_app(settings: Settings | None = None) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+        inner = create_asgi_app(settings)
 
         async def outer(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "lifespan" and not tasks:
@@ -124,5 +125,5 @@ def _serve() -> None:
 
         return outer
 
-    pond_app.create_asgi_app = watched_asgi_app  # type: ignore[assignment]  # uvicorn calls the factory bare
+    pond_app.create_asgi_app = watched_asgi_app  # type: ignore[assignment]  # `create_served_app` calls it
     _checkout_server._serve()

@@ -72,7 +72,7 @@ def serve(host: str | None, port: int | None, workers: int, allow_remote: bool) 
     configure_logging(settings.log_level)
     settings.signing_key()
     uvicorn.run(
-        "app:create_asgi_app",
+        "app:create_served_app",
         factory=True,
         host=settings.host,
         port=settings.port,

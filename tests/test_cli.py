@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.support import backends
 
 POND = [sys.executable, "-c", "from app import main; main()"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +99,42 @@ def test_serve_with_allow_remote_listens_on_every_address(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("level", ["INFO", "WARNING"])
+def test_serve_with_workers_logs_in_every_worker_as_the_settings_say(tmp_path, level):
+    """uvicorn starts each worker as a fresh interpreter: each sets up logging from the settings itself (JSON lines, at
+    POND_LOG_LEVEL), else a worker logs every request at INFO as console text whatever the settings say."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pond(tmp_path, "migrate")  # once, before two workers start on the same SQLite file
+    prefix = f"test-cli-{uuid.uuid4().hex[:8]}"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POND_")}
+    environment.update({"POND_DATABASE_URL": f"sqlite://{tmp_path}/pond.sqlite3", "POND_DATA_DIR": str(tmp_path),
+                        "POND_SEED_DEMO": "false", "POND_REDIS_URL": backends.REDIS_URL, "POND_REDIS_PREFIX": prefix,
+                        "POND_LOG_LEVEL": level})
+    server = subprocess.Popen([*POND, "serve", "--workers", "2", "--port", str(port)], cwd=ROOT, env=environment,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        answered = 0
+        deadline = time.monotonic() + 60
+        while answered < 20 and time.monotonic() < deadline and server.poll() is None:
+            try:  # a new connection each time, so both workers are likely to answer some
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+                    answered += answer.status == 200
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+        asyncio.run(backends.delete_redis_keys(prefix))
+    assert answered == 20, output
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    events = [json.loads(line) for line in lines]
+    requests = [e for e in events if e["event"] == "request"]
+    if level == "INFO":
+        assert sum(e["event"] == "pond ready" for e in events) == 2, output  # one per worker
+        assert len(requests) == 20, output
+    else:
+        assert requests == [] and "request" not in output, output
