@@ -80,25 +80,39 @@ _RESERVE = ('INSERT INTO "inventory_reservation" ("order_id", "sku_id", "quantit
 
 async def commit(order_id: int) -> list[int]:
     """Paid: held units leave stock for good. Returns the SKUs sold, none if nothing was held (already committed or
-    released). On PostgreSQL two statements: the reservations settled and their SKUs' rows locked in id order, then
-    the SKUs' stock and their movements."""
+    released). On PostgreSQL, units of one SKU (most orders) take one statement: the reservations settled, the SKU's
+    stock and its movement. Units of several SKUs are only settled by it; their rows are then locked in id order
+    (`lock_in_order`) and sold by a third."""
     if not raw_sql.postgres():
         return await _settle_held(order_id, ReservationState.COMMITTED)
-    settled = await fetch(_SETTLE_LOCKED, ReservationState.COMMITTED.value, order_id, ReservationState.HELD.value)
-    if not settled:
-        return []
     p = raw_sql.Params()
-    wanted = ", ".join(f"(CAST({p(row['id'])} AS INTEGER), CAST({p(row['quantity'])} AS INTEGER))" for row in settled)
-    reason, actor, at = _sold_by(order_id)
-    await fetch(f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), sold AS (UPDATE "catalog_sku" '
-                'SET "reserved" = "catalog_sku"."reserved" - w."quantity", '
-                '"stock" = "catalog_sku"."stock" - w."quantity" '
-                'FROM wanted w WHERE "catalog_sku"."id" = w."sku_id" '
-                'RETURNING "catalog_sku"."id", "catalog_sku"."stock", w."quantity") '
-                'INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
-                '"created_at") '
-                f'SELECT "id", -"quantity", "stock", {p(reason)}, {p(actor)}, {p(at)} FROM sold', *p)
+    for value in (ReservationState.COMMITTED.value, order_id, ReservationState.HELD.value):  # `_SETTLE`'s $1, $2, $3
+        p(value)
+    settled = await fetch(
+        f'WITH settled AS ({_SETTLE}), '
+        'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id"), '
+        f'{_selling(p, order_id, only_one=True)} SELECT "sku_id" AS "id", "quantity" FROM wanted', *p)
+    if len(settled) > 1:
+        await lock_in_order(int(row["id"]) for row in settled)
+        p = raw_sql.Params()
+        wanted = ", ".join(f"(CAST({p(row['id'])} AS INTEGER), CAST({p(row['quantity'])} AS INTEGER))"
+                           for row in settled)
+        await fetch(f'WITH wanted ("sku_id", "quantity") AS (VALUES {wanted}), '
+                    f'{_selling(p, order_id, only_one=False)} SELECT 1', *p)
     return [int(row["id"]) for row in settled]
+
+
+def _selling(p: raw_sql.Params, order_id: int, *, only_one: bool) -> str:
+    """CTEs selling the units `wanted` ("sku_id", "quantity") names: the SKUs' stock and their movements. With
+    `only_one`, nothing unless `wanted` names one SKU: several are locked in id order first (`lock_in_order`)."""
+    reason, actor, at = _sold_by(order_id)
+    guard = ' AND (SELECT COUNT(*) FROM wanted) = 1' if only_one else ''
+    return ('sold AS (UPDATE "catalog_sku" SET "reserved" = "catalog_sku"."reserved" - w."quantity", '
+            '"stock" = "catalog_sku"."stock" - w."quantity" '
+            f'FROM wanted w WHERE "catalog_sku"."id" = w."sku_id"{guard} '
+            'RETURNING "catalog_sku"."id", "catalog_sku"."stock", w."quantity"), '
+            'moved AS (INSERT INTO "catalog_stock_movement" ("sku_id", "delta", "stock_after", "reason", "actor", '
+            f'"created_at") SELECT "id", -"quantity", "stock", {p(reason)}, {p(actor)}, {p(at)} FROM sold)')
 
 
 async def release(order_id: int) -> bool:
@@ -110,11 +124,6 @@ _SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $
            'RETURNING "sku_id", "quantity"')
 _SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
          'RETURNING "stock"')
-_SETTLE_LOCKED = (  # `_SETTLE`, and the SKUs' rows locked in id order (one lock order), their units summed
-    f'WITH settled AS ({_SETTLE}), '
-    'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id") '
-    'SELECT s."id", w."quantity" FROM "catalog_sku" s JOIN wanted w ON w."sku_id" = s."id" '
-    'ORDER BY s."id" FOR NO KEY UPDATE OF s')
 
 
 def _sold_by(order_id: int) -> tuple[str, str, object]:

@@ -46,13 +46,27 @@ async def record(notice: Notice, reference: str, outcome: str) -> None:
     """Remember the notification (one statement, fine inside a transaction). A copy recorded first (concurrently, or
     one that crashed) is replaced only by a record that says more: a crashing one by anything, a duplicate by what
     changed."""
-    replaceable = (CRASHING, CRASHING) if outcome == DUPLICATE else (DUPLICATE, CRASHING)
     p = raw_sql.Params()
-    sql = (f'INSERT INTO "{_TABLE}" ("notification_id", "event_type", "reference", "outcome", "failures", '
-           f'"created_at") VALUES ({p(notice.id)}, {p(notice.event_type[:_MAX["event_type"]])}, '
-           f'{p(reference[:_MAX["reference"]])}, {p(outcome[:_MAX["outcome"]])}, 0, '
-           f'{p(raw_sql.db_value(PaymentNotification, "created_at", datetime.now(UTC)))}) '
-           f'ON CONFLICT ("notification_id") DO UPDATE SET "event_type" = excluded."event_type", '
-           f'"reference" = excluded."reference", "outcome" = excluded."outcome" '
-           f'WHERE "{_TABLE}"."outcome" IN ({p(replaceable[0])}, {p(replaceable[1])})')
-    await raw_sql.fetch(sql, *p)
+    await raw_sql.fetch(record_sql(p, notice, reference, outcome), *p)
+
+
+def record_sql(params: raw_sql.Params, notice: Notice, reference: str, outcome: str, rows: str | None = None) -> str:
+    """`record` as a statement, to be one part of another (a data-modifying WITH): with `rows`, only if that
+    relation has a row."""
+    replaceable = (CRASHING, CRASHING) if outcome == DUPLICATE else (DUPLICATE, CRASHING)
+    p = params
+    return (f'INSERT INTO "{_TABLE}" ("notification_id", "event_type", "reference", "outcome", "failures", '
+            f'"created_at") SELECT {p(notice.id)}, {p(notice.event_type[:_MAX["event_type"]])}, '
+            f'{p(reference[:_MAX["reference"]])}, {p(outcome[:_MAX["outcome"]])}, 0, '
+            f'{p(raw_sql.db_value(PaymentNotification, "created_at", datetime.now(UTC)))}'
+            f'{f" FROM {rows}" if rows else ""} WHERE 1 = 1 '  # SQLite: an upsert's SELECT needs a WHERE
+            f'ON CONFLICT ("notification_id") DO UPDATE SET "event_type" = excluded."event_type", '
+            f'"reference" = excluded."reference", "outcome" = excluded."outcome" '
+            f'WHERE "{_TABLE}"."outcome" IN ({p(replaceable[0])}, {p(replaceable[1])})')
+
+
+async def correct(notice: Notice, outcome: str) -> None:
+    """Inside the transaction that recorded the notification (`record_sql`) with the outcome it expected: what it
+    did instead."""
+    await raw_sql.fetch(f'UPDATE "{_TABLE}" SET "outcome" = $1 WHERE "notification_id" = $2',
+                        outcome[:_MAX["outcome"]], notice.id)

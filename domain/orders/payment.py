@@ -34,9 +34,11 @@ NEW_TRADE_ATTEMPTS = 3
 UNPAYABLE = "payment_failed"
 """The cancel reason of an order checkout placed but could not start paying: it never existed for the customer."""
 REFUSED = "payment_refused"
+"""The cancel reason of a pending order whose payment its kind no longer accepts (e.g. its group failed)."""
 REPLAYED = "replayed"
 """`settle_payment`'s answer to a notification seen before: nothing was done."""
-"""The cancel reason of a pending order whose payment its kind no longer accepts (e.g. its group failed)."""
+PAID = "paid"
+"""`settle_payment`'s answer when the payment paid its pending order (the common case)."""
 
 
 @dataclass
@@ -298,14 +300,17 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
             if notice is not None and outcome != REPLAYED:
                 await notifications.record(notice, out_trade_no, outcome)
             return outcome
-        payment, order = claimed
+        payment, order, recorded = claimed
         policy = deps.policy(order.kind)
         outcome, sold = await _apply_payment(deps, policy, order, payment, deps.clock())
         if outcome in ("refund", "refused"):
             auto_refund = await _refund_unwanted_payment(order, payment)
-        if notice is not None:
-            await notifications.record(notice, out_trade_no, outcome)
-    if outcome == "paid":
+        if notice is not None and outcome != recorded:
+            if recorded is None:
+                await notifications.record(notice, out_trade_no, outcome)
+            else:
+                await notifications.correct(notice, outcome)
+    if outcome == PAID:
         await policy.after_paid(deps, order, sold)
     if outcome == "refused":
         await policy.after_released(deps, order)
@@ -320,11 +325,12 @@ _ORDERS = Order._meta.db_table
 
 
 async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: datetime,
-                 notice: Notice | None) -> tuple[Payment, Order] | None:
+                 notice: Notice | None) -> tuple[Payment, Order, str | None] | None:
     """Inside the payment's transaction: the trade marked SUCCEEDED, unless it already was, asks another amount, or
     its notification was seen; its money in the ledger; then its order, locked (an expiry cancelling it meanwhile
     finishes first, and this payment then revives it). None when nothing was claimed (`_unclaimed` says why). On
-    PostgreSQL one statement."""
+    PostgreSQL one statement, which also records the notification as the payment's most likely outcome, PAID (the
+    third value: the outcome recorded, None if none was)."""
     reference = f"pay:{out_trade_no}"
     p = raw_sql.Params()
     update = (f'UPDATE "{_PAYMENTS}" SET "status" = {p(PaymentStatus.SUCCEEDED.value)}, '
@@ -334,11 +340,16 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
     if notice is not None:
         update += f" AND NOT {notifications.seen_sql(p, notice.id)}"
     update += ' RETURNING "id", "order_id", "amount"'
+    recorded = None
     if raw_sql.postgres():
         entry = ledger.record_sql(p, "paid", "order_id", account=ledger.WECHATPAY, kind=ledger.PAYMENT,
                                   amount=amount, reference=reference)
+        noted = ""
+        if notice is not None:
+            recorded = PAID
+            noted = f", noted AS ({notifications.record_sql(p, notice, out_trade_no, recorded, rows='paid')})"
         rows = await raw_sql.fetch(
-            f'WITH paid AS ({update}), entry AS ({entry}) '
+            f'WITH paid AS ({update}), entry AS ({entry}){noted} '
             f'SELECT paid."id" AS "payment_id", paid."amount" AS "payment_amount", o.* '
             f'FROM paid JOIN "{_ORDERS}" o ON o."id" = paid."order_id" FOR UPDATE OF o', *p)
         if not rows:
@@ -358,7 +369,7 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
     payment = Payment(id=payment_id, order_id=order_id, out_trade_no=out_trade_no, amount=paid,
                       status=PaymentStatus.SUCCEEDED, transaction_id=transaction_id, paid_at=at)
     payment._saved_in_db = True
-    return payment, order
+    return payment, order, recorded
 
 
 async def _unclaimed(out_trade_no: str, amount: int, notice: Notice | None) -> str:
@@ -388,7 +399,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, paym
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
             return "refused", []
-        return "paid", await _paid(deps, policy, order)
+        return PAID, await _paid(deps, policy, order)
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone

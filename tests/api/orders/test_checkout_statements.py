@@ -42,7 +42,7 @@ CHECKOUT = """mutation Checkout($input: CheckoutInput!) {
   }
 }"""
 CHECKOUT_STATEMENTS = {"real": 7, "embedded": 10}
-NOTIFY_STATEMENTS = {"real": 8, "embedded": 11}
+NOTIFY_STATEMENTS = {"real": 6, "embedded": 11}
 RESET = ("pg_advisory_unlock_all", "RESET ALL", "UNLISTEN")
 
 

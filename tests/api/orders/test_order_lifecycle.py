@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from domain.orders.models import Payment, PaymentStatus
 from tests.fixtures.catalog import gid
 from tests.fixtures.orders import (
@@ -175,3 +177,31 @@ async def test_every_sold_unit_leaves_an_audit_row_and_the_audit_sums_to_the_sto
     movements = await StockMovement.filter(sku_id=sku.id).order_by("id").values_list("delta", "reason", "stock_after")
     assert movements[-1][:2] == (-2, "sold") and movements[-1][2] == sku.stock == 3
     assert sum(delta for delta, _, _ in movements) == sku.stock
+
+
+async def test_orders_of_several_skus_paid_at_once_sell_every_unit_with_its_audit_row(
+    shop, customer_token, other_customer_token
+):
+    """Each order's SKUs are locked in id order before they are sold (PostgreSQL: one statement for one SKU, three
+    for several), so two orders naming the same SKUs in opposite orders, paid at the same time, both go through."""
+    from domain.catalog.models import StockMovement
+
+    first_sku, second_sku = await shop.sku(stock=10), await shop.sku(stock=10)
+    one, one_payment = await shop.place(customer_token, (first_sku, 1), (second_sku, 2))
+    other, other_payment = await shop.place(other_customer_token, (second_sku, 3), (first_sku, 4))
+    single, single_payment = await shop.place(customer_token, (second_sku, 1))
+
+    confirmed = await asyncio.gather(*(shop.confirm(p["package"], p["paySign"], p["timeStamp"], p["nonceStr"])
+                                       for p in (one_payment, other_payment, single_payment)))
+    assert [r.status_code for r in confirmed] == [200, 200, 200]
+    await shop.drain()
+
+    assert [(await shop.read(o, token))["status"] for o, token in
+            ((one, customer_token), (other, other_customer_token), (single, customer_token))] == ["PAID"] * 3
+    assert (await stock(first_sku), await stock(second_sku)) == ((5, 0), (4, 0))
+    for order in (one, other, single):
+        assert {state for _, _, state in await reservations(order)} == {"COMMITTED"}
+    for sku, sold in ((first_sku, [-1, -4]), (second_sku, [-1, -2, -3])):
+        movements = await StockMovement.filter(sku_id=sku.id, reason="sold").values_list("delta", "stock_after")
+        assert sorted(delta for delta, _ in movements) == sorted(sold)
+        assert min(after for _, after in movements) == sku.stock
