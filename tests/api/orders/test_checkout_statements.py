@@ -1,7 +1,7 @@
 """What a checkout and its payment notification cost the database, counted as it receives them (every statement,
 BEGIN and COMMIT included; on PostgreSQL one round trip each), so the lean path stays lean.
 
-Counted on 2026-12-04, a steady-state checkout (the customer's second) of one unit with an idempotency key, asked
+Counted on 2026-12-04 (the last row on 2026-12-05), a steady-state checkout (the customer's second) of one unit with an idempotency key, asked
 with the bench's selection (`bench/_checkout_load.py`), and the notification of its payment:
 
 | | checkout | notification | together |
@@ -14,15 +14,17 @@ with the bench's selection (`bench/_checkout_load.py`), and the notification of 
 | SQLite, lean path | 14 | 11 | 25 |
 | PostgreSQL, promotions, levels and settings remembered between staff changes (`domain.remembered`) | 7 | 8 | 15 |
 | SQLite, the same | 10 | 11 | 21 |
+| PostgreSQL, one SKU's units sold in one statement; the notification recorded by the statement claiming the payment | 7 | 6 | 13 |
 
 PostgreSQL's checkout of 11, in order: the SKUs; three promotion reads (discount items, member levels,
 spend-and-save); BEGIN; the customer's row locked; the order, its lines and its first trade, inserted only if the
 key is new and the customer under the unpaid-order cap; the distribution settings; the SKUs' holds and
-reservations; COMMIT; the prepay id. The notification's 8: BEGIN; the trade claimed (unless its notification was
-seen), its ledger entry, its order locked and read; the order PAID; the held units settled and their SKUs' rows
-locked in id order; the SKUs' stock and stock movements; the order's attribution (commissions); the notification's
-record; COMMIT. The four reads of promotions and settings are remembered between staff changes
-(`domain.remembered`), which leaves 7 + 8: issue #12's 15 together.
+reservations; COMMIT; the prepay id. The notification's 6: BEGIN; the trade claimed (unless its notification was
+seen), its ledger entry, the notification's record (as PAID; corrected in the same transaction if the payment did
+something else), its order locked and read; the order PAID; the held units settled and, for one SKU, its stock and
+stock movement (several SKUs: their rows then locked in id order, and sold by one more); the order's attribution
+(commissions); COMMIT. The four reads of promotions and settings are remembered between staff changes
+(`domain.remembered`), which leaves 7 + 6: 13 together (issue #12 asks at most 15).
 
 The bounds below are today's counts: lower them as the path gets leaner."""
 
