@@ -105,6 +105,7 @@ def test_serve_with_allow_remote_listens_on_every_address(tmp_path):
 def test_serve_with_workers_logs_in_every_worker_as_the_settings_say(tmp_path, level):
     """uvicorn starts each worker as a fresh interpreter: each sets up logging from the settings itself (JSON lines, at
     POND_LOG_LEVEL), else a worker logs every request at INFO as console text whatever the settings say."""
+    asyncio.run(backends.check_redis())  # --workers 2 needs Redis (missing: a skip here, a failure in CI)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -127,14 +128,19 @@ def test_serve_with_workers_logs_in_every_worker_as_the_settings_say(tmp_path, l
                 time.sleep(0.2)
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=20)
+        try:
+            output, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate(timeout=20)
         asyncio.run(backends.delete_redis_keys(prefix))
     assert answered == 20, output
-    lines = [line for line in output.splitlines() if line.startswith("{")]
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert all(line.startswith("{") for line in lines), output  # JSON, never console text
     events = [json.loads(line) for line in lines]
     requests = [e for e in events if e["event"] == "request"]
     if level == "INFO":
         assert sum(e["event"] == "pond ready" for e in events) == 2, output  # one per worker
         assert len(requests) == 20, output
     else:
-        assert requests == [] and "request" not in output, output
+        assert requests == [] and {e["level"] for e in events} <= {"warning", "error", "critical"}, output

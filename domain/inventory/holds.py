@@ -86,10 +86,8 @@ async def commit(order_id: int) -> list[int]:
     if not raw_sql.postgres():
         return await _settle_held(order_id, ReservationState.COMMITTED)
     p = raw_sql.Params()
-    for value in (ReservationState.COMMITTED.value, order_id, ReservationState.HELD.value):  # `_SETTLE`'s $1, $2, $3
-        p(value)
     settled = await fetch(
-        f'WITH settled AS ({_SETTLE}), '
+        f'WITH settled AS ({_settle(p, order_id, ReservationState.COMMITTED)}), '
         'wanted AS (SELECT "sku_id", SUM("quantity") AS "quantity" FROM settled GROUP BY "sku_id"), '
         f'{_selling(p, order_id, only_one=True)} SELECT "sku_id" AS "id", "quantity" FROM wanted', *p)
     if len(settled) > 1:
@@ -120,8 +118,12 @@ async def release(order_id: int) -> bool:
     return bool(await _settle_held(order_id, ReservationState.RELEASED))
 
 
-_SETTLE = ('UPDATE "inventory_reservation" SET "state" = $1 WHERE "order_id" = $2 AND "state" = $3 '
-           'RETURNING "sku_id", "quantity"')
+def _settle(p: raw_sql.Params, order_id: int, target: ReservationState) -> str:
+    """The order's HELD reservations moved to `target`, returning their SKUs and quantities."""
+    return (f'UPDATE "inventory_reservation" SET "state" = {p(target.value)} WHERE "order_id" = {p(order_id)} '
+            f'AND "state" = {p(HELD)} RETURNING "sku_id", "quantity"')
+
+
 _SELL = ('UPDATE "catalog_sku" SET "reserved" = "reserved" - $1, "stock" = "stock" - $2 WHERE "id" = $3 '
          'RETURNING "stock"')
 
@@ -134,7 +136,8 @@ def _sold_by(order_id: int) -> tuple[str, str, object]:
 async def _settle_held(order_id: int, target: ReservationState) -> list[int]:
     """Move the order's HELD rows to `target` in one statement; only the call that moves a row changes its SKU (in SKU
     order, one lock order for every buyer), and a sale writes its stock movements in one more. Returns the SKUs."""
-    moved = await fetch(_SETTLE, target.value, order_id, ReservationState.HELD.value)
+    p = raw_sql.Params()
+    moved = await fetch(_settle(p, order_id, target), *p)
     sold = []
     for row in sorted(moved, key=lambda row: row["sku_id"]):
         sku_id, quantity = int(row["sku_id"]), int(row["quantity"])

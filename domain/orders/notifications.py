@@ -66,7 +66,7 @@ def record_sql(params: raw_sql.Params, notice: Notice, reference: str, outcome: 
 
 
 async def correct(notice: Notice, outcome: str) -> None:
-    """Inside the transaction that recorded the notification (`record_sql`) with the outcome it expected: what it
-    did instead."""
+    """Inside the transaction whose own statement recorded the notification (`record_sql`, which it saw write the
+    row) with the outcome it expected: what it did instead. Never for a record another copy wrote."""
     await raw_sql.fetch(f'UPDATE "{_TABLE}" SET "outcome" = $1 WHERE "notification_id" = $2',
                         outcome[:_MAX["outcome"]], notice.id)

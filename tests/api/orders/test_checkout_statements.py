@@ -1,8 +1,9 @@
 """What a checkout and its payment notification cost the database, counted as it receives them (every statement,
 BEGIN and COMMIT included; on PostgreSQL one round trip each), so the lean path stays lean.
 
-Counted on 2026-12-04 (the last row on 2026-12-05), a steady-state checkout (the customer's second) of one unit with an idempotency key, asked
-with the bench's selection (`bench/_checkout_load.py`), and the notification of its payment:
+Counted on 2026-12-04 (the last row on 2026-12-05), a steady-state checkout (the customer's second) of one unit
+with an idempotency key, asked with the bench's selection (`bench/_checkout_load.py`), and the notification of its
+payment:
 
 | | checkout | notification | together |
 |---|---|---|---|
@@ -14,7 +15,7 @@ with the bench's selection (`bench/_checkout_load.py`), and the notification of 
 | SQLite, lean path | 14 | 11 | 25 |
 | PostgreSQL, promotions, levels and settings remembered between staff changes (`domain.remembered`) | 7 | 8 | 15 |
 | SQLite, the same | 10 | 11 | 21 |
-| PostgreSQL, one SKU's units sold in one statement; the notification recorded by the statement claiming the payment | 7 | 6 | 13 |
+| PostgreSQL, one SKU sold by one statement; the notification recorded by the payment's claim | 7 | 6 | 13 |
 
 PostgreSQL's checkout of 11, in order: the SKUs; three promotion reads (discount items, member levels,
 spend-and-save); BEGIN; the customer's row locked; the order, its lines and its first trade, inserted only if the
