@@ -37,6 +37,9 @@ REFUSED = "payment_refused"
 """The cancel reason of a pending order whose payment its kind no longer accepts (e.g. its group failed)."""
 REPLAYED = "replayed"
 """`settle_payment`'s answer to a notification seen before: nothing was done."""
+PAID_ORDER = "paid"
+"""`settle_payment`'s answer when the payment paid its pending order (nearly every payment): `_apply_payment`
+answers it, and `_claim` records a notification with it before knowing."""
 
 
 @dataclass
@@ -308,7 +311,7 @@ async def settle_payment(deps: OrderDeps, out_trade_no: str, transaction_id: str
                 await notifications.record(notice, out_trade_no, outcome)
             else:
                 await notifications.correct(notice, outcome)
-    if outcome == "paid":
+    if outcome == PAID_ORDER:
         await policy.after_paid(deps, order, sold)
     if outcome == "refused":
         await policy.after_released(deps, order)
@@ -328,7 +331,7 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
     its notification was seen; its money in the ledger; then its order, locked (an expiry cancelling it meanwhile
     finishes first, and this payment then revives it). None when nothing was claimed (`_unclaimed` says why). On
     PostgreSQL one statement, which also records the notification (`notifications.record_sql`) as the payment's most
-    likely outcome, "paid": the third value is the outcome it recorded, None if it recorded none."""
+    likely outcome, PAID_ORDER: the third value is the outcome it recorded, None if it recorded none."""
     reference = f"pay:{out_trade_no}"
     p = raw_sql.Params()
     update = (f'UPDATE "{_PAYMENTS}" SET "status" = {p(PaymentStatus.SUCCEEDED.value)}, '
@@ -343,8 +346,9 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
         entry = ledger.record_sql(p, "paid", "order_id", account=ledger.WECHATPAY, kind=ledger.PAYMENT,
                                   amount=amount, reference=reference)
         noted, noted_column = "", ""
-        if notice is not None:  # as "paid": what `_apply_payment` answers for a pending order (nearly every one)
-            noted = f', noted AS ({notifications.record_sql(p, notice, out_trade_no, "paid", rows="paid")} RETURNING 1)'
+        if notice is not None:  # the relation `paid` is the trade the statement claims
+            record = notifications.record_sql(p, notice, out_trade_no, PAID_ORDER, rows="paid")
+            noted = f", noted AS ({record} RETURNING 1)"
             noted_column = ', EXISTS (SELECT 1 FROM noted) AS "pond_notification_recorded"'
         rows = await raw_sql.fetch(
             f'WITH paid AS ({update}), entry AS ({entry}){noted} '
@@ -354,7 +358,7 @@ async def _claim(out_trade_no: str, transaction_id: str, amount: int, at: dateti
             return None
         [row] = rows
         if row.pop("pond_notification_recorded", False):  # not when a copy's record may not be replaced
-            recorded = "paid"
+            recorded = PAID_ORDER
         order = Order._init_from_db(**row)
         payment_id, order_id, paid = row["payment_id"], order.id, row["payment_amount"]
     else:
@@ -399,7 +403,7 @@ async def _apply_payment(deps: OrderDeps, policy: KindPolicy, order: Order, paym
         if not await policy.take_payment(deps, order):
             await _release(policy, order, REFUSED)
             return "refused", []
-        return "paid", await _paid(deps, policy, order)
+        return PAID_ORDER, await _paid(deps, policy, order)
     if order.status == OrderStatus.CANCELLED and order.paid_at is None:
         try:
             async with in_transaction():  # a savepoint: what was retaken before the missing part is undone
