@@ -18,6 +18,7 @@ idempotency key per request; `bench/_flash_sale_load.py`):
   trivial      `tokenRefresh`, an authenticated mutation that touches neither database: the floor any mutation pays
   success      `flashSaleBuy` on a pool of customers x limit units, so that every attempt succeeds: an order and its
                flash reservation each, written in group commits, answered with no payment (no WeChat Pay call)
+  trivial      `tokenRefresh` again, right after the buys
   burst        --burst-customers customers tap --burst-taps times each (one unit a tap, a customer's taps in flight
                together, 64 at a time) on a pool of --burst-pool units, limit --burst-limit: counted exactly, then
                the buyers pay through `orderPay` (a WeChat Pay prepay each), and
@@ -25,7 +26,9 @@ idempotency key per request; `bench/_flash_sale_load.py`):
                nobody over the limit, oversold = max(0, sold - pool) must be 0)
   sold out     `flashSaleBuy` on the emptied pool by the customers the burst sold nothing (a buyer at the limit is
                told LIMIT_EXCEEDED): every answer must be SOLD_OUT and no order may appear
-  trivial      `tokenRefresh` again; the floor is the mean of both runs
+  trivial      `tokenRefresh` a third time. Each ratio's floor is the mean of the two runs around its phase (the
+               first two for the succeeding buys, the last two for the sold-out answers): this 2-core machine's pace
+               drifts by tens of percent within a run
   raw Lua      RedisFlashPool.take (the same script, the same keys layout) from this process, 32 asyncio tasks on one
                connection pool, units left and sold out, and the same EVALSHA from redis-benchmark if installed
 
@@ -222,7 +225,13 @@ class Run:
     threads: int
     idle: Window
     floors: list[WrkResult]
+    """The trivial mutation's runs: before the buys, between the succeeding buys and the burst, and at the end."""
     floor: WrkResult
+    """The mean of every floor run (the table's row)."""
+    success_floor: WrkResult
+    """The mean of the floor runs just before and just after the succeeding buys: their ratio's denominator."""
+    sold_out_floor: WrkResult
+    """The mean of the floor runs around the burst and the sold-out answers: their ratio's denominator."""
     success: WrkResult
     sold_out: WrkResult
     burst: Burst
@@ -297,6 +306,7 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
         print(f"  flashSaleBuy, succeeding: wrk {args.seconds:g}s on a pool of {success_pool}", flush=True)
         success = wrk_phase(meter, workdir, "flashSaleBuy succeeding", buy_body(success_gid, success_sku.gid,
                             KEY_SLOT), rotation, "s", "FlashSaleBuy", args, profile=profile_path(args, "success"))
+        floor_2 = floor_phase("t2")  # right after the buys, as the first right before: the machine's pace drifts
         for answers, what in ((success.warm_answers, "warm-up"), (success.answers, "measured")):
             checks.append((f"succeeding buys answered with an order ({what}, of {answers.total})", answers.ok,
                            answers.total))
@@ -363,7 +373,7 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
             ("sold out: Redis pool left", after_b.redis_left, 0),
         ]
 
-        floor_2 = floor_phase("t2")
+        floor_3 = floor_phase("t3")
 
         print(f"  raw Lua: RedisFlashPool.take from this process, {args.raw_seconds:g}s with units, "
               f"{args.raw_seconds:g}s sold out", flush=True)
@@ -394,11 +404,12 @@ async def drive(server: Server, sims: list[Server], skus: list[Sku], staff_passw
         await client.aclose()
         info.close()
 
-    floors = [floor_1.result, floor_2.result]
-    floor_window = dataclasses.replace(floor_1.window, name="trivial mutation (1st)")
-    floor_window_2 = dataclasses.replace(floor_2.window, name="trivial mutation (2nd)")
-    windows = [floor_window, success.window, sold_out.window, floor_window_2, *raw_windows]
+    floors = [floor_1.result, floor_2.result, floor_3.result]
+    floor_windows = [dataclasses.replace(floor.window, name=f"trivial mutation ({nth})")
+                     for floor, nth in ((floor_1, "1st"), (floor_2, "2nd"), (floor_3, "3rd"))]
+    windows = [floor_windows[0], success.window, floor_windows[1], sold_out.window, floor_windows[2], *raw_windows]
     return Run(args=args, threads=min(2, args.connections), idle=idle, floors=floors, floor=mean_floor(floors),
+               success_floor=mean_floor(floors[:2]), sold_out_floor=mean_floor(floors[1:]),
                success=success.result, sold_out=sold_out.result, burst=tally, burst_row=burst_result(tally),
                burst_sold=sold, oversold=oversold, raw_ok=raw_ok, raw_sold_out=raw_sold_out,
                redis_benchmark=benchmark, redis_windows=windows, cpu_windows=windows, checks=checks,

@@ -192,6 +192,25 @@ def among(params: Params, values: Iterable[object]) -> str:
     return "IN (" + ", ".join(params(value) for value in values) + ")"
 
 
+def looked_up(params: Params, table: str, alias: str, keys: Mapping[str, tuple[str, Sequence[object]]]) -> str:
+    """A FROM item: the rows of `table`, aliased `alias`, whose columns equal one of the given rows of keys
+    (column → (PostgreSQL type, one value a row), all of one length, at least one row). PostgreSQL looks each row of
+    keys up through the table's index on those columns whatever the statistics say (one `LATERAL` look-up a row, the
+    statement's text the same however many rows): `"number" = ANY($1)`, or an OR of such arrays, may read the whole
+    table while it is young or unanalysed. SQLite joins a `VALUES` list."""
+    names = list(keys)
+    rows = list(zip(*(values for _, values in keys.values()), strict=True))
+    if postgres():
+        arrays = ", ".join(f"{params(list(values))}::{sql_type}[]" for sql_type, values in keys.values())
+        quoted = ", ".join(f'"{name}"' for name in names)
+        match = " AND ".join(f'"{name}" = k."{name}"' for name in names)
+        return (f'unnest({arrays}) AS k({quoted}) CROSS JOIN LATERAL (SELECT * FROM "{table}" WHERE {match}) '
+                f'AS {alias}')
+    values = ", ".join("(" + ", ".join(params(value) for value in row) + ")" for row in rows)
+    match = " AND ".join(f'{alias}."{name}" = k.column{i + 1}' for i, name in enumerate(names))
+    return f'"{table}" AS {alias} JOIN (VALUES {values}) AS k ON {match}'
+
+
 def ids_table(params: Params, ids: Sequence[int], alias: str) -> str:
     """PostgreSQL only: `ids` as a table `alias("id")` (one array parameter), to drive a `LATERAL` look-up per id
     through an index whatever the statistics say."""

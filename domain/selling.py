@@ -11,13 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from strawberry.dataloader import DataLoader
+
 from domain.attribution.snapshot import Attribution
 from domain.commissions.earning import Commissions
 from domain.distribution import targets
+from domain.flash_sale.admit import MAX_ADMITTED, Attempt, admit_batch
 from domain.flash_sale.batch_write import abandon, write_batch
 from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.policy import FlashSalePolicy
-from domain.flash_sale.pool import FlashPool
+from domain.flash_sale.pool import FlashPool, Take
 from domain.flash_sale.sales import next_flash_change
 from domain.flash_sale.units import reserved_by_flash_sales
 from domain.group_buy.groups import groups_by_id
@@ -53,13 +56,18 @@ def flash_writer() -> GroupCommit[Any, Any]:
     return GroupCommit(write_batch, abandon=abandon, name="pond-flash-writer")
 
 
+def flash_admitter() -> DataLoader[Attempt, Take]:
+    """What admits the flash sale buys of one turn of the event loop together (`domain.flash_sale.admit`)."""
+    return DataLoader(admit_batch, max_batch_size=MAX_ADMITTED, cache=False)
+
+
 def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_payment_minutes: int = 5,
-                   group_buy_payment_minutes: int = 5,
-                   flash_writer: GroupCommit[Any, Any] | None = None) -> dict[OrderKind, KindPolicy]:
+                   group_buy_payment_minutes: int = 5, flash_writer: GroupCommit[Any, Any] | None = None,
+                   flash_admitter: DataLoader[Attempt, Take] | None = None) -> dict[OrderKind, KindPolicy]:
     """What each order kind means, with the fast gates its mode uses and its payment window."""
     return {
         OrderKind.NORMAL: NORMAL,
-        OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes, flash_writer),
+        OrderKind.FLASH_SALE: FlashSalePolicy(flash_pool, flash_payment_minutes, flash_writer, flash_admitter),
         OrderKind.GROUP_BUY: GroupBuyPolicy(group_buy_seats, group_buy_payment_minutes),
         OrderKind.RELAY: RelayPolicy(),
         OrderKind.RECHARGE: RechargePolicy(),

@@ -32,7 +32,7 @@ from domain.inventory.redis_counter import RedisStockCounter
 from domain.inventory.service import Inventory
 from domain.orders.deps import OrderDeps
 from domain.remembered import Remembered
-from domain.selling import flash_writer, order_events, order_policies, register_share_targets
+from domain.selling import flash_admitter, flash_writer, order_events, order_policies, register_share_targets
 from domain.transfers.ports import TransferBill
 from domain.withdrawals import service as withdrawals
 from payments.gateway import WeChatPayPort
@@ -241,7 +241,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
             max_pending_orders=settings.max_pending_orders,
             events=order_events(),
             policies=order_policies(flash_pool=flash_pool, flash_payment_minutes=settings.flash_sale_payment_minutes,
-                                    group_buy_seats=seats, flash_writer=writer,
+                                    group_buy_seats=seats, flash_writer=writer, flash_admitter=flash_admitter(),
                                     group_buy_payment_minutes=settings.group_buy_payment_minutes),
         )
         tokens = TokenService(

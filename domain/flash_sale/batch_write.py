@@ -241,15 +241,16 @@ async def _counted(batch: Sequence[Admitted], customer_ids: Sequence[int], sale_
     p = raw_sql.Params()
     pending = limits.pending_by_customer_sql(p, customer_ids)
     units = sales.units_by_customer_sql(p, sale_ids, customer_ids)
-    earlier = f'"number" {raw_sql.among(p, sorted({a.number for a in batch}))}'
-    if keyed:
-        earlier += (f' OR ("customer_id" {raw_sql.among(p, sorted({a.customer_id for a in keyed}))} AND '
-                    f'"idempotency_key" {raw_sql.among(p, sorted({str(a.idempotency_key) for a in keyed}))})')
+    table = Order._meta.db_table
+    numbered = raw_sql.looked_up(p, table, "o", {"number": ("VARCHAR", sorted({a.number for a in batch}))})
+    earlier = 'SELECT \'e\', o."id", o."customer_id", 0, o."number", o."idempotency_key" FROM '
     sql = (f'SELECT \'p\' AS "k", "customer_id" AS "a", NULL AS "b", "held" AS "n", NULL AS "t", NULL AS "u" '
            f'FROM ({pending}) AS pending '
            f'UNION ALL SELECT \'u\', "sale_id", "customer_id", "units", NULL, NULL FROM ({units}) AS units '
-           f'UNION ALL SELECT \'e\', "id", "customer_id", 0, "number", "idempotency_key" '
-           f'FROM "{Order._meta.db_table}" WHERE {earlier}')
+           f'UNION ALL {earlier}{numbered}')
+    if keyed:
+        pairs = sorted({(a.customer_id, str(a.idempotency_key)) for a in keyed})
+        sql += f' UNION ALL {earlier}{limits.keyed_sql(p, pairs)}'
     tally = _Tally({}, {}, {item_id: item.taken for item_id, item in items.items()}, {})
     numbers = {a.number for a in batch}
     wanted = {(a.customer_id, str(a.idempotency_key)) for a in keyed}

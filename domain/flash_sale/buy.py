@@ -1,9 +1,10 @@
-"""Buying in a flash sale: checks that take nothing, then the pool (one round trip), then the order, answered at the
-admit.
+"""Buying in a flash sale: checks that take nothing, then the admit (the unpaid-order cap and the pool, asked with
+the other buys of the moment), then the order, answered at the admit.
 
-What can refuse an attempt without the pool (the item, the delivery, the customer's unpaid-order cap) is read
-first, so a refused attempt never holds units that other buyers are meanwhile told are sold out. An attempt the
-pool turns down (not started, ended, over the limit, sold out) writes nothing.
+What can refuse an attempt without the pool (the item, the delivery, the customer's unpaid-order cap) is asked
+first, so a refused attempt never holds units that other buyers are meanwhile told are sold out; the cap is read
+for the buys of one turn of the event loop in one statement, and the pool asked for them in one script per sale
+(`admit`). An attempt the pool turns down (not started, ended, over the limit, sold out) writes nothing.
 An attempt the pool admits is priced and handed to the group commit (`group_commit`, `batch_write`), which writes
 its FLASH_SALE order with the other buyers' of the last few milliseconds in one transaction, guarded again by the
 database (the pool's `taken` count and the customer's units in the sale). The answer is the order, PENDING_PAYMENT,
@@ -21,13 +22,13 @@ from tortoise.transactions import in_transaction
 
 from domain.errors import Invalid, NotFound
 from domain.flash_sale import sales as sales
+from domain.flash_sale.admit import Attempt, admit_batch
 from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, not_written, write_batch
 from domain.flash_sale.group_commit import WriterStopped
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
-from domain.flash_sale.pool import Take, refused
+from domain.flash_sale.pool import Ask, Take, refused
 from domain.orders import delivery as deliveries
-from domain.orders import limits
 from domain.orders.checkout import earlier_tap
 from domain.orders.delivery import DeliveryChoice
 from domain.orders.deps import OrderDeps
@@ -88,15 +89,13 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     # that other buyers are meanwhile told are sold out.
     item = await _item(deps, request)
     delivery = await _delivery(request)
-    held, replay = await limits.pending_and_keyed(request.customer_id, request.idempotency_key)
-    over = None if replay else limits.over_pending(held, deps.max_pending_orders)
-    if over is not None:
-        raise over
-    for _ in range(ATTEMPTS):
+    for tries in range(ATTEMPTS):
         now = deps.clock()
         number = order_number(now, prefix="F")
         holder = holder_for(request.customer_id, request.idempotency_key, number)
-        outcome = await _take(deps, request, holder, now, looked=True)
+        # The first try is admitted with the buys of the same moment: the unpaid-order cap, then the pool.
+        outcome = await _admitted(deps, request, holder, now) if tries == 0 else \
+            await _take(deps, request, holder, now, looked=True)
         if outcome is Take.HELD:
             if request.idempotency_key is None:
                 continue  # a random order number drawn twice: draw another
@@ -114,6 +113,20 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
             continue  # the writer gave its units back
         return await _answer(deps, written.order)
     raise RuntimeError(f"no flash sale attempt went through in {ATTEMPTS} tries")
+
+
+async def _admit(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+    """The pool's answer to the buy's first try, asked with the other buys of the moment (`admit`); LIMIT_EXCEEDED
+    is raised for a buyer at the unpaid-order cap, before the pool."""
+    attempt = Attempt(deps, request.sale_id, request.customer_id, request.idempotency_key,
+                      Ask(request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now)))
+    admitter = flash_policy(deps).admitter
+    if admitter is not None:
+        return await admitter.load(attempt)
+    answer = (await admit_batch([attempt]))[0]
+    if isinstance(answer, BaseException):
+        raise answer
+    return answer
 
 
 async def _answer(deps: OrderDeps, order: Order) -> Placed:
@@ -146,28 +159,47 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
 
 
 _loading: dict[int, asyncio.Lock] = {}
+_loads: dict[int, int] = {}
+"""Per sale: how many times this process has loaded its pool (an attempt that waited for another's load sees it)."""
+
+
+async def _admitted(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+    """`_admit`, and while the pool is not loaded, again after loading it (`_load`): a rush right after a Redis flush
+    reads the database once, and is admitted together again."""
+    for _ in range(ATTEMPTS):
+        seen = _loads.get(request.sale_id, 0)
+        outcome = await _admit(deps, request, holder, now)
+        if outcome is not Take.MISSING:
+            return outcome
+        await _load(deps, request.sale_id, seen)
+    raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
 
 
 async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime, looked: bool = False) -> Take:
-    """The pool's answer. A pool that is not loaded is loaded from the database and asked again; in one process
-    one attempt loads it while the others wait (a rush right after a Redis flush reads the database once).
+    """The pool's answer to a try after the first; while the pool is not loaded, again after loading it (`_load`).
     `looked`: the attempt has asked `known_sold_out` already (see `FlashPool.take`)."""
     args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
-    outcome = await pool_of(deps).take(*args, looked=looked)
-    if outcome is not Take.MISSING:
-        return outcome
-    async with _loading.setdefault(request.sale_id, asyncio.Lock()):
-        outcome = await pool_of(deps).take(*args)
+    for _ in range(ATTEMPTS):
+        seen = _loads.get(request.sale_id, 0)
+        outcome = await pool_of(deps).take(*args, looked=looked)
         if outcome is not Take.MISSING:
             return outcome
-        sale = await FlashSale.get_or_none(id=request.sale_id)
+        await _load(deps, request.sale_id, seen)
+        looked = True
+    raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
+
+
+async def _load(deps: OrderDeps, sale_id: int, seen: int) -> None:
+    """Load the sale's pool from the database, unless this process has loaded it since it had loaded it `seen`
+    times: one attempt loads while the others wait, and then they all ask the pool again together."""
+    async with _loading.setdefault(sale_id, asyncio.Lock()):
+        if _loads.get(sale_id, 0) != seen:
+            return
+        sale = await FlashSale.get_or_none(id=sale_id)
         if sale is None:
             raise NotFound("flash sale", ["flashSaleId"])
         await pool_of(deps).load(await sales.pool_state(sale))
-        outcome = await pool_of(deps).take(*args)
-    if outcome is Take.MISSING:
-        raise RuntimeError(f"flash sale {sale.id}'s pool vanished while loading")
-    return outcome
+        _loads[sale_id] = seen + 1
 
 
 async def _twin(deps: OrderDeps, request: FlashBuyRequest, holder: str) -> tuple[Take, Order | None]:

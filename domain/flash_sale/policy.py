@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from strawberry.dataloader import DataLoader
 from tortoise.expressions import F
 
 from domain.catalog.models import Sku
@@ -18,7 +19,7 @@ from domain.columns import column
 from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.item_cache import ItemCache
 from domain.flash_sale.models import FlashSale, FlashSaleItem
-from domain.flash_sale.pool import FlashPool
+from domain.flash_sale.pool import FlashPool, Take
 from domain.inventory import holds
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
@@ -31,11 +32,15 @@ class FlashSalePolicy(KindPolicy):
     kind = OrderKind.FLASH_SALE
     takes_order_promotions = False
 
-    def __init__(self, pool: FlashPool, payment_minutes: int = 5, writer: GroupCommit[Any, Any] | None = None) -> None:
+    def __init__(self, pool: FlashPool, payment_minutes: int = 5, writer: GroupCommit[Any, Any] | None = None,
+                 admitter: DataLoader[Any, Take] | None = None) -> None:
         self.pool = pool
         self.payment_minutes = payment_minutes
         self.writer = writer
         """The group commit that writes admitted buys (`domain.flash_sale.batch_write`); None: each alone."""
+        self.admitter = admitter
+        """What admits the buys of one turn of the event loop together (`domain.flash_sale.admit`); None: each
+        alone."""
         self.items = ItemCache()
 
     def payment_window(self, deps: OrderDeps) -> timedelta:

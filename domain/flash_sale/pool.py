@@ -16,6 +16,7 @@ LIMIT_EXCEEDED or ENDED for a moment (see there).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -83,6 +84,17 @@ class PoolState:
     holders: dict[str, Held] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One attempt on a sale's pool, asked with others (`FlashPool.take_many`)."""
+
+    sku_id: int
+    customer_id: int
+    quantity: int
+    holder: str
+    now_ms: int
+
+
 class FlashPool(Protocol):
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
                    now_ms: int, *, looked: bool = False) -> Take:
@@ -90,6 +102,10 @@ class FlashPool(Protocol):
         and the units are there (checked in that order: over the limit is LIMIT_EXCEEDED even when sold out).
         Nothing changes unless the answer is OK. `looked`: the caller asked `known_sold_out` for this attempt
         already (and was let through), so the pool itself is asked."""
+
+    async def take_many(self, sale_id: int, asks: Sequence[Ask]) -> list[Take]:
+        """`take` for each of several attempts on one sale, in order, as if asked one after the other (in one round
+        trip), each having asked `known_sold_out` already."""
 
     def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int, *,
                        claim: bool = True) -> bool:
@@ -136,6 +152,14 @@ class MemoryFlashPool:
 
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
                    now_ms: int, *, looked: bool = False) -> Take:
+        return self._take(sale_id, Ask(sku_id, customer_id, quantity, holder, now_ms))
+
+    async def take_many(self, sale_id: int, asks: Sequence[Ask]) -> list[Take]:
+        return [self._take(sale_id, ask) for ask in asks]
+
+    def _take(self, sale_id: int, ask: Ask) -> Take:
+        sku_id, customer_id, quantity, holder, now_ms = ask.sku_id, ask.customer_id, ask.quantity, ask.holder, \
+            ask.now_ms
         checked_take(quantity, holder)
         pool = self._pools.get(sale_id)
         if pool is None:

@@ -19,6 +19,7 @@ Units coming back (a give-back, a reload, a dropped pool) are published on `<pre
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 import structlog
@@ -26,7 +27,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT
 
-from domain.flash_sale.pool import Held, PoolState, Take, checked_take
+from domain.flash_sale.pool import Ask, Held, PoolState, Take, checked_take
 from domain.flash_sale.sold_out import SoldOutMarks
 
 log = structlog.get_logger("pond.flash_sale.redis_pool")
@@ -35,25 +36,33 @@ RESUBSCRIBE_SECONDS = 0.5
 _CODES = [Take.OK, Take.HELD, Take.MISSING, Take.NOT_STARTED, Take.ENDED, Take.NOT_IN_SALE, Take.SOLD_OUT,
           Take.LIMIT_EXCEEDED]
 
-# KEYS: meta, left, bought, holders. ARGV: now_ms, sku, customer, quantity, holder. Returns an index into _CODES.
+# KEYS: meta, left, bought, holders. ARGV: five for each attempt, in order: now_ms, sku, customer, quantity,
+# holder. Answers each attempt with an index into _CODES, taking for each in turn.
 _TAKE = """
-if redis.call('EXISTS', KEYS[2]) == 0 then return 2 end
+local answers = {}
+local loaded = redis.call('EXISTS', KEYS[2]) == 1
 local meta = redis.call('HMGET', KEYS[1], 'starts', 'ends', 'limit')
-if not meta[1] then return 2 end
-local now = tonumber(ARGV[1])
-if now < tonumber(meta[1]) then return 3 end
-if now >= tonumber(meta[2]) then return 4 end
-if redis.call('HEXISTS', KEYS[4], ARGV[5]) == 1 then return 1 end
-local left = redis.call('HGET', KEYS[2], ARGV[2])
-if not left then return 5 end
-local quantity = tonumber(ARGV[4])
-local bought = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
-if bought + quantity > tonumber(meta[3]) then return 7 end
-if tonumber(left) < quantity then return 6 end
-redis.call('HINCRBY', KEYS[2], ARGV[2], -quantity)
-redis.call('HINCRBY', KEYS[3], ARGV[3], quantity)
-redis.call('HSET', KEYS[4], ARGV[5], ARGV[3] .. ':' .. ARGV[2] .. ':' .. ARGV[4] .. ':' .. ARGV[1])
-return 0
+for at = 1, #ARGV, 5 do
+    local code = 0
+    local now, sku, customer, quantity = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2], tonumber(ARGV[at + 3])
+    if not loaded or not meta[1] then code = 2
+    elseif now < tonumber(meta[1]) then code = 3
+    elseif now >= tonumber(meta[2]) then code = 4
+    elseif redis.call('HEXISTS', KEYS[4], ARGV[at + 4]) == 1 then code = 1
+    else
+        local left = redis.call('HGET', KEYS[2], sku)
+        if not left then code = 5
+        elseif tonumber(redis.call('HGET', KEYS[3], customer) or '0') + quantity > tonumber(meta[3]) then code = 7
+        elseif tonumber(left) < quantity then code = 6
+        else
+            redis.call('HINCRBY', KEYS[2], sku, -quantity)
+            redis.call('HINCRBY', KEYS[3], customer, quantity)
+            redis.call('HSET', KEYS[4], ARGV[at + 4], customer .. ':' .. sku .. ':' .. ARGV[at + 3] .. ':' .. ARGV[at])
+        end
+    end
+    answers[#answers + 1] = code
+end
+return answers
 """
 
 # KEYS: meta, left, bought, holders. ARGV: holder, channel, sale.
@@ -118,11 +127,20 @@ class RedisFlashPool:
         checked_take(quantity, holder)
         if not looked and self.marks.sold_out(sale_id, sku_id, customer_id, quantity):
             return Take.SOLD_OUT
+        return (await self.take_many(sale_id, [Ask(sku_id, customer_id, quantity, holder, now_ms)]))[0]
+
+    async def take_many(self, sale_id: int, asks: Sequence[Ask]) -> list[Take]:
+        for ask in asks:
+            checked_take(ask.quantity, ask.holder)
         generation = self.marks.generation
-        code = await self._take(keys=self.keys(sale_id), args=[now_ms, sku_id, customer_id, quantity, holder])
-        outcome = _CODES[int(code)]
-        self.marks.heard(sale_id, sku_id, customer_id, quantity, outcome, generation)
-        return outcome
+        args: list[EncodableT] = []
+        for ask in asks:
+            args += (ask.now_ms, ask.sku_id, ask.customer_id, ask.quantity, ask.holder)
+        codes = await self._take(keys=self.keys(sale_id), args=args)
+        outcomes = [_CODES[int(code)] for code in codes]
+        for ask, outcome in zip(asks, outcomes, strict=True):
+            self.marks.heard(sale_id, ask.sku_id, ask.customer_id, ask.quantity, outcome, generation)
+        return outcomes
 
     def known_sold_out(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, now_ms: int, *,
                        claim: bool = True) -> bool:

@@ -20,10 +20,6 @@ async def pending_orders(customer_id: int) -> int:
 
 _HOLDING_SQL = ", ".join(f"'{kind.value}'" for kind in HOLDING_KINDS)
 _PENDING_SQL = f"status = '{OrderStatus.PENDING_PAYMENT.value}' AND kind IN ({_HOLDING_SQL})"
-_PENDING_OR_KEYED = (
-    f"SELECT status, kind, idempotency_key FROM {Order._meta.db_table} WHERE customer_id = $1 AND "
-    f"(({_PENDING_SQL}) OR idempotency_key = $2)"
-)
 
 
 def pending_sql(params: raw_sql.Params, customer_id: int) -> str:
@@ -31,13 +27,32 @@ def pending_sql(params: raw_sql.Params, customer_id: int) -> str:
     return f"(SELECT COUNT(*) FROM {Order._meta.db_table} WHERE customer_id = {params(customer_id)} AND {_PENDING_SQL})"
 
 
-async def pending_and_keyed(customer_id: int, idempotency_key: str | None) -> tuple[int, bool]:
-    """In one query (on a flash sale buy's hot path, so raw SQL): `pending_orders`, and whether the customer has an
-    order with this idempotency key."""
-    rows = await raw_sql.fetch(_PENDING_OR_KEYED, customer_id, idempotency_key or "")
-    held = sum(1 for row in rows if row["status"] == OrderStatus.PENDING_PAYMENT and row["kind"] in HOLDING_KINDS)
-    keyed = bool(idempotency_key) and any(row["idempotency_key"] == idempotency_key for row in rows)
-    return held, keyed
+async def pending_and_keyed(asked: Sequence[tuple[int, str | None]]) -> tuple[dict[int, int], set[tuple[int, str]]]:
+    """For many (customer, idempotency key) pairs in one statement (flash sale buys admitted together, so raw SQL):
+    each customer's `pending_orders` (customers holding none left out), and the pairs whose customer has an order
+    with that key."""
+    keyed = sorted({(customer_id, key) for customer_id, key in asked if key})
+    p = raw_sql.Params()
+    sql = (f'SELECT customer_id AS "c", held AS "n", NULL AS "k" '
+           f'FROM ({pending_by_customer_sql(p, sorted({customer_id for customer_id, _ in asked}))}) AS pending')
+    if keyed:
+        sql += f' UNION ALL SELECT o."customer_id", 0, o."idempotency_key" FROM {keyed_sql(p, keyed)}'
+    held: dict[int, int] = {}
+    found: set[tuple[int, str]] = set()
+    for row in await raw_sql.fetch(sql, *p):
+        if row["k"] is None:
+            held[int(row["c"])] = int(row["n"])
+        else:
+            found.add((int(row["c"]), row["k"]))
+    return held, found
+
+
+def keyed_sql(params: raw_sql.Params, keyed: Sequence[tuple[int, str]]) -> str:
+    """A FROM item: the orders (aliased `o`) placed under these (customer, idempotency key) pairs."""
+    return raw_sql.looked_up(params, Order._meta.db_table, "o", {
+        "customer_id": ("INT", [customer_id for customer_id, _ in keyed]),
+        "idempotency_key": ("VARCHAR", [key for _, key in keyed]),
+    })
 
 
 def pending_by_customer_sql(params: raw_sql.Params, customer_ids: Sequence[int]) -> str:

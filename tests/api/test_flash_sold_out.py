@@ -27,14 +27,20 @@ def codes(payload: dict[str, Any]) -> list[str]:
 
 
 def count_takes(monkeypatch: pytest.MonkeyPatch, pool: Any) -> list[int]:
+    """The attempts the pool is asked, one entry a call (`take`, or `take_many` for buys admitted together)."""
     calls: list[int] = []
-    take = pool.take
+    take, take_many = pool.take, pool.take_many
 
     async def counted(*args: Any, **kwargs: Any) -> Take:
         calls.append(1)
         return await take(*args, **kwargs)
 
+    async def counted_many(sale_id: int, asks: Any) -> list[Take]:
+        calls.append(len(asks))
+        return await take_many(sale_id, asks)
+
     monkeypatch.setattr(pool, "take", counted)
+    monkeypatch.setattr(pool, "take_many", counted_many)
     return calls
 
 

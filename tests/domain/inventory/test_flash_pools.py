@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.cluster import key_slot
 
-from domain.flash_sale.pool import FlashPool, Held, MemoryFlashPool, PoolState, Take
+from domain.flash_sale.pool import Ask, FlashPool, Held, MemoryFlashPool, PoolState, Take
 from domain.flash_sale.redis_pool import RedisFlashPool
 
 BASE = int(time.time() * 1000)  # Redis expires a pool's keys a day after its end: the window must be real time
@@ -69,6 +69,24 @@ async def test_a_take_checks_the_window_the_units_and_the_limit(pool: FlashPool)
     assert await pool.take(1, 10, 9, 2, "h4", NOW) is Take.OK
     assert await pool.take(1, 10, 10, 1, "h5", NOW) is Take.SOLD_OUT
     assert await pool.left(1, [10, 11, 12]) == {10: 0, 11: 3, 12: None}
+
+
+async def test_many_attempts_asked_together_are_answered_as_if_asked_one_after_the_other(pool: FlashPool) -> None:
+    """`take_many` (the buys admitted together) against `take` on a twin pool, for a mix that meets every answer:
+    a later attempt sees what the earlier ones of the same call took."""
+    twin = MemoryFlashPool()
+    asks = [Ask(10, 7, 1, "h1", NOW), Ask(10, 7, 1, "h1", NOW), Ask(11, 7, 2, "h2", NOW), Ask(11, 8, 2, "h3", NOW),
+            Ask(10, 9, 2, "h4", NOW), Ask(10, 10, 1, "h5", NOW), Ask(12, 11, 1, "h6", NOW),
+            Ask(10, 12, 1, "h7", BASE - 1), Ask(10, 12, 1, "h8", ENDS), Ask(11, 12, 3, "h9", NOW)]
+    assert await pool.take_many(1, asks) == [Take.MISSING] * len(asks)
+    for one in (pool, twin):
+        assert await one.load(sale(s10=3, s11=5))
+    together = await pool.take_many(1, asks)
+    alone = [await twin.take(1, a.sku_id, a.customer_id, a.quantity, a.holder, a.now_ms) for a in asks]
+    assert together == alone == [Take.OK, Take.HELD, Take.LIMIT_EXCEEDED, Take.OK, Take.OK, Take.SOLD_OUT,
+                                 Take.NOT_IN_SALE, Take.NOT_STARTED, Take.ENDED, Take.LIMIT_EXCEEDED]
+    assert await pool.left(1, [10, 11]) == await twin.left(1, [10, 11]) == {10: 0, 11: 3}
+    assert await pool.holders(1) == await twin.holders(1)
 
 
 async def test_give_back_returns_units_and_allowance_once(pool: FlashPool) -> None:

@@ -1,6 +1,9 @@
-"""Flash sale buys written by the group commit: concurrent buys share transactions, a buy the database refuses inside
-a batch is answered alone with its units back, and a batch killed by an error inside it gives every unit back (pool
-and database) and answers every buy."""
+"""Flash sale buys admitted and written together. Written by the group commit: concurrent buys share transactions, a
+buy the database refuses inside a batch is answered alone with its units back, and a batch killed by an error inside
+it gives every unit back (pool and database) and answers every buy. Admitted together (`domain.flash_sale.admit`):
+the buys of one moment cost one read of the buyers' unpaid orders and one pool script per sale, a buyer at the
+unpaid-order cap is refused before the pool while the others of the same batch buy, and an error answers the
+attempts it concerns with nothing taken."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from tortoise.exceptions import IntegrityError
@@ -16,16 +20,17 @@ from domain import raw_sql
 from domain.catalog.models import Sku
 from domain.columns import column
 from domain.errors import DomainError
-from domain.flash_sale import batch_write
+from domain.flash_sale import admit, batch_write
 from domain.flash_sale.buy import FlashBuyRequest, buy
 from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
-from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale
+from domain.flash_sale.pool import Ask, Take
+from domain.flash_sale.sales import FlashSaleDraft, ItemDraft, create_flash_sale, epoch_ms, pool_state
 from domain.identity.models import Customer
 from domain.inventory.models import Reservation
 from domain.orders import limits
-from domain.orders.models import Order, OrderLine, OrderStatus
+from domain.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from tests.domain.orders.test_checkout_concurrency import ADDRESS
 from tests.support.statements import count_statements
 
@@ -181,8 +186,7 @@ async def test_a_batch_is_four_statements_on_postgresql_whose_text_is_the_same_w
         remembered = ("pricing_discount_item", "member_level", "distribution_settings")
         flash = [s.strip(" ;")[:6] for s in one if not any(table in s for table in remembered)]
         assert flash == ["BEGIN", "WITH c", "SELECT", "WITH o", "COMMIT"], [s[:60] for s in one]
-        before_the_pool = limits.pending_and_keyed.__name__  # each buy's own read, before the batch
-        assert not [s for s in many if s not in one and "idempotency_key = $2" not in s], (before_the_pool, many)
+        assert not [s for s in many if s not in one], many  # the same text however many buys
     assert await Order.filter(kind="FLASH_SALE").count() == 7
     assert await _taken(flash_sale) == 7
 
@@ -213,3 +217,102 @@ async def test_buys_a_stopping_server_never_wrote_are_told_to_try_again_with_the
     assert await Order.filter(kind="FLASH_SALE").count() == 1
     assert await _taken(flash_sale) == 1
     assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 1}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Admitted together
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def _watch_pool(monkeypatch: Any, pool: Any) -> list[int]:
+    """The size of each `take_many` call (and 1 for each `take`): how many round trips the pool is asked."""
+    calls: list[int] = []
+    take, take_many = pool.take, pool.take_many
+
+    async def one(*args: Any, **kwargs: Any) -> Take:
+        calls.append(1)
+        return await take(*args, **kwargs)
+
+    async def many(sale_id: int, asks: Any) -> list[Take]:
+        calls.append(len(asks))
+        return await take_many(sale_id, asks)
+
+    monkeypatch.setattr(pool, "take", one)
+    monkeypatch.setattr(pool, "take_many", many)
+    return calls
+
+
+async def test_the_buys_of_one_moment_cost_one_read_and_one_pool_script(app, sale, monkeypatch):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    assert flash_policy(deps).admitter is not None  # the server admits buys together
+    customers = await _customers(8)
+    await _try(deps, flash_sale, sku, customers[0])  # the pool is loaded, the item cached
+    calls = _watch_pool(monkeypatch, pool_of(deps))
+    async with count_statements() as statements:
+        outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c, f"k{c}") for c in customers[1:]))
+    assert outcomes == ["OK"] * 7
+    assert calls == [7]
+    reads = [s for s in statements if "idempotency_key" in s and "INSERT" not in s and "FOR " not in s
+             and '"k", "customer_id" AS "a"' not in s]  # the pre-admit read, not the group commit's own
+    assert len(reads) == 1, reads
+
+
+async def test_a_buyer_at_the_unpaid_order_cap_is_refused_before_the_pool_while_the_others_buy(app, sale):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(6)
+    capped = customers[0]
+    for n in range(deps.max_pending_orders):
+        await Order.create(number=f"P-cap-{n}", customer_id=capped, kind=OrderKind.NORMAL, subtotal=100,
+                           discount_total=0, payable=100, delivery={}, expires_at=flash_sale.ends_at)
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers))
+    assert outcomes[0] == "LIMIT_EXCEEDED" and outcomes[1:] == ["OK"] * 5
+    assert await _taken(flash_sale) == 5
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 5}  # the refused never held one
+    assert not [h for h in (await pool_of(deps).holders(flash_sale.id) or {}).values() if h.customer_id == capped]
+
+
+async def test_a_double_tap_at_the_cap_is_answered_its_first_order(app, sale):
+    """The read also tells whose key has an order already: that buyer is let through to the pool, which says HELD,
+    and is answered the first tap's order rather than refused by the cap that order made."""
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customer = (await _customers(1))[0]
+    for n in range(deps.max_pending_orders - 1):
+        await Order.create(number=f"P-tap-{n}", customer_id=customer, kind=OrderKind.NORMAL, subtotal=100,
+                           discount_total=0, payable=100, delivery={}, expires_at=flash_sale.ends_at)
+    assert await _try(deps, flash_sale, sku, customer, "tap") == "OK"  # now at the cap
+    assert await _try(deps, flash_sale, sku, customer, "tap") == "OK"  # the same order, not LIMIT_EXCEEDED
+    assert await Order.filter(kind=OrderKind.FLASH_SALE, status=OrderStatus.PENDING_PAYMENT).count() == 1
+    assert await _taken(flash_sale) == 1
+
+
+async def test_an_error_answers_the_attempts_it_concerns_and_takes_nothing_for_them(app, sale, monkeypatch):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    pool = pool_of(deps)
+    await pool.load(await pool_state(flash_sale))
+    now_ms = epoch_ms(datetime.now(UTC))
+    attempt = admit.Attempt(deps, flash_sale.id, 1, None, Ask(sku.id, 1, 1, "n:x", now_ms))
+    other = admit.Attempt(deps, flash_sale.id + 1000, 2, None, Ask(sku.id, 2, 1, "n:y", now_ms))
+    take_many = pool.take_many
+
+    async def broken(sale_id: int, asks: Any) -> list[Take]:
+        if sale_id == flash_sale.id:
+            raise ConnectionError("the pool's shard is down")
+        return await take_many(sale_id, asks)
+
+    monkeypatch.setattr(pool, "take_many", broken)
+    answers = await admit.admit_batch([attempt, other])
+    assert isinstance(answers[0], ConnectionError) and answers[1] is Take.MISSING  # one sale's script: its attempts
+
+    async def unreadable(asked: Any) -> Any:
+        raise OSError("the database is gone")
+
+    monkeypatch.setattr(limits, "pending_and_keyed", unreadable)
+    answers = await admit.admit_batch([attempt, other])
+    assert [type(a) for a in answers] == [OSError, OSError]  # the read: every attempt, before any pool
+    monkeypatch.undo()
+    assert await pool.left(flash_sale.id, [sku.id]) == {sku.id: BUYERS}
+    assert await pool.holders(flash_sale.id) == {}
