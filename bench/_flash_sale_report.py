@@ -233,6 +233,9 @@ def report(run: Run) -> bool:
     ok_success = print_ratio("succeeding buys / trivial mutation", run.success, run.success_floor, SUCCESS_TARGET)
     ok_sold_out = print_ratio("sold-out answers / trivial mutation", run.sold_out, run.sold_out_floor,
                               SOLD_OUT_TARGET)
+    if run.floor.rps:
+        print(f"  (against the mean of all {len(run.floors)} floor runs instead: succeeding buys "
+              f"{run.success.rps / run.floor.rps:.3f}, sold-out answers {run.sold_out.rps / run.floor.rps:.3f})")
     print()
     print_redis(run)
     print()
