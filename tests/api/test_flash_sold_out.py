@@ -16,6 +16,7 @@ from domain.flash_sale.redis_pool import RedisFlashPool
 from domain.flash_sale.sales import epoch_ms
 from domain.flash_sale.sold_out import SoldOutMarks
 from domain.orders import lifecycle
+from tests.fixtures.flash_sales import count_takes
 from tests.fixtures.orders import ORDER_CANCEL, pk
 from tests.support.graphql import GraphQLClient
 
@@ -24,24 +25,6 @@ pytestmark = [pytest.mark.usefixtures("audited"), pytest.mark.redis_cluster_too]
 
 def codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["errors"]]
-
-
-def count_takes(monkeypatch: pytest.MonkeyPatch, pool: Any) -> list[int]:
-    """The attempts the pool is asked, one entry a call (`take`, or `take_many` for buys admitted together)."""
-    calls: list[int] = []
-    take, take_many = pool.take, pool.take_many
-
-    async def counted(*args: Any, **kwargs: Any) -> Take:
-        calls.append(1)
-        return await take(*args, **kwargs)
-
-    async def counted_many(sale_id: int, asks: Any) -> list[Take]:
-        calls.append(len(asks))
-        return await take_many(sale_id, asks)
-
-    monkeypatch.setattr(pool, "take", counted)
-    monkeypatch.setattr(pool, "take_many", counted_many)
-    return calls
 
 
 async def test_a_crowd_on_a_sold_out_sku_costs_no_pool_round_trip(shop, flash, customer_token, other_customer_token,

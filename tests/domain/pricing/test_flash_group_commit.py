@@ -32,6 +32,7 @@ from domain.inventory.models import Reservation
 from domain.orders import limits
 from domain.orders.models import Order, OrderKind, OrderLine, OrderStatus
 from tests.domain.orders.test_checkout_concurrency import ADDRESS
+from tests.fixtures.flash_sales import count_takes
 from tests.support.statements import count_statements
 
 BUYERS = 40
@@ -224,31 +225,13 @@ async def test_buys_a_stopping_server_never_wrote_are_told_to_try_again_with_the
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _watch_pool(monkeypatch: Any, pool: Any) -> list[int]:
-    """The size of each `take_many` call (and 1 for each `take`): how many round trips the pool is asked."""
-    calls: list[int] = []
-    take, take_many = pool.take, pool.take_many
-
-    async def one(*args: Any, **kwargs: Any) -> Take:
-        calls.append(1)
-        return await take(*args, **kwargs)
-
-    async def many(sale_id: int, asks: Any) -> list[Take]:
-        calls.append(len(asks))
-        return await take_many(sale_id, asks)
-
-    monkeypatch.setattr(pool, "take", one)
-    monkeypatch.setattr(pool, "take_many", many)
-    return calls
-
-
 async def test_the_buys_of_one_moment_cost_one_read_and_one_pool_script(app, sale, monkeypatch):
     flash_sale, sku = sale
     deps = app.state.runtime.services.orders
     assert flash_policy(deps).admitter is not None  # the server admits buys together
     customers = await _customers(8)
     await _try(deps, flash_sale, sku, customers[0])  # the pool is loaded, the item cached
-    calls = _watch_pool(monkeypatch, pool_of(deps))
+    calls = count_takes(monkeypatch, pool_of(deps))
     async with count_statements() as statements:
         outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c, f"k{c}") for c in customers[1:]))
     assert outcomes == ["OK"] * 7
