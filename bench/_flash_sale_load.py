@@ -322,9 +322,10 @@ class RawRun:
 
 async def raw_take(seconds: float, concurrency: int, *, sold_out: bool,
                    around: tuple[Callable[[], object], Callable[[object], None]] | None = None) -> RawRun:
-    """RedisFlashPool.take (the server's one EVALSHA) from `concurrency` asyncio tasks sharing one connection pool,
-    against a pool loaded apart from the server's: with units for every call, or with none left. `around`: called
-    just before the first measured call and just after the last (its first call's result goes to the second)."""
+    """RedisFlashPool.take (the server's EVALSHA, here with one attempt each) from `concurrency` asyncio tasks sharing
+    one connection pool, against a pool loaded apart from the server's: with units for every call, or with none
+    left. `around`: called just before the first measured call and just after the last (its first call's result goes
+    to the second)."""
     import redis.asyncio as aioredis
 
     from domain.flash_sale.pool import PoolState, Take

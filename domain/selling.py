@@ -11,17 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from strawberry.dataloader import DataLoader
-
 from domain.attribution.snapshot import Attribution
 from domain.commissions.earning import Commissions
 from domain.distribution import targets
-from domain.flash_sale.admit import MAX_ADMITTED, Attempt, admit_batch
+from domain.flash_sale.admit import MAX_ADMITTED, Attempt, abandoned, admit_batch
 from domain.flash_sale.batch_write import abandon, write_batch
 from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.policy import FlashSalePolicy
 from domain.flash_sale.pool import FlashPool, Take
 from domain.flash_sale.sales import next_flash_change
+from domain.flash_sale.turn_batch import TurnBatch
 from domain.flash_sale.units import reserved_by_flash_sales
 from domain.group_buy.groups import groups_by_id
 from domain.group_buy.policy import GroupBuyPolicy
@@ -56,14 +55,14 @@ def flash_writer() -> GroupCommit[Any, Any]:
     return GroupCommit(write_batch, abandon=abandon, name="pond-flash-writer")
 
 
-def flash_admitter() -> DataLoader[Attempt, Take]:
+def flash_admitter() -> TurnBatch[Attempt, Take]:
     """What admits the flash sale buys of one turn of the event loop together (`domain.flash_sale.admit`)."""
-    return DataLoader(admit_batch, max_batch_size=MAX_ADMITTED, cache=False)
+    return TurnBatch(admit_batch, abandoned=abandoned, max_batch=MAX_ADMITTED)
 
 
 def order_policies(*, flash_pool: FlashPool, group_buy_seats: SeatStore, flash_payment_minutes: int = 5,
                    group_buy_payment_minutes: int = 5, flash_writer: GroupCommit[Any, Any] | None = None,
-                   flash_admitter: DataLoader[Attempt, Take] | None = None) -> dict[OrderKind, KindPolicy]:
+                   flash_admitter: TurnBatch[Attempt, Take] | None = None) -> dict[OrderKind, KindPolicy]:
     """What each order kind means, with the fast gates its mode uses and its payment window."""
     return {
         OrderKind.NORMAL: NORMAL,

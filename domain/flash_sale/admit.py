@@ -1,7 +1,7 @@
 """The admit: the first step of every flash sale buy that passed its own checks, taken together with the buys of the
-same turn of the event loop (`admit_batch` is the batch function of a process-wide strawberry `DataLoader` without
-a cache, `domain.selling.flash_admitter`: the attempts made while one batch waits to start join it, and batches do
-not wait for one another).
+same turn of the event loop (`admit_batch` is the batch function of a `turn_batch.TurnBatch`,
+`domain.selling.flash_admitter`: the attempts made during one turn form a batch, and batches do not wait for one
+another).
 
 For a batch, in this order:
 
@@ -13,9 +13,11 @@ For a batch, in this order:
    (`FlashPool.take_many`), as if each had asked alone.
 
 Alone (one buyer at a time) this is what each buy did before it was gathered: one read and one script. Under the
-flash bench's crowd about six buys share them. Each attempt is answered with the pool's answer or its own refusal;
-an error answers the attempts it concerns (the whole batch for the read, one sale's attempts for its script), and
-nothing was taken for them.
+flash bench's crowd about a dozen buys share them. Each attempt is answered with the pool's answer or its own
+refusal. An error answers each attempt it concerns with its own `NotAdmitted` (the whole batch for the read, one
+sale's attempts for its script): after a failed read nothing was taken; a script whose reply was lost may have
+taken units, which the pools' heal sweep gives back once no order came (`sales.heal_pools`). A buy whose request
+went away while its batch was asked gives back what the pool took for it (`abandoned`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ from domain.orders.deps import OrderDeps
 
 MAX_ADMITTED = 64
 """Attempts admitted together at most (more in one turn of the event loop form another batch)."""
+
+
+class NotAdmitted(Exception):
+    """The admit could not ask the database or the pool for this attempt (the cause is chained)."""
+
+
+def _not_admitted(cause: BaseException) -> NotAdmitted:
+    error = NotAdmitted(f"the attempt could not be admitted: {cause!r}")
+    error.__cause__ = cause
+    return error
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,7 @@ async def admit_batch(batch: Sequence[Attempt]) -> list[Take | BaseException]:
     try:
         held, keyed = await limits.pending_and_keyed([(a.customer_id, a.idempotency_key) for a in batch])
     except Exception as exc:  # noqa: BLE001 - each attempt is answered with it: nothing was taken
-        return [exc for _ in batch]
+        return [_not_admitted(exc) for _ in batch]
     asking: dict[tuple[int, int], tuple[FlashPool, list[int]]] = {}
     for index, attempt in enumerate(batch):
         replay = attempt.idempotency_key is not None and (attempt.customer_id, attempt.idempotency_key) in keyed
@@ -65,5 +77,11 @@ async def admit_batch(batch: Sequence[Attempt]) -> list[Take | BaseException]:
                                    for (_, sale_id), (pool, indexes) in groups), return_exceptions=True)
     for (_, (_, indexes)), outcomes in zip(groups, taken, strict=True):
         for position, index in enumerate(indexes):
-            answers[index] = outcomes if isinstance(outcomes, BaseException) else outcomes[position]
+            answers[index] = _not_admitted(outcomes) if isinstance(outcomes, BaseException) else outcomes[position]
     return answers
+
+
+async def abandoned(attempt: Attempt, outcome: Take) -> None:
+    """An attempt whose request went away while its batch was asked: units the pool took for it go back."""
+    if outcome is Take.OK:
+        await pool_of(attempt.deps).give_back(attempt.sale_id, attempt.ask.holder)

@@ -24,7 +24,8 @@ A batch that fails as a whole (an exception inside it): when it is a unique-key 
 drawn twice, or a racing order with the same key) each buy is written again alone, so one unlucky buy sinks no
 other; any other failure gives every unit back and answers each buy PAYMENT_FAILED ("try again"): nothing was
 written, so tapping again is safe. A process that dies between the admit and the commit leaves units held in the
-pool with no order: the pool is rebuilt from the database (`sales.pool_state`) when it is next loaded.
+pool with no order: the pools' heal sweep gives them back once they have waited long enough for one
+(`sales.heal_pools`), and a pool loaded again is rebuilt from the database (`sales.pool_state`).
 """
 
 from __future__ import annotations

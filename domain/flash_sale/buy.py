@@ -94,7 +94,7 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
         number = order_number(now, prefix="F")
         holder = holder_for(request.customer_id, request.idempotency_key, number)
         # The first try is admitted with the buys of the same moment: the unpaid-order cap, then the pool.
-        outcome = await _admitted(deps, request, holder, now) if tries == 0 else \
+        outcome = await _admit(deps, request, holder, now) if tries == 0 else \
             await _take(deps, request, holder, now, looked=True)
         if outcome is Take.HELD:
             if request.idempotency_key is None:
@@ -115,14 +115,14 @@ async def buy(deps: OrderDeps, request: FlashBuyRequest) -> Placed:
     raise RuntimeError(f"no flash sale attempt went through in {ATTEMPTS} tries")
 
 
-async def _admit(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
-    """The pool's answer to the buy's first try, asked with the other buys of the moment (`admit`); LIMIT_EXCEEDED
+async def _admit_together(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+    """The pool's answer to the buy's first try, asked with the other buys of the same turn (`admit`); LIMIT_EXCEEDED
     is raised for a buyer at the unpaid-order cap, before the pool."""
     attempt = Attempt(deps, request.sale_id, request.customer_id, request.idempotency_key,
                       Ask(request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now)))
     admitter = flash_policy(deps).admitter
     if admitter is not None:
-        return await admitter.load(attempt)
+        return await admitter.submit(attempt)
     answer = (await admit_batch([attempt]))[0]
     if isinstance(answer, BaseException):
         raise answer
@@ -159,47 +159,48 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
 
 
 _loading: dict[int, asyncio.Lock] = {}
-_loads: dict[int, int] = {}
+_pool_loads: dict[int, int] = {}
 """Per sale: how many times this process has loaded its pool (an attempt that waited for another's load sees it)."""
 
 
-async def _admitted(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
-    """`_admit`, and while the pool is not loaded, again after loading it (`_load`): a rush right after a Redis flush
-    reads the database once, and is admitted together again."""
+async def _admit(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
+    """`_admit_together`, and while the pool is not loaded, again after loading it (`_load_pool`): a rush right after
+    a Redis flush reads the database once in this process, and is admitted together again."""
     for _ in range(ATTEMPTS):
-        seen = _loads.get(request.sale_id, 0)
-        outcome = await _admit(deps, request, holder, now)
+        seen = _pool_loads.get(request.sale_id, 0)
+        outcome = await _admit_together(deps, request, holder, now)
         if outcome is not Take.MISSING:
             return outcome
-        await _load(deps, request.sale_id, seen)
+        await _load_pool(deps, request.sale_id, seen)
     raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
 
 
 async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime, looked: bool = False) -> Take:
-    """The pool's answer to a try after the first; while the pool is not loaded, again after loading it (`_load`).
+    """The pool's answer to a try after the first; while the pool is not loaded, again after loading it
+    (`_load_pool`).
     `looked`: the attempt has asked `known_sold_out` already (see `FlashPool.take`)."""
     args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
     for _ in range(ATTEMPTS):
-        seen = _loads.get(request.sale_id, 0)
+        seen = _pool_loads.get(request.sale_id, 0)
         outcome = await pool_of(deps).take(*args, looked=looked)
         if outcome is not Take.MISSING:
             return outcome
-        await _load(deps, request.sale_id, seen)
+        await _load_pool(deps, request.sale_id, seen)
         looked = True
     raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
 
 
-async def _load(deps: OrderDeps, sale_id: int, seen: int) -> None:
+async def _load_pool(deps: OrderDeps, sale_id: int, seen: int) -> None:
     """Load the sale's pool from the database, unless this process has loaded it since it had loaded it `seen`
     times: one attempt loads while the others wait, and then they all ask the pool again together."""
     async with _loading.setdefault(sale_id, asyncio.Lock()):
-        if _loads.get(sale_id, 0) != seen:
+        if _pool_loads.get(sale_id, 0) != seen:
             return
         sale = await FlashSale.get_or_none(id=sale_id)
         if sale is None:
             raise NotFound("flash sale", ["flashSaleId"])
         await pool_of(deps).load(await sales.pool_state(sale))
-        _loads[sale_id] = seen + 1
+        _pool_loads[sale_id] = seen + 1
 
 
 async def _twin(deps: OrderDeps, request: FlashBuyRequest, holder: str) -> tuple[Take, Order | None]:

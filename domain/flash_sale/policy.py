@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import F
 
 from domain.catalog.models import Sku
@@ -20,6 +19,7 @@ from domain.flash_sale.group_commit import GroupCommit
 from domain.flash_sale.item_cache import ItemCache
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.pool import FlashPool, Take
+from domain.flash_sale.turn_batch import TurnBatch
 from domain.inventory import holds
 from domain.inventory.models import Reservation, ReservationState
 from domain.orders.deps import OrderDeps
@@ -33,7 +33,7 @@ class FlashSalePolicy(KindPolicy):
     takes_order_promotions = False
 
     def __init__(self, pool: FlashPool, payment_minutes: int = 5, writer: GroupCommit[Any, Any] | None = None,
-                 admitter: DataLoader[Any, Take] | None = None) -> None:
+                 admitter: TurnBatch[Any, Take] | None = None) -> None:
         self.pool = pool
         self.payment_minutes = payment_minutes
         self.writer = writer

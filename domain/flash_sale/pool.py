@@ -152,15 +152,16 @@ class MemoryFlashPool:
 
     async def take(self, sale_id: int, sku_id: int, customer_id: int, quantity: int, holder: str,
                    now_ms: int, *, looked: bool = False) -> Take:
-        return self._take(sale_id, Ask(sku_id, customer_id, quantity, holder, now_ms))
+        return (await self.take_many(sale_id, [Ask(sku_id, customer_id, quantity, holder, now_ms)]))[0]
 
     async def take_many(self, sale_id: int, asks: Sequence[Ask]) -> list[Take]:
+        for ask in asks:  # all of them before any is taken, as the Redis pool does
+            checked_take(ask.quantity, ask.holder)
         return [self._take(sale_id, ask) for ask in asks]
 
     def _take(self, sale_id: int, ask: Ask) -> Take:
         sku_id, customer_id, quantity, holder, now_ms = ask.sku_id, ask.customer_id, ask.quantity, ask.holder, \
             ask.now_ms
-        checked_take(quantity, holder)
         pool = self._pools.get(sale_id)
         if pool is None:
             return Take.MISSING

@@ -1,4 +1,4 @@
-"""Flash sale pools in Redis: one EVALSHA per buy attempt.
+"""Flash sale pools in Redis: one EVALSHA per sale for the buy attempts admitted together (one, alone).
 
 Keys of one sale (all under the sale's hash tag, so every script stays in one Cluster slot; all passed in KEYS). The
 per-customer limit spans the sale's SKUs, so one sale's keys share one slot; different sales spread over the shards:

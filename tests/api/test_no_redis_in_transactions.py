@@ -159,7 +159,7 @@ async def test_flash_buy_pay_and_cancel_make_no_redis_call_inside_a_transaction(
     assert (await flash.read(sale))["items"][0]["remaining"] == 9
 
     watch.assert_none_inside()
-    assert watch.calls["flash pool.take"] + watch.calls["flash pool.take_many"] >= 2
+    assert watch.calls["flash pool.take_many"] >= 2  # every take goes through it
     assert watch.calls["flash pool.give_back"] == 1
 
 

@@ -241,19 +241,54 @@ async def test_the_buys_of_one_moment_cost_one_read_and_one_pool_script(app, sal
     assert len(reads) == 1, reads
 
 
-async def test_a_buyer_at_the_unpaid_order_cap_is_refused_before_the_pool_while_the_others_buy(app, sale):
+async def test_a_buyer_at_the_unpaid_order_cap_is_refused_before_the_pool_while_the_others_buy(app, sale,
+                                                                                               monkeypatch):
     flash_sale, sku = sale
     deps = app.state.runtime.services.orders
-    customers = await _customers(6)
+    customers = await _customers(7)
+    await _try(deps, flash_sale, sku, customers[6])  # the pool is loaded, the item cached
     capped = customers[0]
     for n in range(deps.max_pending_orders):
         await Order.create(number=f"P-cap-{n}", customer_id=capped, kind=OrderKind.NORMAL, subtotal=100,
                            discount_total=0, payable=100, delivery={}, expires_at=flash_sale.ends_at)
-    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers))
+    calls = count_takes(monkeypatch, pool_of(deps))
+    outcomes = await asyncio.gather(*(_try(deps, flash_sale, sku, c) for c in customers[:6]))
     assert outcomes[0] == "LIMIT_EXCEEDED" and outcomes[1:] == ["OK"] * 5
-    assert await _taken(flash_sale) == 5
-    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 5}  # the refused never held one
+    assert calls == [5]  # one batch: the capped buyer never reached the pool
+    assert await _taken(flash_sale) == 6
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 6}
     assert not [h for h in (await pool_of(deps).holders(flash_sale.id) or {}).values() if h.customer_id == capped]
+
+
+async def test_a_buy_whose_request_goes_away_while_it_is_admitted_gives_its_units_back(app, sale, monkeypatch):
+    flash_sale, sku = sale
+    deps = app.state.runtime.services.orders
+    customers = await _customers(3)
+    await _try(deps, flash_sale, sku, customers[2])  # the pool is loaded, the item cached
+    reading, release = asyncio.Event(), asyncio.Event()
+    pending_and_keyed = limits.pending_and_keyed
+
+    async def slow_read(asked: Any) -> Any:
+        reading.set()
+        await release.wait()
+        return await pending_and_keyed(asked)
+
+    monkeypatch.setattr(limits, "pending_and_keyed", slow_read)
+    gone = asyncio.ensure_future(_try(deps, flash_sale, sku, customers[0]))
+    staying = asyncio.ensure_future(_try(deps, flash_sale, sku, customers[1]))
+    await reading.wait()
+    gone.cancel()  # the request goes away while its batch reads the cap
+    release.set()
+    assert await staying == "OK"
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    for _ in range(50):  # the give-back runs in a task of its own
+        if len(await pool_of(deps).holders(flash_sale.id) or {}) == 2:
+            break
+        await asyncio.sleep(0.01)
+    holders = await pool_of(deps).holders(flash_sale.id) or {}
+    assert sorted(h.customer_id for h in holders.values()) == sorted([customers[1], customers[2]])
+    assert await pool_of(deps).left(flash_sale.id, [sku.id]) == {sku.id: BUYERS - 2}
 
 
 async def test_a_double_tap_at_the_cap_is_answered_its_first_order(app, sale):
@@ -271,31 +306,35 @@ async def test_a_double_tap_at_the_cap_is_answered_its_first_order(app, sale):
     assert await _taken(flash_sale) == 1
 
 
-async def test_an_error_answers_the_attempts_it_concerns_and_takes_nothing_for_them(app, sale, monkeypatch):
+async def test_an_error_answers_the_attempts_it_concerns_with_their_own_error(app, sale, monkeypatch):
     flash_sale, sku = sale
     deps = app.state.runtime.services.orders
     pool = pool_of(deps)
     await pool.load(await pool_state(flash_sale))
     now_ms = epoch_ms(datetime.now(UTC))
-    attempt = admit.Attempt(deps, flash_sale.id, 1, None, Ask(sku.id, 1, 1, "n:x", now_ms))
-    other = admit.Attempt(deps, flash_sale.id + 1000, 2, None, Ask(sku.id, 2, 1, "n:y", now_ms))
-    take_many = pool.take_many
+    customers = await _customers(3)
+    attempts = [admit.Attempt(deps, flash_sale.id, c, None, Ask(sku.id, c, 1, f"n:{c}", now_ms)) for c in customers]
+    unreadable = OSError("the database is gone")
 
-    async def broken(sale_id: int, asks: Any) -> list[Take]:
-        if sale_id == flash_sale.id:
-            raise ConnectionError("the pool's shard is down")
-        return await take_many(sale_id, asks)
+    async def no_read(asked: Any) -> Any:
+        raise unreadable
 
-    monkeypatch.setattr(pool, "take_many", broken)
-    answers = await admit.admit_batch([attempt, other])
-    assert isinstance(answers[0], ConnectionError) and answers[1] is Take.MISSING  # one sale's script: its attempts
-
-    async def unreadable(asked: Any) -> Any:
-        raise OSError("the database is gone")
-
-    monkeypatch.setattr(limits, "pending_and_keyed", unreadable)
-    answers = await admit.admit_batch([attempt, other])
-    assert [type(a) for a in answers] == [OSError, OSError]  # the read: every attempt, before any pool
+    monkeypatch.setattr(limits, "pending_and_keyed", no_read)
+    answers = await admit.admit_batch(attempts)
+    assert all(isinstance(a, admit.NotAdmitted) and a.__cause__ is unreadable for a in answers)
+    assert len({id(a) for a in answers}) == 3  # each request raises its own
+    assert await pool.holders(flash_sale.id) == {}  # the read comes before any pool
     monkeypatch.undo()
-    assert await pool.left(flash_sale.id, [sku.id]) == {sku.id: BUYERS}
-    assert await pool.holders(flash_sale.id) == {}
+
+    async def shard_down(sale_id: int, asks: Any) -> list[Take]:
+        raise ConnectionError("the pool's shard is down")
+
+    monkeypatch.setattr(pool, "take_many", shard_down)
+    other = admit.Attempt(deps, flash_sale.id + 1000, customers[0], None, Ask(sku.id, customers[0], 1, "n:o", now_ms))
+    answers = await admit.admit_batch([*attempts[:2], other])
+    assert [type(a) for a in answers] == [admit.NotAdmitted, admit.NotAdmitted, admit.NotAdmitted]
+    assert answers[0] is not answers[1]
+    monkeypatch.undo()
+    answers = await admit.admit_batch([attempts[2], other])
+    assert answers == [Take.OK, Take.MISSING]  # one sale's script answers only its own attempts
+    assert [h.customer_id for h in (await pool.holders(flash_sale.id) or {}).values()] == [customers[2]]

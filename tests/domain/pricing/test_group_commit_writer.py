@@ -1,4 +1,5 @@
-"""The group commit writer alone: it gathers, answers each entry, drains when stopped and leaves no task behind."""
+"""The group commit writer alone: it gathers, answers each entry, drains when stopped and leaves no task behind; and
+the turn batch (what one turn of the event loop submits, handled together; batches side by side)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from domain.flash_sale.group_commit import GroupCommit, WriterStopped
+from domain.flash_sale.turn_batch import TurnBatch
 
 
 class Recorder:
@@ -82,3 +84,41 @@ async def test_a_writer_stopped_past_its_grace_abandons_what_it_never_wrote() ->
     answers = await asyncio.gather(*submitted, return_exceptions=True)
     assert all(isinstance(answer, WriterStopped) for answer in answers)
     assert recorder.abandoned == [1, 2]  # the first one's batch function answers for its own entries
+
+
+async def test_a_turn_batch_takes_what_one_turn_submits_and_does_not_wait_for_the_batch_before() -> None:
+    recorder = Recorder(pause=0.2)
+    batches = TurnBatch(recorder.write)
+    started = asyncio.get_running_loop().time()
+    first = [asyncio.ensure_future(batches.submit(n)) for n in (1, -2, 3)]
+    await asyncio.sleep(0.01)  # the first batch is being handled
+    second = await batches.submit(4)
+    answers = await asyncio.gather(*first, return_exceptions=True)
+    assert asyncio.get_running_loop().time() - started < 0.35  # side by side: one after the other takes 0.4 s
+    assert second == 40 and answers[0] == 10 and answers[2] == 30 and isinstance(answers[1], ValueError)
+    assert recorder.batches == [[1, -2, 3], [4]]
+
+
+async def test_a_turn_batch_hands_an_answer_whose_caller_left_to_abandoned() -> None:
+    recorder = Recorder(pause=0.05)
+    undone: list[tuple[int, int]] = []
+
+    async def abandoned(entry: int, answer: int) -> None:
+        undone.append((entry, answer))
+
+    batches = TurnBatch(recorder.write, abandoned=abandoned)
+    leaving, staying = asyncio.ensure_future(batches.submit(1)), asyncio.ensure_future(batches.submit(2))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    assert await staying == 20
+    await asyncio.sleep(0.01)
+    assert leaving.cancelled() and undone == [(1, 10)]
+
+
+async def test_a_turn_batch_whose_function_fails_answers_each_entry_with_its_own_error() -> None:
+    async def broken(batch: Sequence[int]) -> list[int | BaseException]:
+        raise KeyError("a bug")
+
+    batches = TurnBatch(broken)
+    answers = await asyncio.gather(*(batches.submit(n) for n in (1, 2)), return_exceptions=True)
+    assert all(isinstance(a, RuntimeError) for a in answers) and answers[0] is not answers[1]
