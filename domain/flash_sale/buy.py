@@ -15,6 +15,7 @@ pool admitted gives the units back to the pool.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -164,30 +165,28 @@ _pool_loads: dict[int, int] = {}
 
 
 async def _admit(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime) -> Take:
-    """`_admit_together`, and while the pool is not loaded, again after loading it (`_load_pool`): a rush right after
-    a Redis flush reads the database once in this process, and is admitted together again."""
-    for _ in range(ATTEMPTS):
-        seen = _pool_loads.get(request.sale_id, 0)
-        outcome = await _admit_together(deps, request, holder, now)
-        if outcome is not Take.MISSING:
-            return outcome
-        await _load_pool(deps, request.sale_id, seen)
-    raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
+    """`_admit_together`, and while the pool is not loaded, again after loading it: a rush right after a Redis flush
+    reads the database once in this process, and is admitted together again."""
+    return await _while_loading(deps, request.sale_id, lambda _: _admit_together(deps, request, holder, now))
 
 
 async def _take(deps: OrderDeps, request: FlashBuyRequest, holder: str, now: datetime, looked: bool = False) -> Take:
-    """The pool's answer to a try after the first; while the pool is not loaded, again after loading it
-    (`_load_pool`).
+    """The pool's answer to a try after the first; while the pool is not loaded, again after loading it.
     `looked`: the attempt has asked `known_sold_out` already (see `FlashPool.take`)."""
     args = (request.sale_id, request.sku_id, request.customer_id, request.quantity, holder, sales.epoch_ms(now))
-    for _ in range(ATTEMPTS):
-        seen = _pool_loads.get(request.sale_id, 0)
-        outcome = await pool_of(deps).take(*args, looked=looked)
+    return await _while_loading(deps, request.sale_id,
+                                lambda first: pool_of(deps).take(*args, looked=looked or not first))
+
+
+async def _while_loading(deps: OrderDeps, sale_id: int, ask: Callable[[bool], Awaitable[Take]]) -> Take:
+    """`ask(first)`'s answer; while the pool answers MISSING, it is loaded (`_load_pool`) and asked again."""
+    for tries in range(ATTEMPTS):
+        seen = _pool_loads.get(sale_id, 0)
+        outcome = await ask(tries == 0)
         if outcome is not Take.MISSING:
             return outcome
-        await _load_pool(deps, request.sale_id, seen)
-        looked = True
-    raise RuntimeError(f"flash sale {request.sale_id}'s pool vanished {ATTEMPTS} times while loading")
+        await _load_pool(deps, sale_id, seen)
+    raise RuntimeError(f"flash sale {sale_id}'s pool vanished {ATTEMPTS} times while loading")
 
 
 async def _load_pool(deps: OrderDeps, sale_id: int, seen: int) -> None:
