@@ -92,6 +92,15 @@ def token_refresh_body() -> bytes:
     return json.dumps({"query": TOKEN_REFRESH, "operationName": "TokenRefresh"}, separators=(",", ":")).encode()
 
 
+WRITER_METRIC = re.compile(r'^pond_group_commit_(\w+)_total\{writer="pond-flash-writer"\} (\S+)$', re.MULTILINE)
+
+
+def writer_counts(port: int) -> dict[str, float]:
+    """The flash sale writer's group commit counts so far (pond_group_commit_*: batches, entries, busy_seconds,
+    queued_seconds)."""
+    return {what: float(value) for what, value in WRITER_METRIC.findall(request(port, "GET", "/metrics").body.decode())}
+
+
 def operation_count(port: int, operation: str) -> float:
     """Operations of that name the server has run so far (pond_graphql_operations_total, every outcome)."""
     text = request(port, "GET", "/metrics").body.decode()

@@ -99,6 +99,9 @@ class Window:
     operations: float = 0.0
     busy_before: float | None = None
     notes: list[str] = field(default_factory=list)
+    writer: dict[str, float] = field(default_factory=dict)
+    """What the server's flash sale writer did in the window (/metrics pond_group_commit_*: batches, entries,
+    busy_seconds, queued_seconds)."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +197,21 @@ def print_cpu(run: Run) -> None:
               f"{ms(cpu.machine):>8}  {share}")
 
 
+def print_writer(run: Run) -> None:
+    """The group commit during the phases that wrote orders: a writer busy nearly all the window is what the buys
+    wait on."""
+    for window in run.cpu_windows:
+        w = window.writer
+        if not w.get("batches") or not window.seconds:
+            continue
+        busy = 100 * w["busy_seconds"] / window.seconds
+        batch_ms = 1000 * w["busy_seconds"] / w["batches"]
+        queued_ms = 1000 * w["queued_seconds"] / w["entries"]
+        print(f"group commit, {window.name} (/metrics pond_group_commit_*): {w['batches']:.0f} batches of "
+              f"{w['entries'] / w['batches']:.1f} buys on average; the writer busy {busy:.0f}% of the run, a batch "
+              f"taking {batch_ms:.1f} ms; a buy waited {queued_ms:.1f} ms for its batch to start")
+
+
 def print_scans(run: Run) -> None:
     if not run.seq_scans:
         return
@@ -240,6 +258,7 @@ def report(run: Run) -> bool:
     print_redis(run)
     print()
     print_cpu(run)
+    print_writer(run)
     print()
     print_scans(run)
     print()

@@ -35,7 +35,8 @@ idempotency key per request; `bench/_flash_sale_load.py`):
 Around each measured run it reads Redis's INFO (EVALSHA calls, read events = round trips, commands), the server's
 own count of operations (/metrics) and the CPU of the server, PostgreSQL, Redis, the simulators and the client.
 Prints the table, the ratios succeeding buys / trivial mutation (target >= 0.5) and sold-out answers / trivial
-mutation (target >= 0.9), Redis round trips and CPU per attempt, and the checks. --profile DIR records the server
+mutation (target >= 0.9), Redis round trips and CPU per attempt, the group commit during the succeeding buys
+(/metrics pond_group_commit_*: batches, the writer's busy share, a buy's wait for its batch), and the checks. --profile DIR records the server
 with py-spy during the first measured trivial run and the measured success and sold-out runs (collapsed stacks in
 DIR; those runs are then slowed by the sampling) and prints where the time goes.
 
@@ -89,6 +90,7 @@ from bench._flash_sale_load import (
     sample_answers,
     staff_login,
     token_refresh_body,
+    writer_counts,
 )
 from bench._flash_sale_report import CpuCounts, RedisCounts, Window, report
 from bench._flash_sale_server import (
@@ -136,15 +138,16 @@ class Meter:
         return CpuCounts.now(self.server.process.pid,
                              [s.process.pid for s in self.simulators if s.process is not None])
 
-    def start(self) -> tuple[RedisCounts, CpuCounts]:
-        return RedisCounts.now(self.redis), self._cpu()
+    def start(self) -> tuple[RedisCounts, CpuCounts, dict[str, float]]:
+        return RedisCounts.now(self.redis), self._cpu(), writer_counts(self.server.port)
 
-    def stop(self, name: str, started: tuple[RedisCounts, CpuCounts], operation: str | None,
+    def stop(self, name: str, started: tuple[RedisCounts, CpuCounts, dict[str, float]], operation: str | None,
              before_ops: float) -> Window:
         cpu = self._cpu().since(started[1])
         redis = RedisCounts.now(self.redis).since(started[0])
         ops = operation_count(self.server.port, operation) - before_ops if operation else 0.0
-        return Window(name, cpu.wall, redis, cpu, ops)
+        writer = {what: n - started[2].get(what, 0.0) for what, n in writer_counts(self.server.port).items()}
+        return Window(name, cpu.wall, redis, cpu, ops, writer=writer)
 
 
 @dataclass

@@ -20,19 +20,23 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TextIO
 
 import structlog
 from graphql.language import FieldNode, OperationDefinitionNode
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from domain.flash_sale.group_commit import GroupCommit
 
 __all__ = [
     "GRAPHQL_OPERATIONS",
@@ -43,6 +47,7 @@ __all__ = [
     "OUTCOME_ERROR",
     "OUTCOME_OK",
     "OUTCOME_USER_ERROR",
+    "GROUP_COMMITS",
     "REFUND_FAILURES",
     "REQUEST_ID_HEADER",
     "MetricsExtension",
@@ -191,6 +196,52 @@ def count_refund_failure(reason: str) -> None:
     """`OrderDeps.refund_failed`: one more failed refund in the metric."""
     label = reason if reason in REFUND_FAILURE_REASONS else _OTHER
     REFUND_FAILURES.labels(reason=label).inc()
+
+
+class GroupCommitCollector(Collector):
+    """The group commit writers' counts (`domain.flash_sale.group_commit.WriterCounts`) as counters labelled by
+    writer, read when /metrics is scraped. Each app's writer is watched while the app runs (`watch`)."""
+
+    def __init__(self) -> None:
+        self._writers: dict[int, GroupCommit[Any, Any]] = {}
+
+    def watch(self, writer: GroupCommit[Any, Any]) -> Callable[[], None]:
+        """Export `writer`'s counts; call the answer to stop (a stopped app's writer is no longer read)."""
+        self._writers[id(writer)] = writer
+
+        def unwatch() -> None:
+            self._writers.pop(id(writer), None)
+
+        return unwatch
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        families = {
+            "batches": CounterMetricFamily("pond_group_commit_batches", "Batches a group commit writer wrote.",
+                                           labels=["writer"]),
+            "entries": CounterMetricFamily("pond_group_commit_entries",
+                                           "Entries (flash sale buys) written in those batches.", labels=["writer"]),
+            "busy_seconds": CounterMetricFamily(
+                "pond_group_commit_busy_seconds",
+                "Seconds a group commit writer spent writing batches (near the wall clock's pace: it is the "
+                "bottleneck of its requests).", labels=["writer"]),
+            "queued_seconds": CounterMetricFamily(
+                "pond_group_commit_queued_seconds",
+                "Seconds entries waited in the queue for their batch to start, summed over the entries.",
+                labels=["writer"]),
+        }
+        totals: dict[str, dict[str, float]] = {}
+        for writer in list(self._writers.values()):
+            mine = totals.setdefault(writer.name, dict.fromkeys(families, 0.0))
+            for what in families:
+                mine[what] += getattr(writer.counts, what)
+        for name, counts in sorted(totals.items()):
+            for what, family in families.items():
+                family.add_metric([name], counts[what])
+        yield from families.values()
+
+
+GROUP_COMMITS = GroupCommitCollector()
+REGISTRY.register(GROUP_COMMITS)
 
 
 OUTCOME_OK = "ok"

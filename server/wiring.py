@@ -43,7 +43,7 @@ from payments.wechatpay import WeChatPayConfig, WeChatPayGateway
 from resolvers.context import Services
 from server.access_cache import AccessCache
 from server.catalog_cache import CacheStore, InMemoryCacheStore, LeasedCacheStore, RedisCacheStore
-from server.observability import count_refund_failure
+from server.observability import GROUP_COMMITS, count_refund_failure
 from server.ratelimit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from server.settings import Settings, SettingsError, is_cluster_url
 from server.wechat_sessions import WeChatClientSessions
@@ -229,6 +229,7 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         writer = flash_writer()
         writer.start()
         stack.push_async_callback(writer.stop)  # before the database and Redis close: it writes what is queued
+        stack.callback(GROUP_COMMITS.watch(writer))
         transfers = WeChatPayTransfers(gateway)
         orders = OrderDeps(
             inventory=Inventory(counter),

@@ -122,3 +122,19 @@ async def test_a_turn_batch_whose_function_fails_answers_each_entry_with_its_own
     batches = TurnBatch(broken)
     answers = await asyncio.gather(*(batches.submit(n) for n in (1, 2)), return_exceptions=True)
     assert all(isinstance(a, RuntimeError) for a in answers) and answers[0] is not answers[1]
+
+
+async def test_the_running_writer_counts_its_batches_entries_and_the_time_they_took() -> None:
+    recorder = Recorder(pause=0.02)
+    writer = GroupCommit(recorder.write, window=0.01)
+    await writer.submit(5)  # not running: written alone, in the caller's task, and not counted
+    writer.start()
+    try:
+        await asyncio.gather(*(writer.submit(n) for n in [1, 2, 3]))
+    finally:
+        await writer.stop()
+    counts = writer.counts
+    assert recorder.batches == [[5], [1, 2, 3]]
+    assert (counts.batches, counts.entries) == (1, 3)
+    assert 0.02 <= counts.busy_seconds < 1
+    assert 3 * 0.009 <= counts.queued_seconds < 3  # each of the three waited for the window
