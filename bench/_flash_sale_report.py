@@ -198,8 +198,8 @@ def print_cpu(run: Run) -> None:
 
 
 def print_writer(run: Run) -> None:
-    """The group commit during the phases that wrote orders: a writer busy nearly all the window is what the buys
-    wait on."""
+    """The group commit during the phases that wrote orders: a writer busy at the window's pace is what the buys
+    wait on (the window is the measured run and its drain, as for the CPU figures)."""
     for window in run.cpu_windows:
         w = window.writer
         if not w.get("batches") or not window.seconds:
@@ -208,7 +208,7 @@ def print_writer(run: Run) -> None:
         batch_ms = 1000 * w["busy_seconds"] / w["batches"]
         queued_ms = 1000 * w["queued_seconds"] / w["entries"]
         print(f"group commit, {window.name} (/metrics pond_group_commit_*): {w['batches']:.0f} batches of "
-              f"{w['entries'] / w['batches']:.1f} buys on average; the writer busy {busy:.0f}% of the run, a batch "
+              f"{w['entries'] / w['batches']:.1f} buys on average; the writer busy {busy:.0f}% of the window, a batch "
               f"taking {batch_ms:.1f} ms; a buy waited {queued_ms:.1f} ms for its batch to start")
 
 

@@ -36,9 +36,9 @@ Around each measured run it reads Redis's INFO (EVALSHA calls, read events = rou
 own count of operations (/metrics) and the CPU of the server, PostgreSQL, Redis, the simulators and the client.
 Prints the table, the ratios succeeding buys / trivial mutation (target >= 0.5) and sold-out answers / trivial
 mutation (target >= 0.9), Redis round trips and CPU per attempt, the group commit during the succeeding buys
-(/metrics pond_group_commit_*: batches, the writer's busy share, a buy's wait for its batch), and the checks. --profile DIR records the server
-with py-spy during the first measured trivial run and the measured success and sold-out runs (collapsed stacks in
-DIR; those runs are then slowed by the sampling) and prints where the time goes.
+(/metrics pond_group_commit_*: batches, the writer's busy share, a buy's wait for its batch), and the checks.
+--profile DIR records the server with py-spy during the first measured trivial run and the measured success and
+sold-out runs (collapsed stacks in DIR; those runs are then slowed by the sampling) and prints where the time goes.
 
 Exit status: 0 after a consistent measurement whatever the ratios; 1 if units were oversold, a count does not add
 up, a request failed or answered wrongly, or a server failed to start.
@@ -139,7 +139,8 @@ class Meter:
                              [s.process.pid for s in self.simulators if s.process is not None])
 
     def start(self) -> tuple[RedisCounts, CpuCounts, dict[str, float]]:
-        return RedisCounts.now(self.redis), self._cpu(), writer_counts(self.server.port)
+        writer = writer_counts(self.server.port)  # first: the scrape's CPU falls outside the window
+        return RedisCounts.now(self.redis), self._cpu(), writer
 
     def stop(self, name: str, started: tuple[RedisCounts, CpuCounts, dict[str, float]], operation: str | None,
              before_ops: float) -> Window:

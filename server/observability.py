@@ -14,6 +14,7 @@ operation names sanitised, capped in length and in number of distinct values.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
@@ -32,22 +33,22 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from domain.flash_sale.group_commit import GroupCommit, WriterCounts
+
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from domain.flash_sale.group_commit import GroupCommit
-
 __all__ = [
     "GRAPHQL_OPERATIONS",
     "GRAPHQL_OPERATION_DURATION",
+    "GROUP_COMMITS",
     "HTTP_REQUESTS",
     "HTTP_REQUEST_DURATION",
     "KNOWN_PATHS",
     "OUTCOME_ERROR",
     "OUTCOME_OK",
     "OUTCOME_USER_ERROR",
-    "GROUP_COMMITS",
     "REFUND_FAILURES",
     "REQUEST_ID_HEADER",
     "MetricsExtension",
@@ -198,45 +199,50 @@ def count_refund_failure(reason: str) -> None:
     REFUND_FAILURES.labels(reason=label).inc()
 
 
+_GROUP_COMMIT_HELP = {
+    "batches": "Batches a group commit writer handed to its batch function.",
+    "entries": "Entries (flash sale buys) in those batches, whatever each was answered.",
+    "busy_seconds": "Seconds a group commit writer spent writing batches (at the wall clock's pace, the writer is "
+                    "the bottleneck of its requests).",
+    "queued_seconds": "Seconds entries waited in the queue for their batch to start, summed over the entries.",
+}
+
+
 class GroupCommitCollector(Collector):
-    """The group commit writers' counts (`domain.flash_sale.group_commit.WriterCounts`) as counters labelled by
-    writer, read when /metrics is scraped. Each app's writer is watched while the app runs (`watch`)."""
+    """The group commit writers' counts (`domain.flash_sale.group_commit.WriterCounts`, one counter a field) labelled
+    by writer, read when /metrics is scraped. Each app's writer is watched while the app runs (`watch`); a writer no
+    longer watched leaves its counts to its name's total, so a counter never goes down."""
 
     def __init__(self) -> None:
         self._writers: dict[int, GroupCommit[Any, Any]] = {}
+        self._retired: dict[str, dict[str, float]] = {}
 
     def watch(self, writer: GroupCommit[Any, Any]) -> Callable[[], None]:
-        """Export `writer`'s counts; call the answer to stop (a stopped app's writer is no longer read)."""
+        """Export `writer`'s counts; call the answer once the writer has stopped."""
         self._writers[id(writer)] = writer
 
         def unwatch() -> None:
-            self._writers.pop(id(writer), None)
+            if self._writers.pop(id(writer), None) is not None:
+                self._add(self._retired, writer)
 
         return unwatch
 
+    @staticmethod
+    def _add(totals: dict[str, dict[str, float]], writer: GroupCommit[Any, Any]) -> None:
+        mine = totals.setdefault(writer.name, {})
+        for field in dataclasses.fields(writer.counts):
+            mine[field.name] = mine.get(field.name, 0.0) + getattr(writer.counts, field.name)
+
     def collect(self) -> Iterator[CounterMetricFamily]:
-        families = {
-            "batches": CounterMetricFamily("pond_group_commit_batches", "Batches a group commit writer wrote.",
-                                           labels=["writer"]),
-            "entries": CounterMetricFamily("pond_group_commit_entries",
-                                           "Entries (flash sale buys) written in those batches.", labels=["writer"]),
-            "busy_seconds": CounterMetricFamily(
-                "pond_group_commit_busy_seconds",
-                "Seconds a group commit writer spent writing batches (near the wall clock's pace: it is the "
-                "bottleneck of its requests).", labels=["writer"]),
-            "queued_seconds": CounterMetricFamily(
-                "pond_group_commit_queued_seconds",
-                "Seconds entries waited in the queue for their batch to start, summed over the entries.",
-                labels=["writer"]),
-        }
-        totals: dict[str, dict[str, float]] = {}
+        totals = {name: dict(counts) for name, counts in self._retired.items()}
         for writer in list(self._writers.values()):
-            mine = totals.setdefault(writer.name, dict.fromkeys(families, 0.0))
-            for what in families:
-                mine[what] += getattr(writer.counts, what)
+            self._add(totals, writer)
+        families = {field.name: CounterMetricFamily(f"pond_group_commit_{field.name}",
+                                                    _GROUP_COMMIT_HELP[field.name], labels=["writer"])
+                    for field in dataclasses.fields(WriterCounts)}
         for name, counts in sorted(totals.items()):
             for what, family in families.items():
-                family.add_metric([name], counts[what])
+                family.add_metric([name], counts.get(what, 0.0))
         yield from families.values()
 
 

@@ -228,8 +228,8 @@ async def runtime(settings: Settings, sims: Simulators) -> AsyncIterator[Runtime
         register_share_targets()
         writer = flash_writer()
         writer.start()
+        stack.callback(GROUP_COMMITS.watch(writer))  # after the writer has stopped: its last batches are counted
         stack.push_async_callback(writer.stop)  # before the database and Redis close: it writes what is queued
-        stack.callback(GROUP_COMMITS.watch(writer))
         transfers = WeChatPayTransfers(gateway)
         orders = OrderDeps(
             inventory=Inventory(counter),

@@ -12,8 +12,8 @@ and then ends the task. A writer that is not running (never started, or stopped)
 caller's task, so nothing ever waits on a writer that is gone and no task outlives the app.
 
 The running writer counts what it did (`counts`: batches, entries, the time it spent writing and the time entries
-waited for their batch), which the server exports as metrics: a writer busy nearly all the time is the bottleneck
-of its requests.
+waited for their batch), which the server exports as metrics: a writer busy at the wall clock's pace is the
+bottleneck of its requests.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ STOP_GRACE_SECONDS = 5.0
 
 @dataclass
 class WriterCounts:
-    """What a running writer has written since it was built (only ever raised)."""
+    """What a running writer has done since it was built (only ever raised): the batches it handed to its batch
+    function and their entries, whatever each entry was answered (an order, a refusal, a failed write)."""
 
     batches: int = 0
     entries: int = 0
@@ -72,7 +73,8 @@ class GroupCommit(Generic[T, R]):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.counts = WriterCounts()
-        """What the running writer has written (entries written alone, by a writer not running, are not counted)."""
+        """What the running writer has done (entries written alone, by a writer not running, are not counted; nor is
+        a batch cancelled by `stop`)."""
 
     @property
     def name(self) -> str:
@@ -139,7 +141,7 @@ class GroupCommit(Generic[T, R]):
     async def _commit(self, batch: list[tuple[float, T, asyncio.Future[R]]]) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        self.counts.queued_seconds += sum(started - queued for queued, _, _ in batch)
+        queued = sum(started - submitted for submitted, _, _ in batch)
         try:
             answers: Sequence[R | BaseException] = await self._write([entry for _, entry, _ in batch])
             if len(answers) != len(batch):
@@ -153,6 +155,7 @@ class GroupCommit(Generic[T, R]):
         self.counts.batches += 1
         self.counts.entries += len(batch)
         self.counts.busy_seconds += loop.time() - started
+        self.counts.queued_seconds += queued
         _settle(batch, answers)
 
 

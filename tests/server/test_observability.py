@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -527,3 +528,40 @@ async def test_the_user_error_outcome_is_available_to_subclasses() -> None:
 
     assert result.errors is None
     assert ops("Declined", "query", "user_error") == before + 1
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Group commit writers on /metrics
+# --------------------------------------------------------------------------------------------------------------------
+
+
+async def test_group_commit_counters_keep_a_stopped_writers_counts_and_add_up_writers_of_one_name() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from domain.flash_sale.group_commit import GroupCommit
+    from server.observability import GroupCommitCollector
+
+    async def write(batch: Any) -> list[int]:
+        return list(batch)
+
+    registry = CollectorRegistry()
+    collector = GroupCommitCollector()
+    registry.register(collector)
+
+    def value(what: str) -> float | None:
+        return registry.get_sample_value(f"pond_group_commit_{what}_total", {"writer": "w"})
+
+    first, second = GroupCommit(write, window=0, name="w"), GroupCommit(write, window=0, name="w")
+    unwatch_first, unwatch_second = collector.watch(first), collector.watch(second)
+    for writer, entries in ((first, [1, 2]), (second, [3])):
+        writer.start()
+        await asyncio.gather(*(writer.submit(n) for n in entries))
+        await writer.stop()
+    assert (value("batches"), value("entries")) == (2, 3)
+
+    unwatch_first()
+    unwatch_first()  # twice: counted once
+    assert (value("batches"), value("entries")) == (2, 3), "a stopped app's writer still counts"
+    unwatch_second()
+    assert (value("batches"), value("entries")) == (2, 3)
+    assert value("busy_seconds") is not None and value("queued_seconds") is not None
