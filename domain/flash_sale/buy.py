@@ -25,7 +25,7 @@ from domain.errors import Invalid, NotFound
 from domain.flash_sale import sales as sales
 from domain.flash_sale.admit import Attempt, admit_batch
 from domain.flash_sale.batch_write import Admitted, NumberTaken, Written, not_written, write_batch
-from domain.flash_sale.group_commit import WriterStopped
+from domain.flash_sale.group_commit import WriterStopped, result_of
 from domain.flash_sale.models import FlashSale, FlashSaleItem
 from domain.flash_sale.policy import flash_policy, pool_of
 from domain.flash_sale.pool import Ask, Take, refused
@@ -124,10 +124,7 @@ async def _admit_together(deps: OrderDeps, request: FlashBuyRequest, holder: str
     admitter = flash_policy(deps).admitter
     if admitter is not None:
         return await admitter.submit(attempt)
-    answer = (await admit_batch([attempt]))[0]
-    if isinstance(answer, BaseException):
-        raise answer
-    return answer
+    return result_of((await admit_batch([attempt]))[0])
 
 
 async def _answer(deps: OrderDeps, order: Order) -> Placed:
@@ -148,10 +145,7 @@ async def _write(deps: OrderDeps, request: FlashBuyRequest, item: FlashSaleItem,
                         memo=current_memo())
     writer = flash_policy(deps).writer
     if writer is None:
-        answer = (await write_batch([admitted]))[0]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
+        return result_of((await write_batch([admitted]))[0])
     try:
         written: Written = await writer.submit(admitted)
     except WriterStopped as exc:  # the server stopped before writing it: the writer gave its units back

@@ -111,12 +111,12 @@ class GroupCommit(Generic[T, R]):
         queued, self._queue = self._queue, []
         if queued and self._abandon is not None:
             await self._abandon([entry for _, entry, _ in queued])
-        _settle(queued, [WriterStopped(f"{self._name} stopped") for _ in queued])
+        answer_each([future for _, _, future in queued], [WriterStopped(f"{self._name} stopped") for _ in queued])
 
     async def submit(self, entry: T) -> R:
         """The entry's result once its batch has committed, or the error its batch answered it with."""
         if not self.running:
-            return _result((await self._write([entry]))[0])
+            return result_of((await self._write([entry]))[0])
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((asyncio.get_running_loop().time(), entry, future))
         self._wake.set()
@@ -147,7 +147,7 @@ class GroupCommit(Generic[T, R]):
             if len(answers) != len(batch):
                 raise RuntimeError(f"the batch function answered {len(answers)} of {len(batch)} entries")
         except asyncio.CancelledError:
-            _settle(batch, [WriterStopped(f"{self._name} stopped") for _ in batch])
+            answer_each([future for _, _, future in batch], [WriterStopped(f"{self._name} stopped") for _ in batch])
             raise
         except Exception as exc:  # the batch function answers its entries itself; this is a bug in it
             log.exception("group commit batch function failed", writer=self._name, size=len(batch))
@@ -156,11 +156,12 @@ class GroupCommit(Generic[T, R]):
         self.counts.entries += len(batch)
         self.counts.busy_seconds += loop.time() - started
         self.counts.queued_seconds += queued
-        _settle(batch, answers)
+        answer_each([future for _, _, future in batch], answers)
 
 
-def _settle(batch: Sequence[tuple[float, T, asyncio.Future[R]]], answers: Sequence[R | BaseException]) -> None:
-    for (_, _, future), answer in zip(batch, answers, strict=True):
+def answer_each(futures: Sequence[asyncio.Future[R]], answers: Sequence[R | BaseException]) -> None:
+    """Each waiting future gets its answer: its result, or its error raised (a future already done is left)."""
+    for future, answer in zip(futures, answers, strict=True):
         if future.done():
             continue
         if isinstance(answer, BaseException):
@@ -169,7 +170,8 @@ def _settle(batch: Sequence[tuple[float, T, asyncio.Future[R]]], answers: Sequen
             future.set_result(answer)
 
 
-def _result(answer: R | BaseException) -> R:
+def result_of(answer: R | BaseException) -> R:
+    """A batch function's answer to one entry, as its caller sees it: the result, or the error raised."""
     if isinstance(answer, BaseException):
         raise answer
     return answer

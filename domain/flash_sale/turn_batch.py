@@ -15,6 +15,8 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from domain.flash_sale.group_commit import answer_each
+
 log = structlog.get_logger("pond.flash_sale.turn_batch")
 
 T = TypeVar("T")
@@ -73,11 +75,7 @@ class TurnBatch(Generic[T, R]):
             log.exception("turn batch function failed", size=len(batch))
             answers = [RuntimeError(f"the batch failed: {exc!r}") for _ in batch]
         self.batches += 1
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if isinstance(answer, BaseException):
-                future.set_exception(answer)
-            else:
-                future.set_result(answer)
+        answer_each([future for _, future in batch], answers)
 
     def _abandon(self, entry: T, done: asyncio.Future[R]) -> None:
         if done.cancelled() or done.exception() is not None or self._abandoned is None:
